@@ -1,0 +1,50 @@
+/*
+ * Login and reset request bodies: application/x-www-form-urlencoded or a
+ * flat JSON object.  Both parsers decode in place in the caller's buffer and
+ * point the fields into it; nothing is allocated.  nginx-free.
+ *
+ * Rejected as malformed (nothing partial is returned): bad percent or JSON
+ * escapes, a decoded NUL or invalid UTF-8 in a name or value, a field name
+ * seen twice (no parameter pollution), nested JSON objects or arrays, trailing
+ * garbage after the JSON object, more than CA_FORM_MAX_FIELDS fields.
+ */
+
+#ifndef CA_FORM_H
+#define CA_FORM_H
+
+#include <stddef.h>
+
+#define CA_FORM_MAX_FIELDS  16
+
+typedef enum {
+    CA_FORM_OK = 0,
+    CA_FORM_MALFORMED = -1,
+    CA_FORM_TOO_MANY = -2
+} ca_form_rc_e;
+
+typedef struct {
+    const char  *name;
+    size_t       name_len;
+    const char  *value;
+    size_t       value_len;
+} ca_form_field_t;
+
+typedef struct {
+    ca_form_field_t  fields[CA_FORM_MAX_FIELDS];
+    size_t           nfields;
+} ca_form_t;
+
+/* "a=1&b=x+y%21"; '+' is a space; empty pairs ("a=1&&b=2") are skipped. */
+int ca_form_parse_urlencoded(char *buf, size_t len, ca_form_t *form);
+
+/*
+ * {"identifier": "ana@example.com", "password": "...", "n": 9000}: values are
+ * strings, numbers (their text), true or false (their text); null leaves the
+ * field out.  \uXXXX escapes (with surrogate pairs) become UTF-8.
+ */
+int ca_form_parse_json(char *buf, size_t len, ca_form_t *form);
+
+/* The field of that name (NUL-terminated name), or NULL. */
+const ca_form_field_t *ca_form_get(const ca_form_t *form, const char *name);
+
+#endif /* CA_FORM_H */

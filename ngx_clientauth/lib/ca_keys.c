@@ -1,0 +1,152 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "ca_keys.h"
+
+
+static int
+ca_key_format(char *buf, size_t size, int n)
+{
+    return (n < 0 || (size_t) n >= size) ? -1 : n;
+}
+
+
+int
+ca_brand_is_valid(const char *brand, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > CA_BRAND_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        char  ch = brand[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
+              || ch == '_' || ch == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+ca_id_is_valid(const char *id, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > 20) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (id[i] < '0' || id[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+ca_key_ident(char *buf, size_t size, const char *brand, const char *kind,
+    const char *identifier)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:id:%s:%s",
+                                             brand, kind, identifier));
+}
+
+
+int
+ca_key_seq(char *buf, size_t size, const char *brand, const char *name)
+{
+    return ca_key_format(buf, size,
+                         snprintf(buf, size, "ca:%s:seq:%s", brand, name));
+}
+
+
+int
+ca_key_session(char *buf, size_t size, const char *brand,
+    const char *token_hash)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:sess:%s",
+                                             brand, token_hash));
+}
+
+
+int
+ca_key_account(char *buf, size_t size, const char *brand, const char *account)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:{%s:%s}:account",
+                                             brand, account));
+}
+
+
+int
+ca_key_account_users(char *buf, size_t size, const char *brand,
+    const char *account)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:{%s:%s}:users",
+                                             brand, account));
+}
+
+
+int
+ca_key_user(char *buf, size_t size, const char *brand, const char *account,
+    const char *user)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:{%s:%s}:user:%s",
+                                             brand, account, user));
+}
+
+
+int
+ca_key_user_sessions(char *buf, size_t size, const char *brand,
+    const char *account, const char *user)
+{
+    return ca_key_format(buf, size,
+                         snprintf(buf, size, "ca:{%s:%s}:user:%s:sessions",
+                                  brand, account, user));
+}
+
+
+int
+ca_key_user_history(char *buf, size_t size, const char *brand,
+    const char *account, const char *user)
+{
+    return ca_key_format(buf, size,
+                         snprintf(buf, size, "ca:{%s:%s}:user:%s:history",
+                                  brand, account, user));
+}
+
+
+int
+ca_id_ref_parse(const char *ref, size_t len, char account[21], char user[21])
+{
+    const char  *colon;
+    size_t       alen, ulen;
+
+    colon = memchr(ref, ':', len);
+    if (colon == NULL) {
+        return -1;
+    }
+
+    alen = colon - ref;
+    ulen = len - alen - 1;
+
+    if (!ca_id_is_valid(ref, alen) || !ca_id_is_valid(colon + 1, ulen)) {
+        return -1;
+    }
+
+    memcpy(account, ref, alen);
+    account[alen] = '\0';
+    memcpy(user, colon + 1, ulen);
+    user[ulen] = '\0';
+
+    return 0;
+}

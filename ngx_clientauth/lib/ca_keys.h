@@ -1,0 +1,56 @@
+/*
+ * The Redis key layout, in one place for the module and clientauthctl.
+ *
+ *   ca:<brand>:id:<kind>:<identifier>     string "<account>:<user>"
+ *   ca:<brand>:seq:<name>                 counters for new ids
+ *   ca:<brand>:sess:<token hash>          hash  a u p x  (session)
+ *   ca:{<brand>:<account>}:account        hash  the account
+ *   ca:{<brand>:<account>}:users          set   user ids of the account
+ *   ca:{<brand>:<account>}:user:<u>       hash  one user
+ *   ca:{<brand>:<account>}:user:<u>:sessions  set of session token hashes
+ *   ca:{<brand>:<account>}:user:<u>:history   list of former password hashes
+ *
+ * The braces are Redis Cluster hash tags: everything of one account lives in
+ * one slot.  Every builder writes a NUL-terminated key into buf and returns
+ * its length, or -1 when it does not fit.
+ */
+
+#ifndef CA_KEYS_H
+#define CA_KEYS_H
+
+#include <stddef.h>
+
+#define CA_BRAND_MAX  32
+#define CA_ID_REF_MAX 48          /* "<account>:<user>" */
+#define CA_KEY_MAX    512
+
+/* Brand names are 1-32 of [a-z0-9_-]: they are part of every key. */
+int ca_brand_is_valid(const char *brand, size_t len);
+
+/* Account and user ids are 1-20 decimal digits. */
+int ca_id_is_valid(const char *id, size_t len);
+
+int ca_key_ident(char *buf, size_t size, const char *brand, const char *kind,
+    const char *identifier);
+int ca_key_seq(char *buf, size_t size, const char *brand, const char *name);
+int ca_key_session(char *buf, size_t size, const char *brand,
+    const char *token_hash);
+int ca_key_account(char *buf, size_t size, const char *brand,
+    const char *account);
+int ca_key_account_users(char *buf, size_t size, const char *brand,
+    const char *account);
+int ca_key_user(char *buf, size_t size, const char *brand,
+    const char *account, const char *user);
+int ca_key_user_sessions(char *buf, size_t size, const char *brand,
+    const char *account, const char *user);
+int ca_key_user_history(char *buf, size_t size, const char *brand,
+    const char *account, const char *user);
+
+/*
+ * An identifier index value "<account>:<user>": split into two
+ * NUL-terminated ids of at most 20 digits.  Returns 0 or -1.
+ */
+int ca_id_ref_parse(const char *ref, size_t len, char account[21],
+    char user[21]);
+
+#endif /* CA_KEYS_H */
