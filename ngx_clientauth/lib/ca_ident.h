@@ -28,6 +28,7 @@
 #define CA_IDENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CA_IDENT_MAX  256         /* canonical form, NUL included */
 
@@ -65,5 +66,12 @@ const char *ca_ident_kind_name(ca_id_kind_e kind);
 
 /* The kind of that name (len bytes), or CA_ID_NONE. */
 ca_id_kind_e ca_ident_kind_from_name(const char *name, size_t len);
+
+/*
+ * Decodes the UTF-8 sequence at p (len > 0 bytes available) into *cp.
+ * Returns its length, or 0 for a stray or truncated byte, an overlong form,
+ * a surrogate or a code point above U+10FFFF.  Shared with ca_form.
+ */
+size_t ca_utf8_decode(const unsigned char *p, size_t len, uint32_t *cp);
 
 #endif /* CA_IDENT_H */
