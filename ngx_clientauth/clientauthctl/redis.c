@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
+#include <sodium.h>
 
 #include "ctl.h"
 
@@ -19,6 +21,7 @@
 #define CTL_CONNECT_TIMEOUT  2        /* seconds */
 #define CTL_COMMAND_TIMEOUT  10
 #define CTL_HOST_MAX         256
+#define CTL_TXN_BACKOFF      10000    /* microseconds, times the attempt */
 
 
 static int ctl_redis_open(ctl_t *ctl);
@@ -396,6 +399,11 @@ ctl_txn_retry(ctl_t *ctl, ctl_txn_pt attempt, void *data)
     int  i, rc;
 
     for (i = 0; i < CTL_TXN_ATTEMPTS; i++) {
+        if (i > 0) {
+            /* random backoff, growing: contenders stop colliding */
+            usleep((1000 + randombytes_uniform(CTL_TXN_BACKOFF)) * i);
+        }
+
         rc = attempt(ctl, data);
         if (rc != CTL_RETRY) {
             return rc;
