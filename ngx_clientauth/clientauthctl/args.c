@@ -19,7 +19,7 @@ static int ctl_args_fail(ctl_args_t *args, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 
-const ctl_opt_t  ctl_global_opts[] = {
+static const ctl_opt_t  ctl_global_opts[] = {
     { "redis",          CTL_ARG_VALUE, CTL_OPT_REDIS },
     { "redis-password", CTL_ARG_VALUE, CTL_OPT_REDIS_PASSWORD },
     { "db",             CTL_ARG_VALUE, CTL_OPT_DB },

@@ -164,7 +164,6 @@ int ctl_global_option(ctl_t *ctl, ctl_args_t *args, int id,
     const char *value);
 
 /* args.c */
-extern const ctl_opt_t  ctl_global_opts[];
 void ctl_args_init(ctl_args_t *args, int argc, char **argv,
     const char *usage_of);
 int ctl_args_next(ctl_args_t *args, const ctl_opt_t *opts,
@@ -195,8 +194,6 @@ redisReply *ctl_txn_exec(ctl_t *ctl, int *aborted);
 /* lookup.c */
 int ctl_user_find(ctl_t *ctl, const char *brand, const char *identifier,
     const char *phone_country, ctl_user_t *u);
-int ctl_user_keys(ctl_user_t *u, const char *brand, const char *account,
-    const char *user);
 int ctl_user_watch(ctl_t *ctl, const ctl_user_t *u);
 void ctl_time_now(char buf[CTL_TIME_LEN]);
 

@@ -12,6 +12,8 @@
 
 static int ctl_user_ref(ctl_t *ctl, const char *brand, const char *key,
     const char *identifier, ctl_user_t *u);
+static int ctl_user_keys(ctl_user_t *u, const char *brand,
+    const char *account, const char *user);
 
 
 int
@@ -73,7 +75,7 @@ ctl_user_ref(ctl_t *ctl, const char *brand, const char *key,
 }
 
 
-int
+static int
 ctl_user_keys(ctl_user_t *u, const char *brand, const char *account,
     const char *user)
 {

@@ -60,8 +60,7 @@ typedef struct {
 
 static void ctl_add_init(ctl_add_t *add);
 static int ctl_add_parse(ctl_t *ctl, ctl_args_t *args, ctl_add_t *add);
-static int ctl_add_option(ctl_args_t *args, ctl_add_t *add, int id,
-    const char *value);
+static int ctl_add_option(ctl_add_t *add, int id, const char *value);
 static const char *ctl_add_option_name(int id);
 static int ctl_add_check(ctl_add_t *add);
 static int ctl_add_check_ids(ctl_add_t *add);
@@ -246,7 +245,7 @@ ctl_add_parse(ctl_t *ctl, ctl_args_t *args, ctl_add_t *add)
             break;
 
         default:
-            rc = ctl_add_option(args, add, id, value);
+            rc = ctl_add_option(add, id, value);
             if (rc != CTL_OK) {
                 return rc;
             }
@@ -256,7 +255,7 @@ ctl_add_parse(ctl_t *ctl, ctl_args_t *args, ctl_add_t *add)
 
 
 static int
-ctl_add_option(ctl_args_t *args, ctl_add_t *add, int id, const char *value)
+ctl_add_option(ctl_add_t *add, int id, const char *value)
 {
     const char  **slot;
 
