@@ -6,7 +6,9 @@
  * Rejected as malformed (nothing partial is returned): bad percent or JSON
  * escapes, a decoded NUL or invalid UTF-8 in a name or value, a field name
  * seen twice (no parameter pollution), nested JSON objects or arrays, trailing
- * garbage after the JSON object, more than CA_FORM_MAX_FIELDS fields.
+ * garbage after the JSON object, more than CA_FORM_MAX_FIELDS fields.  An
+ * empty name is malformed too.  A JSON null counts as a field for the
+ * duplicate and CA_FORM_MAX_FIELDS checks before it is left out.
  */
 
 #ifndef CA_FORM_H
@@ -34,7 +36,10 @@ typedef struct {
     size_t           nfields;
 } ca_form_t;
 
-/* "a=1&b=x+y%21"; '+' is a space; empty pairs ("a=1&&b=2") are skipped. */
+/*
+ * "a=1&b=x+y%21"; '+' is a space; empty pairs ("a=1&&b=2") are skipped; a
+ * name without '=' has an empty value.
+ */
 int ca_form_parse_urlencoded(char *buf, size_t len, ca_form_t *form);
 
 /*

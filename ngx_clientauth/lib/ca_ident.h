@@ -12,16 +12,19 @@
  *                    '.', '(', ')'; "+" or "00" starts an international
  *                    number, a leading "0" is the national trunk prefix and
  *                    is replaced by the configured country code, which is
- *                    also prefixed to other national numbers
+ *                    also prefixed to other national numbers; the "(0)" of
+ *                    "+44 (0)20 ..." is dropped
  *   domain           lower-case ASCII; labels with non-ASCII UTF-8 are
  *                    Punycode-encoded ("xn--"), a trailing dot dropped;
  *                    at least two labels, each 1-63 of [a-z0-9-] not starting
- *                    or ending with '-', at most 253 characters in all
+ *                    or ending with '-', at most 253 characters in all,
+ *                    the last label not all digits (no IPv4 addresses)
  *
  * Shape, when several kinds are accepted: '@' means email; a NIC handle
- * shape means nic; a dot means domain; a leading '+' or "00", or any of the
- * phone separators, means phone; bare digits mean customer_number when that
- * is accepted, else phone.
+ * shape means nic; a dot means domain (unless phone is accepted and the value
+ * holds only phone characters: "612.345.678"); a leading '+' or "00", or any
+ * of the phone separators, means phone; bare digits mean customer_number
+ * when that is accepted, else phone.
  */
 
 #ifndef CA_IDENT_H

@@ -6,7 +6,8 @@
  * white space, no backslash anywhere (browsers turn '\' into '/' and drop tabs
  * and newlines, which would make "/\t/evil.example" scheme-relative); at most
  * CA_NEXT_MAX bytes.  Percent-encoded bytes are left as they are: the browser
- * does not decode them when resolving the Location.
+ * does not decode them when resolving the Location.  Raw bytes above 0x7e
+ * are refused: a browser would have percent-encoded them.
  */
 
 #ifndef CA_NEXT_H

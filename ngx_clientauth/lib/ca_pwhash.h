@@ -27,7 +27,8 @@ typedef enum {
  * Verifies password (pwlen bytes, no NUL inside) against stored (a
  * NUL-terminated hash of any supported scheme), comparing in constant time.
  * On CA_PW_MATCH, *needs_rehash is set when the hash is legacy or argon2id
- * with a cost other than cost.
+ * with a cost other than cost; $argon2i$ hashes verify and always need a
+ * rehash.  A password with a NUL inside is CA_PW_MISMATCH.
  */
 ca_pw_rc_e ca_pwhash_verify(const char *stored, const char *password,
     size_t pwlen, const ca_pwhash_cost_t *cost, int *needs_rehash);
