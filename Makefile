@@ -48,7 +48,7 @@ $(MODULE): $(MOD_FILES)
 
 ctl: deps $(CTL)
 
-$(CTL): $(CTL_SRCS) $(LIB_SRCS) $(LIB_HDRS)
+$(CTL): $(CTL_SRCS) $(wildcard ngx_clientauth/clientauthctl/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(WARN) -I$(LIB_DIR) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(LIBS)
 

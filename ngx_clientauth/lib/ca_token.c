@@ -16,6 +16,25 @@ ca_token_generate(char token[CA_TOKEN_LEN + 1])
 }
 
 
+static int
+ca_token_is_base64url(const char *text, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        char  ch = text[i];
+
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+              || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 int
 ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
 {
@@ -23,7 +42,8 @@ ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
     const char     *end;
     unsigned char   raw[CA_TOKEN_BYTES], digest[CA_TOKEN_BYTES];
 
-    if (len != CA_TOKEN_LEN) {
+    /* libsodium 1.0.18 decodes bytes above 0x7f as '_': check first */
+    if (len != CA_TOKEN_LEN || !ca_token_is_base64url(text, len)) {
         return -1;
     }
 
