@@ -1,0 +1,816 @@
+
+/*
+ * The login and logout endpoints.
+ *
+ * A login is a small state machine driven by Redis replies and the hash
+ * task: look the identifier up, read the user, verify the password in the
+ * thread pool (against a dummy hash when the account does not exist, so that
+ * both cost the same), then create a fresh session.  Each step that waits
+ * returns; the request resumes through r->write_event_handler.
+ */
+
+
+#include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_hash.h"
+#include "ngx_http_clientauth_body.h"
+#include "ca_next.h"
+
+
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_LOGIN_START = 0,
+    NGX_HTTP_CLIENTAUTH_LOGIN_INDEX,
+    NGX_HTTP_CLIENTAUTH_LOGIN_USER,
+    NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
+    NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
+} ngx_http_clientauth_login_step_e;
+
+
+#define NGX_HTTP_CLIENTAUTH_USER_FIELDS  3     /* hash status perms */
+
+
+struct ngx_http_clientauth_login_s {
+    ngx_http_clientauth_login_step_e  step;
+    ca_form_t                         form;
+    ngx_str_t                         identifier;
+    ngx_str_t                         password;
+    ngx_str_t                         next;
+    ngx_str_t                         ref;         /* "<account>:<user>" */
+    ngx_str_t                         user_field[NGX_HTTP_CLIENTAUTH_USER_FIELDS];
+    char                              account[21];
+    char                              user[21];
+    ngx_uint_t                        known;       /* the account exists */
+    ngx_uint_t                        session_ok;
+    ngx_http_clientauth_hash_out_t    verified;
+    char                              token[CA_TOKEN_LEN + 1];
+};
+
+
+static void ngx_http_clientauth_login_body(ngx_http_request_t *r);
+static void ngx_http_clientauth_login_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_login_next(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_start(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_user(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_session(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_done(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
+    ngx_uint_t n, redisReply *reply);
+static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, const char *why);
+static ngx_int_t ngx_http_clientauth_login_page(ngx_http_request_t *r,
+    ngx_uint_t status, const char *error, ngx_str_t *next);
+static ngx_int_t ngx_http_clientauth_wait(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
+    ngx_uint_t n, redisReply *reply);
+static void ngx_http_clientauth_logout_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+
+
+static const char  ngx_http_clientauth_generic_failure[] =
+    "Incorrect identifier or password.";
+
+
+ngx_int_t
+ngx_http_clientauth_login_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                        next;
+    ngx_http_clientauth_ctx_t       *ctx;
+    ngx_http_clientauth_login_t     *lg;
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        if (ngx_http_clientauth_query_arg(r, "next", &next) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clientauth_login_page(r, NGX_HTTP_OK, NULL, &next);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_clientauth_not_allowed(r, "GET, HEAD, POST");
+    }
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lg = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_login_t));
+    if (lg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->login = lg;
+
+    return ngx_http_clientauth_read_form(r, ngx_http_clientauth_login_body);
+}
+
+
+/*
+ * The body reader holds the request (r->main->count) until the content
+ * handler's NGX_DONE; from here on the request is finalized once, with the
+ * answer, and a step that waits leaves it alone.
+ */
+
+static void
+ngx_http_clientauth_login_body(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_http_clientauth_login_resume;
+
+    ngx_http_clientauth_login_resume(r);
+}
+
+
+static void
+ngx_http_clientauth_login_resume(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
+        return;
+    }
+
+    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
+    r->read_event_handler = ngx_http_block_reading;
+
+    rc = ngx_http_clientauth_login_next(r, ctx, ctx->login);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* Returns NGX_DONE while waiting, else what to finalize the request with. */
+
+static ngx_int_t
+ngx_http_clientauth_login_next(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    if (ctx->redis_error) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    switch (lg->step) {
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_START:
+        return ngx_http_clientauth_login_start(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_INDEX:
+        return ngx_http_clientauth_login_user(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
+        return ngx_http_clientauth_login_verify(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY:
+        return ngx_http_clientauth_login_session(r, ctx, lg);
+
+    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION */
+        return ngx_http_clientauth_login_done(r, lg);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_start(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_int_t                        rc;
+    ca_id_kind_e                     kind;
+    ca_ident_opts_t                  opts;
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             ident[CA_IDENT_MAX];
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    rc = ngx_http_clientauth_parse_form(r, &lg->form);
+    if (rc != NGX_OK) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        return ngx_http_clientauth_send_message(r, rc, "malformed_request",
+                   "Bad request", "The request could not be understood.");
+    }
+
+    ngx_http_clientauth_form_value(&lg->form, "identifier", &lg->identifier);
+    ngx_http_clientauth_form_value(&lg->form, "password", &lg->password);
+    ngx_http_clientauth_form_value(&lg->form, "next", &lg->next);
+
+    if (lg->identifier.len == 0 || lg->password.len == 0) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
+                   "missing_field", "Bad request",
+                   "Both the identifier and the password are required.");
+    }
+
+    if (lg->password.len > ascf->password_max) {
+        /* refused whole before any hashing: never truncated */
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
+                   "password_too_long", "Bad request",
+                   "The password is longer than this customer area "
+                   "accepts.");
+    }
+
+    opts.accepted = ascf->identifiers;
+    opts.phone_country = (char *) ascf->phone_country.data;
+
+    kind = ca_ident_normalise(&opts, (char *) lg->identifier.data,
+                              lg->identifier.len, ident);
+
+    if (kind == CA_ID_NONE
+        || ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
+                        ca_ident_kind_name(kind), ident) < 0)
+    {
+        /* no such account can exist: the same work as a wrong password */
+        lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
+        return ngx_http_clientauth_login_verify(r, ctx, lg);
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "GET");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_INDEX;
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              &cmd, 1));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_user(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
+
+    if (lg->ref.len == 0
+        || ca_id_ref_parse((char *) lg->ref.data, lg->ref.len, lg->account,
+                           lg->user) != 0
+        || ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
+                       lg->account, lg->user) < 0)
+    {
+        if (lg->ref.len) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "clientauth: corrupt identifier index \"%V\"",
+                          &lg->ref);
+        }
+
+        return ngx_http_clientauth_login_verify(r, ctx, lg);
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+    ngx_http_clientauth_argv_add_str(&cmd, "hash");
+    ngx_http_clientauth_argv_add_str(&cmd, "status");
+    ngx_http_clientauth_argv_add_str(&cmd, "perms");
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              &cmd, 1));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_verify(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_int_t                        rc;
+    ngx_http_clientauth_hash_in_t    in;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    ngx_memzero(&in, sizeof(ngx_http_clientauth_hash_in_t));
+
+    lg->known = (lg->user_field[0].len != 0);
+
+    in.nstored = 1;
+    in.stored[0] = lg->known ? (char *) lg->user_field[0].data
+                             : ascf->dummy_hash;
+    in.password = lg->password;
+    in.rehash = lg->known;
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY;
+
+    rc = ngx_http_clientauth_hash_run(r, ctx, ascf, &in, &lg->verified);
+
+    if (rc == NGX_BUSY) {
+        if (ngx_http_clientauth_retry_after(r, 1) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clientauth_send_message(r,
+                   NGX_HTTP_SERVICE_UNAVAILABLE, "busy", "Busy",
+                   "Too many logins are in progress. "
+                   "Please try again in a moment.");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_session(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    u_char                          *p;
+    int64_t                          now;
+    ngx_uint_t                       n;
+    ngx_str_t                       *perms;
+    ngx_http_clientauth_argv_t       cmds[7];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             hash[CA_TOKEN_HASH_LEN + 1];
+    char                             skey[CA_KEY_MAX], setkey[CA_KEY_MAX];
+    char                             ukey[CA_KEY_MAX];
+    u_char                           expires[NGX_INT64_LEN];
+    u_char                           nowbuf[NGX_INT64_LEN];
+    u_char                           idle[NGX_INT64_LEN];
+    u_char                           lifetime[NGX_INT64_LEN];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (lg->known && lg->verified.error) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: user %s of account %s has an unusable "
+                      "password hash", lg->user, lg->account);
+    }
+
+    if (!lg->known || lg->verified.matched != 0) {
+        return ngx_http_clientauth_login_failed(r, lg, "wrong password");
+    }
+
+    if (lg->user_field[1].len != sizeof("active") - 1
+        || ngx_strncmp(lg->user_field[1].data, "active", 6) != 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: login refused: user %s of account %s is "
+                      "locked", lg->user, lg->account);
+
+        if (ngx_http_clientauth_retry_after(r, 3600) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                   "locked", "Account locked",
+                   "This user is locked. Please contact support.");
+    }
+
+    ca_token_generate(lg->token);
+
+    if (ca_token_hash(lg->token, CA_TOKEN_LEN, hash) != 0
+        || ca_key_session(skey, sizeof(skey), (char *) ascf->brand.data,
+                          hash) < 0
+        || ca_key_user_sessions(setkey, sizeof(setkey),
+                                (char *) ascf->brand.data, lg->account,
+                                lg->user) < 0
+        || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
+                       lg->account, lg->user) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    now = ngx_http_clientauth_now_ms();
+    perms = &lg->user_field[2];
+    n = 0;
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "MULTI");
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
+    ngx_http_clientauth_argv_add_str(&cmds[n], skey);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "a");
+    ngx_http_clientauth_argv_add_str(&cmds[n], lg->account);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "u");
+    ngx_http_clientauth_argv_add_str(&cmds[n], lg->user);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "p");
+    ngx_http_clientauth_argv_add(&cmds[n], perms->data, perms->len);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "x");
+    p = ngx_sprintf(expires, "%L", now + (int64_t) ascf->session_lifetime);
+    ngx_http_clientauth_argv_add(&cmds[n], expires, p - expires);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "s");
+    p = ngx_sprintf(nowbuf, "%L", now);
+    ngx_http_clientauth_argv_add(&cmds[n++], nowbuf, p - nowbuf);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[n], skey);
+    p = ngx_sprintf(idle, "%M", ascf->session_idle);
+    ngx_http_clientauth_argv_add(&cmds[n++], idle, p - idle);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "SADD");
+    ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], hash);
+
+    /* the index of sessions lives as long as the newest session can */
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
+    p = ngx_sprintf(lifetime, "%M", ascf->session_lifetime);
+    ngx_http_clientauth_argv_add(&cmds[n++], lifetime, p - lifetime);
+
+    if (lg->verified.new_hash.len) {
+        /* a legacy or outdated hash: upgraded now that the password is known */
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
+        ngx_http_clientauth_argv_add_str(&cmds[n], ukey);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "hash");
+        ngx_http_clientauth_argv_add(&cmds[n++], lg->verified.new_hash.data,
+                                     lg->verified.new_hash.len);
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_SESSION;
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              cmds, n));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_done(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg)
+{
+    ngx_str_t                        token, location;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    static ngx_str_t  ok = ngx_string("{\"ok\":true}");
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!lg->session_ok) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: redis did not store the new session");
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: user %s of account %s logged in%s",
+                  lg->user, lg->account,
+                  lg->verified.new_hash.len ? ", password hash upgraded" : "");
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_SUCCESS);
+
+    if (lg->verified.new_hash.len) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_REHASHED);
+    }
+
+    token.data = (u_char *) lg->token;
+    token.len = CA_TOKEN_LEN;
+
+    if (ngx_http_clientauth_set_cookie(r, ascf, &token) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_clientauth_accepts(r, "application/json")) {
+        return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
+    }
+
+    if (lg->next.len && ca_next_is_safe((char *) lg->next.data, lg->next.len))
+    {
+        location = lg->next;
+
+    } else {
+        ngx_str_set(&location, "/");
+    }
+
+    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER, &location);
+}
+
+
+static void
+ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
+    redisReply *reply)
+{
+    ngx_uint_t                    i;
+    ngx_http_clientauth_ctx_t    *ctx;
+    ngx_http_clientauth_login_t  *lg;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+    lg = ctx->login;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    switch (lg->step) {
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_INDEX:
+        if (ngx_http_clientauth_reply_str(r->pool, reply, &lg->ref)
+            == NGX_ERROR)
+        {
+            ctx->redis_error = 1;
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
+        if (reply->type != REDIS_REPLY_ARRAY
+            || reply->elements != NGX_HTTP_CLIENTAUTH_USER_FIELDS)
+        {
+            ctx->redis_error = 1;
+            break;
+        }
+
+        for (i = 0; i < NGX_HTTP_CLIENTAUTH_USER_FIELDS; i++) {
+            if (ngx_http_clientauth_reply_str(r->pool, reply->element[i],
+                                              &lg->user_field[i])
+                == NGX_ERROR)
+            {
+                ctx->redis_error = 1;
+            }
+        }
+
+        break;
+
+    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION: MULTI ... EXEC */
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "clientauth: redis refused a session write: %s",
+                          reply->str);
+            lg->session_ok = 0;
+            break;
+        }
+
+        if (n > 0 && reply->type == REDIS_REPLY_ARRAY) {
+            lg->session_ok = 1;
+
+            for (i = 0; i < reply->elements; i++) {
+                if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                                  "clientauth: redis refused a session "
+                                  "write: %s", reply->element[i]->str);
+                    lg->session_ok = 0;
+                }
+            }
+        }
+
+        break;
+    }
+}
+
+
+/*
+ * Unknown account, wrong password: one answer, byte for byte, after the same
+ * hash work.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_failed(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, const char *why)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: login failed for \"%V\": %s",
+                  &lg->identifier, lg->known ? why : "unknown account");
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_FAILURE);
+
+    if (ngx_http_clientauth_accepts(r, "application/json")) {
+        return ngx_http_clientauth_send_message(r, NGX_HTTP_UNAUTHORIZED,
+                   "invalid_credentials", "Log in",
+                   ngx_http_clientauth_generic_failure);
+    }
+
+    return ngx_http_clientauth_login_page(r, NGX_HTTP_UNAUTHORIZED,
+                                          ngx_http_clientauth_generic_failure,
+                                          &lg->next);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_page(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, ngx_str_t *next)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   inner;
+
+    static const char  form_head[] =
+        "<form method=\"post\"><label for=\"identifier\">Identifier</label>"
+        "<input id=\"identifier\" name=\"identifier\" "
+        "autocomplete=\"username\" required autofocus>"
+        "<label for=\"password\">Password</label>"
+        "<input id=\"password\" name=\"password\" type=\"password\" "
+        "autocomplete=\"current-password\" required>"
+        "<input type=\"hidden\" name=\"next\" value=\"";
+    static const char  form_tail[] =
+        "\"><button type=\"submit\">Log in</button></form>";
+
+    if (next->len > 2048) {
+        next->len = 0;
+    }
+
+    len = sizeof("<p class=\"error\" role=\"alert\"></p>") - 1
+          + (error ? ngx_strlen(error) : 0)
+          + sizeof(form_head) - 1 + sizeof(form_tail) - 1
+          + next->len + ngx_escape_html(NULL, next->data, next->len);
+
+    inner.data = ngx_pnalloc(r->pool, len);
+    if (inner.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = inner.data;
+
+    if (error) {
+        p = ngx_sprintf(p, "<p class=\"error\" role=\"alert\">%s</p>", error);
+    }
+
+    p = ngx_cpymem(p, form_head, sizeof(form_head) - 1);
+    p = (u_char *) ngx_escape_html(p, next->data, next->len);
+    p = ngx_cpymem(p, form_tail, sizeof(form_tail) - 1);
+
+    inner.len = p - inner.data;
+
+    return ngx_http_clientauth_send_page(r, status, "Log in", &inner);
+}
+
+
+/* What a step that sent a Redis command returns. */
+
+static ngx_int_t
+ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_OK) {
+        r->read_event_handler = ngx_http_test_reading;
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_str_t                        cookie;
+    ngx_http_clientauth_ctx_t       *ctx;
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             hash[CA_TOKEN_HASH_LEN + 1];
+    char                             key[CA_KEY_MAX];
+
+    if (r->method != NGX_HTTP_POST) {
+        /* a link or an image must not end a session */
+        return ngx_http_clientauth_not_allowed(r, "POST");
+    }
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &ascf->cookie_name, &cookie)
+        == NGX_DECLINED
+        || ca_token_hash((char *) cookie.data, cookie.len, hash) != 0
+        || ca_key_session(key, sizeof(key), (char *) ascf->brand.data, hash)
+           < 0)
+    {
+        return ngx_http_clientauth_logout_done(r);
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    rc = ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                        ngx_http_clientauth_logout_reply,
+                                        &cmd, 1);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+    r->write_event_handler = ngx_http_clientauth_logout_resume;
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_clientauth_logout_reply(ngx_http_request_t *r, ngx_uint_t n,
+    redisReply *reply)
+{
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (reply && reply->type != REDIS_REPLY_INTEGER) {
+        ctx->redis_error = 1;
+    }
+}
+
+
+static void
+ngx_http_clientauth_logout_resume(ngx_http_request_t *r)
+{
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (ctx->redis_error) {
+        /* the session may still be alive: do not pretend otherwise */
+        ngx_http_finalize_request(r, ngx_http_clientauth_send_unavailable(r));
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_clientauth_logout_done(r));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_logout_done(ngx_http_request_t *r)
+{
+    ngx_str_t                        empty = ngx_null_string;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_http_clientauth_loc_conf_t  *alcf;
+
+    static ngx_str_t  ok = ngx_string("{\"ok\":true}");
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGOUT);
+
+    if (ngx_http_clientauth_set_cookie(r, ascf, &empty) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_clientauth_accepts(r, "application/json")) {
+        return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
+    }
+
+    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
+                                             &alcf->login_url);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_str_t  value;
+
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_clientauth_add_header(r, "Allow", &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_NOT_ALLOWED,
+               "method_not_allowed", "Method not allowed",
+               "This method is not allowed here.");
+}

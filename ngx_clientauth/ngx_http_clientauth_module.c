@@ -1,0 +1,974 @@
+
+/*
+ * ngx_clientauth: directives, configuration and process hooks.
+ */
+
+
+#include <sodium.h>
+
+#include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_hash.h"
+
+
+static void *ngx_http_clientauth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_clientauth_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void *ngx_http_clientauth_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_clientauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_clientauth_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clientauth_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_clientauth_init_process(ngx_cycle_t *cycle);
+static void ngx_http_clientauth_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_clientauth_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clientauth_redis_option(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *option);
+static char *ngx_http_clientauth_redis_address(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf);
+static char *ngx_http_clientauth_identifiers(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_clientauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clientauth_hash_cost(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
+    ngx_http_clientauth_srv_conf_t *conf);
+static char *ngx_http_clientauth_merge_hashing(ngx_conf_t *cf,
+    ngx_http_clientauth_srv_conf_t *prev, ngx_http_clientauth_srv_conf_t *conf);
+static void ngx_http_clientauth_cleanup(void *data);
+
+
+static ngx_conf_num_bounds_t  ngx_http_clientauth_hash_queue_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_clientauth_password_max_bounds = {
+    ngx_conf_check_num_bounds, 8, 4096
+};
+
+
+static ngx_command_t  ngx_http_clientauth_commands[] = {
+
+    { ngx_string("clientauth_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_clientauth_redis,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_brand"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, brand),
+      NULL },
+
+    { ngx_string("clientauth_identifiers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_clientauth_identifiers,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_phone_country"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, phone_country),
+      NULL },
+
+    { ngx_string("clientauth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("clientauth_login_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_loc_conf_t, login_url),
+      NULL },
+
+    { ngx_string("clientauth_require"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_clientauth_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_login"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_LOGIN,
+      NULL },
+
+    { ngx_string("clientauth_logout"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_LOGOUT,
+      NULL },
+
+    { ngx_string("clientauth_reset_request"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
+      NULL },
+
+    { ngx_string("clientauth_reset_confirm"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
+      NULL },
+
+    { ngx_string("clientauth_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_STATUS,
+      NULL },
+
+    { ngx_string("clientauth_session_idle"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, session_idle),
+      NULL },
+
+    { ngx_string("clientauth_session_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, session_lifetime),
+      NULL },
+
+    { ngx_string("clientauth_session_refresh"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, session_refresh),
+      NULL },
+
+    { ngx_string("clientauth_cookie_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, cookie_name),
+      NULL },
+
+    { ngx_string("clientauth_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, cookie_secure),
+      NULL },
+
+    { ngx_string("clientauth_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("clientauth_hash_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_main_conf_t, hash_queue),
+      &ngx_http_clientauth_hash_queue_bounds },
+
+    { ngx_string("clientauth_hash_cost"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE2,
+      ngx_http_clientauth_hash_cost,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_password_max_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, password_max),
+      &ngx_http_clientauth_password_max_bounds },
+
+    { ngx_string("clientauth_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_loc_conf_t, max_body_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_clientauth_module_ctx = {
+    ngx_http_clientauth_preconfiguration,    /* preconfiguration */
+    ngx_http_clientauth_postconfiguration,   /* postconfiguration */
+
+    ngx_http_clientauth_create_main_conf,    /* create main configuration */
+    ngx_http_clientauth_init_main_conf,      /* init main configuration */
+
+    ngx_http_clientauth_create_srv_conf,     /* create server configuration */
+    ngx_http_clientauth_merge_srv_conf,      /* merge server configuration */
+
+    ngx_http_clientauth_create_loc_conf,     /* create location configuration */
+    ngx_http_clientauth_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_clientauth_module = {
+    NGX_MODULE_V1,
+    &ngx_http_clientauth_module_ctx,         /* module context */
+    ngx_http_clientauth_commands,            /* module directives */
+    NGX_HTTP_MODULE,                         /* module type */
+    NULL,                                    /* init master */
+    NULL,                                    /* init module */
+    ngx_http_clientauth_init_process,        /* init process */
+    NULL,                                    /* init thread */
+    NULL,                                    /* exit thread */
+    ngx_http_clientauth_exit_process,        /* exit process */
+    NULL,                                    /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_clientauth_kind_names[] = {
+    ngx_string("email"),
+    ngx_string("customer_number"),
+    ngx_string("nic"),
+    ngx_string("phone"),
+    ngx_string("domain")
+};
+
+
+static void *
+ngx_http_clientauth_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_clientauth_main_conf_t  *amcf;
+
+    if (sodium_init() < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth: libsodium failed to initialise");
+        return NULL;
+    }
+
+    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clientauth_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     amcf->metrics = NULL;
+     *     amcf->hashing = 0;
+     */
+
+    if (ngx_array_init(&amcf->redis, cf->pool, 2,
+                       sizeof(ngx_http_clientauth_redis_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    amcf->hash_queue = NGX_CONF_UNSET_UINT;
+
+    return amcf;
+}
+
+
+static char *
+ngx_http_clientauth_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_clientauth_main_conf_t  *amcf = conf;
+
+    ngx_conf_init_uint_value(amcf->hash_queue, 64);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_clientauth_srv_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clientauth_srv_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->brand = { 0, NULL };
+     *     conf->redis = NULL;
+     *     conf->identifiers = 0;
+     *     conf->phone_country = { 0, NULL };
+     *     conf->cookie_name = { 0, NULL };
+     *     conf->thread_pool_name = { 0, NULL };
+     *     conf->thread_pool = NULL;
+     *     conf->hash_cost = { 0, 0 };
+     *     conf->dummy_hash = NULL;
+     */
+
+    conf->session_idle = NGX_CONF_UNSET_MSEC;
+    conf->session_lifetime = NGX_CONF_UNSET_MSEC;
+    conf->session_refresh = NGX_CONF_UNSET_MSEC;
+    conf->cookie_secure = NGX_CONF_UNSET;
+    conf->password_max = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_clientauth_srv_conf_t *prev = parent;
+    ngx_http_clientauth_srv_conf_t *conf = child;
+
+    if (conf->redis == NULL) {
+        conf->redis = prev->redis;
+    }
+
+    if (conf->identifiers == 0) {
+        conf->identifiers = prev->identifiers ? prev->identifiers
+                                              : CA_ID_EMAIL;
+    }
+
+    ngx_conf_merge_str_value(conf->phone_country, prev->phone_country, "");
+    ngx_conf_merge_msec_value(conf->session_idle, prev->session_idle,
+                              30 * 60 * 1000);
+    ngx_conf_merge_msec_value(conf->session_lifetime, prev->session_lifetime,
+                              12 * 60 * 60 * 1000);
+    ngx_conf_merge_msec_value(conf->session_refresh, prev->session_refresh,
+                              60 * 1000);
+    ngx_conf_merge_value(conf->cookie_secure, prev->cookie_secure, 1);
+    ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
+                             "clientauth");
+    ngx_conf_merge_size_value(conf->password_max, prev->password_max, 128);
+
+    if (conf->hash_cost.opslimit == 0) {
+        conf->hash_cost = prev->hash_cost;
+    }
+
+    if (conf->hash_cost.opslimit == 0) {
+        conf->hash_cost.opslimit = 2;
+        conf->hash_cost.memlimit = 19 * 1024 * 1024;
+    }
+
+    if (ngx_http_clientauth_merge_brand(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_clientauth_merge_hashing(cf, prev, conf);
+}
+
+
+static char *
+ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
+    ngx_http_clientauth_srv_conf_t *conf)
+{
+    ngx_uint_t  i;
+
+    if (conf->brand.len
+        && !ca_brand_is_valid((char *) conf->brand.data, conf->brand.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth_brand \"%V\" is invalid: use 1 to %d "
+                           "of a-z, 0-9, '_' and '-'", &conf->brand,
+                           CA_BRAND_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < conf->phone_country.len; i++) {
+        if (conf->phone_country.data[i] < '0'
+            || conf->phone_country.data[i] > '9' || i == 3)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "clientauth_phone_country \"%V\" is not a "
+                               "country calling code", &conf->phone_country);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->cookie_name.data == NULL && conf->brand.len) {
+        conf->cookie_name.len = sizeof("clientauth_") - 1 + conf->brand.len;
+        conf->cookie_name.data = ngx_pnalloc(cf->pool, conf->cookie_name.len);
+        if (conf->cookie_name.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(conf->cookie_name.data, "clientauth_%V", &conf->brand);
+    }
+
+    if (conf->session_refresh > conf->session_idle) {
+        conf->session_refresh = conf->session_idle;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Servers that log users in need the thread pool and a hash to verify
+ * against when the account does not exist, made with the server's own cost
+ * so that unknown accounts take as long as known ones.
+ */
+
+static char *
+ngx_http_clientauth_merge_hashing(ngx_conf_t *cf,
+    ngx_http_clientauth_srv_conf_t *prev, ngx_http_clientauth_srv_conf_t *conf)
+{
+    ngx_http_clientauth_main_conf_t  *amcf;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clientauth_module);
+
+    if (!amcf->hashing || conf->brand.len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    conf->thread_pool = ngx_thread_pool_add(cf, &conf->thread_pool_name);
+    if (conf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (prev->dummy_hash
+        && prev->hash_cost.opslimit == conf->hash_cost.opslimit
+        && prev->hash_cost.memlimit == conf->hash_cost.memlimit)
+    {
+        conf->dummy_hash = prev->dummy_hash;
+        return NGX_CONF_OK;
+    }
+
+    conf->dummy_hash = ngx_http_clientauth_hash_dummy(cf, &conf->hash_cost);
+    if (conf->dummy_hash == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_clientauth_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_clientauth_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clientauth_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->login_url = { 0, NULL };
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->require = NGX_CONF_UNSET_PTR;
+    conf->max_body_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_clientauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_clientauth_loc_conf_t *prev = parent;
+    ngx_http_clientauth_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->login_url, prev->login_url, "/auth/login");
+    ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size, 4096);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_clientauth_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt              *h;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_http_clientauth_main_conf_t  *amcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_clientauth_access_handler;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clientauth_module);
+
+    return ngx_http_clientauth_metrics_init(cf, amcf);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_init_process(ngx_cycle_t *cycle)
+{
+    if (sodium_init() < 0) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "clientauth: libsodium failed to initialise");
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_hash_init_process(cycle);
+
+    return ngx_http_clientauth_redis_init_process(cycle);
+}
+
+
+static void
+ngx_http_clientauth_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_clientauth_redis_exit_process(cycle);
+}
+
+
+/*
+ * clientauth_redis ADDRESS [password=P] [db=N] [timeout=T];
+ */
+
+static char *
+ngx_http_clientauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_str_t                          *value;
+    ngx_uint_t                          i;
+    ngx_http_clientauth_redis_conf_t   *rcf, **slot;
+    ngx_http_clientauth_main_conf_t    *amcf;
+
+    if (ascf->redis) {
+        return "is duplicate";
+    }
+
+    rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_clientauth_redis_conf_t));
+    if (rcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    rcf->name = value[1];
+    rcf->timeout = 500;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_http_clientauth_redis_option(cf, rcf, &value[i])
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_clientauth_redis_address(cf, rcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clientauth_module);
+
+    slot = ngx_array_push(&amcf->redis);
+    if (slot == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rcf->index = amcf->redis.nelts - 1;
+    *slot = rcf;
+    ascf->redis = rcf;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clientauth_redis_option(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *option)
+{
+    ngx_str_t  s;
+
+    if (ngx_strncmp(option->data, "password=", 9) == 0) {
+        rcf->password.data = option->data + 9;
+        rcf->password.len = option->len - 9;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(option->data, "db=", 3) == 0) {
+        rcf->db = ngx_atoi(option->data + 3, option->len - 3);
+        if (rcf->db == NGX_ERROR || rcf->db > 15) {
+            goto invalid;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(option->data, "timeout=", 8) == 0) {
+        s.data = option->data + 8;
+        s.len = option->len - 8;
+
+        rcf->timeout = ngx_parse_time(&s, 0);
+        if (rcf->timeout == (ngx_msec_t) NGX_ERROR || rcf->timeout == 0) {
+            goto invalid;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid clientauth_redis parameter \"%V\"", option);
+    return NGX_CONF_ERROR;
+}
+
+
+/* Resolved here, once: a worker never waits on DNS. */
+
+static char *
+ngx_http_clientauth_redis_address(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf)
+{
+    u_char     *p;
+    ngx_url_t   u;
+    u_char      text[NGX_SOCKADDR_STRLEN];
+
+    if (ngx_strncmp(rcf->name.data, "unix:", 5) == 0) {
+        if (rcf->name.len == 5) {
+            goto invalid;
+        }
+
+        rcf->path.len = rcf->name.len - 5;
+        rcf->path.data = ngx_pnalloc(cf->pool, rcf->path.len + 1);
+        if (rcf->path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_cpymem(rcf->path.data, rcf->name.data + 5, rcf->path.len);
+        *p = '\0';
+
+        return NGX_CONF_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = rcf->name;
+    u.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in clientauth_redis \"%V\"",
+                               u.err, &rcf->name);
+            return NGX_CONF_ERROR;
+        }
+
+        goto invalid;
+    }
+
+    rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+    rcf->host.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                  text, NGX_SOCKADDR_STRLEN, 0);
+    rcf->host.data = ngx_pnalloc(cf->pool, rcf->host.len + 1);
+    if (rcf->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_cpymem(rcf->host.data, text, rcf->host.len);
+    *p = '\0';
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid clientauth_redis address \"%V\"", &rcf->name);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_clientauth_identifiers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_str_t     *value;
+    ngx_uint_t     i;
+    ca_id_kind_e   kind;
+
+    if (ascf->identifiers) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        kind = ca_ident_kind_from_name((char *) value[i].data, value[i].len);
+
+        if (kind == CA_ID_NONE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown identifier kind \"%V\", expected "
+                               "%V, %V, %V, %V or %V", &value[i],
+                               &ngx_http_clientauth_kind_names[0],
+                               &ngx_http_clientauth_kind_names[1],
+                               &ngx_http_clientauth_kind_names[2],
+                               &ngx_http_clientauth_kind_names[3],
+                               &ngx_http_clientauth_kind_names[4]);
+            return NGX_CONF_ERROR;
+        }
+
+        ascf->identifiers |= kind;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_permission_is_valid(ngx_str_t *name)
+{
+    ngx_uint_t  i;
+
+    if (name->len == 0 || name->len > 32) {
+        return 0;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        if (!((name->data[i] >= 'a' && name->data[i] <= 'z')
+              || (name->data[i] >= '0' && name->data[i] <= '9')
+              || name->data[i] == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static char *
+ngx_http_clientauth_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clientauth_loc_conf_t *alcf = conf;
+
+    ngx_str_t   *value, *perm;
+    ngx_uint_t   i;
+
+    if (alcf->require != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    alcf->require = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (alcf->require == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!ngx_http_clientauth_permission_is_valid(&value[i])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid permission \"%V\": use 1 to 32 of "
+                               "a-z, 0-9 and '_'", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        perm = ngx_array_push(alcf->require);
+        if (perm == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *perm = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_http_clientauth_main_conf_t  *amcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler) {
+        return "is duplicate: the location already has a content handler";
+    }
+
+    switch (cmd->offset) {
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN:
+        clcf->handler = ngx_http_clientauth_login_handler;
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clientauth_module);
+        amcf->hashing = 1;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGOUT:
+        clcf->handler = ngx_http_clientauth_logout_handler;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_REQUEST:
+        clcf->handler = ngx_http_clientauth_reset_request_handler;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_CONFIRM:
+        clcf->handler = ngx_http_clientauth_reset_confirm_handler;
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clientauth_module);
+        amcf->hashing = 1;
+        break;
+
+    default: /* NGX_HTTP_CLIENTAUTH_STATUS */
+        clcf->handler = ngx_http_clientauth_status_handler;
+        break;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clientauth_hash_cost t=N m=SIZE;
+ */
+
+static char *
+ngx_http_clientauth_hash_cost(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ssize_t     m;
+    ngx_int_t   t;
+    ngx_str_t  *value, s;
+
+    if (ascf->hash_cost.opslimit) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strncmp(value[1].data, "t=", 2) != 0
+        || ngx_strncmp(value[2].data, "m=", 2) != 0)
+    {
+        return "expects \"t=N m=SIZE\"";
+    }
+
+    t = ngx_atoi(value[1].data + 2, value[1].len - 2);
+
+    s.data = value[2].data + 2;
+    s.len = value[2].len - 2;
+    m = ngx_parse_size(&s);
+
+    if (t == NGX_ERROR || t < (ngx_int_t) crypto_pwhash_OPSLIMIT_MIN
+        || t > 64)
+    {
+        return "has an invalid t: use 1 to 64";
+    }
+
+    if (m == NGX_ERROR || (size_t) m < crypto_pwhash_MEMLIMIT_MIN
+        || m > 1024 * 1024 * 1024)
+    {
+        return "has an invalid m: use 8k to 1g";
+    }
+
+    ascf->hash_cost.opslimit = t;
+    ascf->hash_cost.memlimit = m;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_http_clientauth_ctx_t *
+ngx_http_clientauth_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_clientauth_module);
+
+    return ctx;
+}
+
+
+/* Lets go of Redis commands and hash tasks when the request's pool goes. */
+
+ngx_int_t
+ngx_http_clientauth_add_cleanup(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->cleanup_added) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_clientauth_cleanup;
+    cln->data = ctx;
+    ctx->cleanup_added = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clientauth_cleanup(void *data)
+{
+    ngx_http_clientauth_ctx_t  *ctx = data;
+
+    ngx_http_clientauth_redis_detach(ctx);
+    ngx_http_clientauth_hash_detach(ctx);
+}
+
+
+int64_t
+ngx_http_clientauth_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}

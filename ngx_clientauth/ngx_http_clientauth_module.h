@@ -1,0 +1,197 @@
+
+/*
+ * ngx_clientauth: configuration and per-request state shared by the files of
+ * the module.  The nginx-free logic lives in lib/; these files are the glue.
+ */
+
+#ifndef _NGX_HTTP_CLIENTAUTH_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CLIENTAUTH_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+
+#include "ca_ident.h"
+#include "ca_keys.h"
+#include "ca_pwhash.h"
+#include "ca_token.h"
+
+
+#define NGX_HTTP_CLIENTAUTH_PERMS_MAX   1024
+
+
+typedef struct ngx_http_clientauth_redis_s  ngx_http_clientauth_redis_t;
+typedef struct ngx_http_clientauth_cmd_s    ngx_http_clientauth_cmd_t;
+
+
+/* One clientauth_redis directive; every worker connects to each. */
+typedef struct {
+    ngx_str_t                    name;         /* as written, for logs */
+    ngx_str_t                    host;         /* numeric, NUL-terminated */
+    in_port_t                    port;
+    ngx_str_t                    path;         /* unix socket, or empty */
+    ngx_str_t                    password;
+    ngx_int_t                    db;
+    ngx_msec_t                   timeout;
+    ngx_uint_t                   index;
+} ngx_http_clientauth_redis_conf_t;
+
+
+typedef struct {
+    ngx_array_t                  redis;        /* of redis_conf_t * */
+    ngx_uint_t                   hash_queue;
+    ngx_shm_zone_t              *metrics;
+    ngx_flag_t                   hashing;      /* a location logs users in */
+} ngx_http_clientauth_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                    brand;
+    ngx_http_clientauth_redis_conf_t  *redis;
+    ngx_uint_t                   identifiers;  /* mask of ca_id_kind_e */
+    ngx_str_t                    phone_country;
+    ngx_msec_t                   session_idle;
+    ngx_msec_t                   session_lifetime;
+    ngx_msec_t                   session_refresh;
+    ngx_str_t                    cookie_name;
+    ngx_flag_t                   cookie_secure;
+    ngx_str_t                    thread_pool_name;
+    ngx_thread_pool_t           *thread_pool;
+    ca_pwhash_cost_t             hash_cost;
+    char                        *dummy_hash;   /* for unknown accounts */
+    size_t                       password_max;
+} ngx_http_clientauth_srv_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_NONE = 0,
+    NGX_HTTP_CLIENTAUTH_LOGIN,
+    NGX_HTTP_CLIENTAUTH_LOGOUT,
+    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
+    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
+    NGX_HTTP_CLIENTAUTH_STATUS
+} ngx_http_clientauth_endpoint_e;
+
+
+typedef struct {
+    ngx_flag_t                   enable;
+    ngx_str_t                    login_url;
+    ngx_array_t                 *require;      /* of ngx_str_t */
+    size_t                       max_body_size;
+} ngx_http_clientauth_loc_conf_t;
+
+
+/* What a valid session says about its user. */
+typedef struct {
+    ngx_str_t                    account;
+    ngx_str_t                    user;
+    ngx_str_t                    permissions;
+} ngx_http_clientauth_identity_t;
+
+
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_IDLE = 0,
+    NGX_HTTP_CLIENTAUTH_WAITING,    /* a Redis command or hash in flight */
+    NGX_HTTP_CLIENTAUTH_REPLIED     /* its result is in the ctx */
+} ngx_http_clientauth_wait_e;
+
+
+typedef struct ngx_http_clientauth_login_s  ngx_http_clientauth_login_t;
+
+
+typedef struct {
+    ngx_http_clientauth_wait_e   wait;
+    ngx_http_clientauth_cmd_t   *cmd;          /* in flight, not in r->pool */
+    void                        *task;         /* hash task in flight */
+    unsigned                     redis_error:1;
+    unsigned                     cleanup_added:1;
+    unsigned                     identity_stripped:1;
+    unsigned                     session_found:1;
+    unsigned                     session_valid:1;
+
+    /* session validation */
+    ngx_str_t                    token_hash;
+    ngx_http_clientauth_identity_t  identity;
+    int64_t                      session_expires;    /* ms */
+    int64_t                      session_refreshed;  /* ms */
+
+    ngx_http_clientauth_login_t *login;
+} ngx_http_clientauth_ctx_t;
+
+
+extern ngx_module_t  ngx_http_clientauth_module;
+
+
+/* ngx_http_clientauth_module.c */
+ngx_http_clientauth_ctx_t *ngx_http_clientauth_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_add_cleanup(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+int64_t ngx_http_clientauth_now_ms(void);
+
+/* ngx_http_clientauth_session.c */
+ngx_int_t ngx_http_clientauth_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_clientauth_session_cookie(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_str_t *token);
+
+/* ngx_http_clientauth_login.c */
+ngx_int_t ngx_http_clientauth_login_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_logout_handler(ngx_http_request_t *r);
+
+/* ngx_http_clientauth_reset.c */
+ngx_int_t ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r);
+
+/* ngx_http_clientauth_response.c */
+ngx_uint_t ngx_http_clientauth_accepts(ngx_http_request_t *r,
+    const char *type);
+ngx_int_t ngx_http_clientauth_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_clientauth_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *body);
+ngx_int_t ngx_http_clientauth_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *json);
+ngx_int_t ngx_http_clientauth_send_page(ngx_http_request_t *r,
+    ngx_uint_t status, const char *title, ngx_str_t *inner);
+ngx_int_t ngx_http_clientauth_send_message(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *title, const char *text);
+ngx_int_t ngx_http_clientauth_send_redirect(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *location);
+ngx_int_t ngx_http_clientauth_retry_after(ngx_http_request_t *r,
+    time_t seconds);
+ngx_int_t ngx_http_clientauth_set_cookie(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_str_t *token);
+ngx_int_t ngx_http_clientauth_send_unavailable(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_finalize(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_http_clientauth_query_arg(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+
+/* ngx_http_clientauth_status.c */
+ngx_int_t ngx_http_clientauth_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_metrics_init(ngx_conf_t *cf,
+    ngx_http_clientauth_main_conf_t *amcf);
+
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_M_SESSION_VALID = 0,
+    NGX_HTTP_CLIENTAUTH_M_SESSION_INVALID,
+    NGX_HTTP_CLIENTAUTH_M_SESSION_FORBIDDEN,
+    NGX_HTTP_CLIENTAUTH_M_SESSION_REFRESHED,
+    NGX_HTTP_CLIENTAUTH_M_LOGIN_SUCCESS,
+    NGX_HTTP_CLIENTAUTH_M_LOGIN_FAILURE,
+    NGX_HTTP_CLIENTAUTH_M_LOGIN_REHASHED,
+    NGX_HTTP_CLIENTAUTH_M_LOGOUT,
+    NGX_HTTP_CLIENTAUTH_M_HASH_QUEUE_FULL,
+    NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE,
+    NGX_HTTP_CLIENTAUTH_M_REDIS_TIMEOUT,
+    NGX_HTTP_CLIENTAUTH_M_REDIS_RECONNECT,
+    NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST,
+    NGX_HTTP_CLIENTAUTH_M_LAST
+} ngx_http_clientauth_metric_e;
+
+void ngx_http_clientauth_count(ngx_http_clientauth_metric_e metric);
+
+
+#endif /* _NGX_HTTP_CLIENTAUTH_MODULE_H_INCLUDED_ */

@@ -1,0 +1,937 @@
+
+/*
+ * The Redis bridge.
+ *
+ * hiredis's async API is driven by nginx's event loop through an adapter
+ * (add/del read/write, cleanup), with level-triggered events so that a write
+ * interest hiredis re-arms is never lost.  hiredis 0.14 has no timer hook, so
+ * deadlines are kept here: the in-flight commands form a FIFO (Redis answers
+ * in order), and one timer watches the oldest.  A command past its deadline
+ * means Redis is stuck: the connection is dropped, every waiting request
+ * fails closed (503), and a reconnect follows with capped, jittered backoff.
+ *
+ * Command state lives outside r->pool, in a per-worker free list, so a
+ * request that goes away while its command is in flight only detaches it.
+ * hiredis frees the context right after its cleanup hook and the disconnect
+ * callback, so the context is never freed from inside one of its callbacks:
+ * errors found there post an event that drops the connection.
+ */
+
+
+#include <hiredis/async.h>
+
+#include "ngx_http_clientauth_redis.h"
+
+
+#define NGX_HTTP_CLIENTAUTH_BACKOFF_MIN   50
+#define NGX_HTTP_CLIENTAUTH_BACKOFF_MAX   5000
+
+
+struct ngx_http_clientauth_redis_s {
+    ngx_http_clientauth_redis_conf_t  *conf;
+    redisAsyncContext                 *ac;
+    ngx_connection_t                  *conn;
+    ngx_log_t                         *log;
+    ngx_queue_t                        inflight;
+    ngx_event_t                        deadline;
+    ngx_event_t                        reconnect;
+    ngx_event_t                        drop;
+    ngx_msec_t                         backoff;
+    unsigned                           ready:1;
+    unsigned                           exiting:1;
+};
+
+
+struct ngx_http_clientauth_cmd_s {
+    ngx_queue_t                        queue;
+    ngx_http_clientauth_redis_t       *redis;
+    ngx_http_request_t                *request;    /* NULL: detached */
+    ngx_http_clientauth_ctx_t         *ctx;
+    ngx_http_clientauth_reply_pt       on_reply;
+    ngx_event_t                        done;
+    ngx_msec_t                         expires;
+    ngx_uint_t                         sent;
+    ngx_uint_t                         received;
+    unsigned                           handshake:1;
+};
+
+
+static void ngx_http_clientauth_redis_connect(ngx_http_clientauth_redis_t *rd);
+static ngx_int_t ngx_http_clientauth_redis_attach(
+    ngx_http_clientauth_redis_t *rd, redisAsyncContext *ac);
+static ngx_int_t ngx_http_clientauth_redis_handshake(
+    ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_schedule_reconnect(
+    ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_redis_deadline_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_redis_drop_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_arm_deadline(
+    ngx_http_clientauth_redis_t *rd);
+
+static void ngx_http_clientauth_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_redis_add_read(void *privdata);
+static void ngx_http_clientauth_redis_del_read(void *privdata);
+static void ngx_http_clientauth_redis_add_write(void *privdata);
+static void ngx_http_clientauth_redis_del_write(void *privdata);
+static void ngx_http_clientauth_redis_cleanup(void *privdata);
+static void ngx_http_clientauth_redis_on_connect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_clientauth_redis_on_disconnect(
+    const redisAsyncContext *ac, int status);
+
+static ngx_http_clientauth_cmd_t *ngx_http_clientauth_cmd_alloc(
+    ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_cmd_free(ngx_http_clientauth_cmd_t *cmd);
+static ngx_int_t ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
+static void ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_http_clientauth_cmd_done(ngx_event_t *ev);
+static void ngx_http_clientauth_handshake_reply(
+    ngx_http_clientauth_cmd_t *cmd, redisReply *reply);
+
+
+/* Per worker: one bridge per clientauth_redis, and recycled commands. */
+static ngx_http_clientauth_redis_t  *ngx_http_clientauth_bridges;
+static ngx_uint_t                    ngx_http_clientauth_nbridges;
+static ngx_queue_t                   ngx_http_clientauth_free_cmds;
+
+
+ngx_int_t
+ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                         i;
+    ngx_http_clientauth_redis_t       *rd;
+    ngx_http_clientauth_redis_conf_t **rcfs;
+    ngx_http_clientauth_main_conf_t   *amcf;
+
+    ngx_queue_init(&ngx_http_clientauth_free_cmds);
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_clientauth_module);
+    if (amcf == NULL || amcf->redis.nelts == 0) {
+        return NGX_OK;
+    }
+
+    rd = ngx_pcalloc(cycle->pool,
+                     amcf->redis.nelts * sizeof(ngx_http_clientauth_redis_t));
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_bridges = rd;
+    ngx_http_clientauth_nbridges = amcf->redis.nelts;
+    rcfs = amcf->redis.elts;
+
+    for (i = 0; i < amcf->redis.nelts; i++) {
+        rd[i].conf = rcfs[i];
+        rd[i].log = cycle->log;
+        ngx_queue_init(&rd[i].inflight);
+
+        rd[i].deadline.handler = ngx_http_clientauth_redis_deadline_handler;
+        rd[i].deadline.data = &rd[i];
+        rd[i].deadline.log = cycle->log;
+
+        /* a worker that is shutting down need not wait for a reconnect */
+        rd[i].reconnect.handler = ngx_http_clientauth_redis_reconnect_handler;
+        rd[i].reconnect.data = &rd[i];
+        rd[i].reconnect.log = cycle->log;
+        rd[i].reconnect.cancelable = 1;
+
+        rd[i].drop.handler = ngx_http_clientauth_redis_drop_handler;
+        rd[i].drop.data = &rd[i];
+        rd[i].drop.log = cycle->log;
+
+        ngx_http_clientauth_redis_connect(&rd[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                    i;
+    ngx_http_clientauth_redis_t  *rd;
+
+    for (i = 0; i < ngx_http_clientauth_nbridges; i++) {
+        rd = &ngx_http_clientauth_bridges[i];
+        rd->exiting = 1;
+
+        if (rd->ac) {
+            redisAsyncFree(rd->ac);
+        }
+    }
+
+    ngx_http_clientauth_nbridges = 0;
+}
+
+
+static void
+ngx_http_clientauth_redis_connect(ngx_http_clientauth_redis_t *rd)
+{
+    redisAsyncContext                 *ac;
+    ngx_http_clientauth_redis_conf_t  *rcf;
+
+    rcf = rd->conf;
+
+    /* the address was resolved at configuration time: no DNS here */
+    if (rcf->path.len) {
+        ac = redisAsyncConnectUnix((char *) rcf->path.data);
+
+    } else {
+        ac = redisAsyncConnect((char *) rcf->host.data, rcf->port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: no memory to connect to redis %V",
+                      &rcf->name);
+        ngx_http_clientauth_redis_schedule_reconnect(rd);
+        return;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: cannot connect to redis %V: %s",
+                      &rcf->name, ac->errstr);
+        redisAsyncFree(ac);
+        ngx_http_clientauth_redis_schedule_reconnect(rd);
+        return;
+    }
+
+    if (ngx_http_clientauth_redis_attach(rd, ac) != NGX_OK) {
+        redisAsyncFree(ac);
+        ngx_http_clientauth_redis_schedule_reconnect(rd);
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "clientauth: connecting to redis %V", &rcf->name);
+
+    if (ngx_http_clientauth_redis_handshake(rd) != NGX_OK) {
+        ngx_http_clientauth_redis_drop(rd);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_redis_attach(ngx_http_clientauth_redis_t *rd,
+    redisAsyncContext *ac)
+{
+    ngx_connection_t  *c;
+
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = rd;
+    c->read->handler = ngx_http_clientauth_redis_read_handler;
+    c->write->handler = ngx_http_clientauth_redis_write_handler;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    rd->ac = ac;
+    rd->conn = c;
+    rd->ready = 0;
+
+    ac->data = rd;
+    ac->ev.data = rd;
+    ac->ev.addRead = ngx_http_clientauth_redis_add_read;
+    ac->ev.delRead = ngx_http_clientauth_redis_del_read;
+    ac->ev.addWrite = ngx_http_clientauth_redis_add_write;
+    ac->ev.delWrite = ngx_http_clientauth_redis_del_write;
+    ac->ev.cleanup = ngx_http_clientauth_redis_cleanup;
+
+    redisAsyncSetConnectCallback(ac, ngx_http_clientauth_redis_on_connect);
+    redisAsyncSetDisconnectCallback(ac,
+                                    ngx_http_clientauth_redis_on_disconnect);
+
+    return NGX_OK;
+}
+
+
+/*
+ * AUTH and SELECT (or a PING) go first on every new connection; requests
+ * queue behind them.  The handshake is an ordinary in-flight command, so a
+ * Redis that accepts connections but never answers is caught by the same
+ * deadline.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_redis_handshake(ngx_http_clientauth_redis_t *rd)
+{
+    u_char                            *p;
+    ngx_uint_t                         n;
+    ngx_http_clientauth_cmd_t         *cmd;
+    ngx_http_clientauth_argv_t         cmds[2];
+    ngx_http_clientauth_redis_conf_t  *rcf;
+    u_char                             db[NGX_INT_T_LEN];
+
+    rcf = rd->conf;
+    n = 0;
+
+    if (rcf->password.len) {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "AUTH");
+        ngx_http_clientauth_argv_add(&cmds[n], rcf->password.data,
+                                     rcf->password.len);
+        n++;
+    }
+
+    if (rcf->db) {
+        p = ngx_sprintf(db, "%i", rcf->db);
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "SELECT");
+        ngx_http_clientauth_argv_add(&cmds[n], db, p - db);
+        n++;
+    }
+
+    if (n == 0) {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "PING");
+        n++;
+    }
+
+    cmd = ngx_http_clientauth_cmd_alloc(rd);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->handshake = 1;
+
+    return ngx_http_clientauth_cmd_send(cmd, cmds, n);
+}
+
+
+static void
+ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
+    redisReply *reply)
+{
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = cmd->redis;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: redis %V refused the connection set-up: %s",
+                      &rd->conf->name, reply->str);
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+        return;
+    }
+
+    if (cmd->received == cmd->sent) {
+        rd->ready = 1;
+        rd->backoff = 0;
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                       "clientauth: redis %V ready", &rd->conf->name);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_schedule_reconnect(ngx_http_clientauth_redis_t *rd)
+{
+    ngx_msec_t  delay;
+
+    if (rd->exiting || rd->reconnect.timer_set) {
+        return;
+    }
+
+    if (rd->backoff == 0) {
+        rd->backoff = NGX_HTTP_CLIENTAUTH_BACKOFF_MIN;
+
+    } else {
+        rd->backoff = ngx_min(rd->backoff * 2,
+                              NGX_HTTP_CLIENTAUTH_BACKOFF_MAX);
+    }
+
+    /* half fixed, half random: workers and instances spread their retries */
+    delay = rd->backoff / 2 + (ngx_msec_t) ngx_random() % (rd->backoff / 2 + 1);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "clientauth: reconnect to redis %V in %M ms",
+                   &rd->conf->name, delay);
+
+    ngx_add_timer(&rd->reconnect, delay);
+}
+
+
+static void
+ngx_http_clientauth_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ev->data;
+
+    if (rd->ac == NULL && !rd->exiting) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_RECONNECT);
+        ngx_http_clientauth_redis_connect(rd);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_deadline_handler(ngx_event_t *ev)
+{
+    ngx_http_clientauth_cmd_t    *head;
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ev->data;
+
+    if (ngx_queue_empty(&rd->inflight)) {
+        return;
+    }
+
+    head = ngx_queue_data(ngx_queue_head(&rd->inflight),
+                          ngx_http_clientauth_cmd_t, queue);
+
+    if ((ngx_msec_int_t) (head->expires - ngx_current_msec) > 0) {
+        ngx_http_clientauth_redis_arm_deadline(rd);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "clientauth: redis %V did not answer within %M ms, "
+                  "reconnecting", &rd->conf->name, rd->conf->timeout);
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_TIMEOUT);
+    ngx_http_clientauth_redis_drop(rd);
+}
+
+
+/*
+ * The timer is left alone while it is set: deadlines only grow along the
+ * FIFO, so it fires no later than the head's, and its handler re-arms.
+ */
+
+static void
+ngx_http_clientauth_redis_arm_deadline(ngx_http_clientauth_redis_t *rd)
+{
+    ngx_msec_int_t              delay;
+    ngx_http_clientauth_cmd_t  *head;
+
+    if (rd->deadline.timer_set || ngx_queue_empty(&rd->inflight)) {
+        return;
+    }
+
+    head = ngx_queue_data(ngx_queue_head(&rd->inflight),
+                          ngx_http_clientauth_cmd_t, queue);
+
+    delay = (ngx_msec_int_t) (head->expires - ngx_current_msec);
+
+    ngx_add_timer(&rd->deadline, delay > 0 ? (ngx_msec_t) delay : 1);
+}
+
+
+static void
+ngx_http_clientauth_redis_drop_handler(ngx_event_t *ev)
+{
+    ngx_http_clientauth_redis_drop(ev->data);
+}
+
+
+/* Fails every command in flight (their callbacks get NULL) and reconnects. */
+
+static void
+ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd)
+{
+    if (rd->drop.posted) {
+        ngx_delete_posted_event(&rd->drop);
+    }
+
+    if (rd->ac) {
+        redisAsyncFree(rd->ac);     /* ends in the cleanup hook */
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t             *c;
+    ngx_http_clientauth_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    /* may free the context and this connection: touch neither after */
+    redisAsyncHandleRead(rd->ac);
+}
+
+
+static void
+ngx_http_clientauth_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t             *c;
+    ngx_http_clientauth_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    redisAsyncHandleWrite(rd->ac);
+}
+
+
+static void
+ngx_http_clientauth_redis_add_read(void *privdata)
+{
+    ngx_event_t                  *rev;
+    ngx_http_clientauth_redis_t  *rd = privdata;
+
+    rev = rd->conn->read;
+
+    if (!rev->active
+        && ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    {
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_del_read(void *privdata)
+{
+    ngx_event_t                  *rev;
+    ngx_http_clientauth_redis_t  *rd = privdata;
+
+    rev = rd->conn->read;
+
+    if (rev->active && ngx_del_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_add_write(void *privdata)
+{
+    ngx_event_t                  *wev;
+    ngx_http_clientauth_redis_t  *rd = privdata;
+
+    wev = rd->conn->write;
+
+    if (!wev->active
+        && ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    {
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_del_write(void *privdata)
+{
+    ngx_event_t                  *wev;
+    ngx_http_clientauth_redis_t  *rd = privdata;
+
+    wev = rd->conn->write;
+
+    if (wev->active && ngx_del_event(wev, NGX_WRITE_EVENT, 0) != NGX_OK) {
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * hiredis calls this just before it closes the socket and frees the context,
+ * however the connection ends.  The socket is hiredis's to close: the nginx
+ * connection is released without closing the descriptor.
+ */
+
+static void
+ngx_http_clientauth_redis_cleanup(void *privdata)
+{
+    ngx_connection_t             *c;
+    ngx_http_clientauth_redis_t  *rd = privdata;
+
+    c = rd->conn;
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    if (ngx_del_conn) {
+        ngx_del_conn(c, NGX_CLOSE_EVENT);
+
+    } else {
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+        }
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+
+    rd->conn = NULL;
+    rd->ac = NULL;
+    rd->ready = 0;
+
+    if (rd->drop.posted) {
+        ngx_delete_posted_event(&rd->drop);
+    }
+
+    ngx_http_clientauth_redis_schedule_reconnect(rd);
+}
+
+
+static void
+ngx_http_clientauth_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_clientauth_redis_t  *rd = ac->data;
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: cannot connect to redis %V: %s",
+                      &rd->conf->name, ac->errstr);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_on_disconnect(const redisAsyncContext *ac,
+    int status)
+{
+    ngx_http_clientauth_redis_t  *rd = ac->data;
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: lost connection to redis %V: %s",
+                      &rd->conf->name, ac->errstr);
+    }
+}
+
+
+void
+ngx_http_clientauth_argv_reset(ngx_http_clientauth_argv_t *a)
+{
+    a->argc = 0;
+}
+
+
+void
+ngx_http_clientauth_argv_add(ngx_http_clientauth_argv_t *a, const void *data,
+    size_t len)
+{
+    if (a->argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
+        /* a programming error: caught in tests by the command failing */
+        a->argc = NGX_HTTP_CLIENTAUTH_ARGS_MAX + 1;
+        return;
+    }
+
+    if (a->argc > NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
+        return;
+    }
+
+    a->argv[a->argc] = data;
+    a->argvlen[a->argc] = len;
+    a->argc++;
+}
+
+
+void
+ngx_http_clientauth_argv_add_str(ngx_http_clientauth_argv_t *a,
+    const char *s)
+{
+    ngx_http_clientauth_argv_add(a, s, ngx_strlen(s));
+}
+
+
+static ngx_http_clientauth_redis_t *
+ngx_http_clientauth_bridge(ngx_http_clientauth_redis_conf_t *rcf)
+{
+    if (rcf == NULL || rcf->index >= ngx_http_clientauth_nbridges) {
+        return NULL;
+    }
+
+    return &ngx_http_clientauth_bridges[rcf->index];
+}
+
+
+ngx_int_t
+ngx_http_clientauth_redis_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n)
+{
+    ngx_int_t                     rc;
+    ngx_http_clientauth_cmd_t    *cmd;
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ngx_http_clientauth_bridge(rcf);
+
+    if (rd == NULL || rd->ac == NULL) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_clientauth_add_cleanup(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmd = ngx_http_clientauth_cmd_alloc(rd);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->request = r;
+    cmd->ctx = ctx;
+    cmd->on_reply = on_reply;
+
+    rc = ngx_http_clientauth_cmd_send(cmd, cmds, n);
+    if (rc != NGX_OK) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE);
+        return rc;
+    }
+
+    ctx->cmd = cmd;
+    ctx->wait = NGX_HTTP_CLIENTAUTH_WAITING;
+    ctx->redis_error = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_redis_post(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n)
+{
+    ngx_uint_t                    i;
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ngx_http_clientauth_bridge(rcf);
+
+    if (rd == NULL || rd->ac == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (cmds[i].argc > NGX_HTTP_CLIENTAUTH_ARGS_MAX
+            || redisAsyncCommandArgv(rd->ac, NULL, NULL, cmds[i].argc,
+                                     cmds[i].argv, cmds[i].argvlen)
+               != REDIS_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_clientauth_redis_detach(ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_cmd_t  *cmd;
+
+    cmd = ctx->cmd;
+    if (cmd == NULL) {
+        return;
+    }
+
+    ctx->cmd = NULL;
+
+    if (cmd->done.posted) {
+        /* every reply is in: nobody else refers to it */
+        ngx_delete_posted_event(&cmd->done);
+        ngx_http_clientauth_cmd_free(cmd);
+        return;
+    }
+
+    /* replies still to come: the last one frees it */
+    cmd->request = NULL;
+    cmd->ctx = NULL;
+}
+
+
+static ngx_http_clientauth_cmd_t *
+ngx_http_clientauth_cmd_alloc(ngx_http_clientauth_redis_t *rd)
+{
+    ngx_queue_t                *q;
+    ngx_http_clientauth_cmd_t  *cmd;
+
+    if (!ngx_queue_empty(&ngx_http_clientauth_free_cmds)) {
+        q = ngx_queue_head(&ngx_http_clientauth_free_cmds);
+        ngx_queue_remove(q);
+        cmd = ngx_queue_data(q, ngx_http_clientauth_cmd_t, queue);
+
+    } else {
+        cmd = ngx_alloc(sizeof(ngx_http_clientauth_cmd_t), rd->log);
+        if (cmd == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_http_clientauth_cmd_t));
+
+    cmd->redis = rd;
+    cmd->done.handler = ngx_http_clientauth_cmd_done;
+    cmd->done.data = cmd;
+    cmd->done.log = rd->log;
+
+    return cmd;
+}
+
+
+static void
+ngx_http_clientauth_cmd_free(ngx_http_clientauth_cmd_t *cmd)
+{
+    ngx_queue_insert_head(&ngx_http_clientauth_free_cmds, &cmd->queue);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n)
+{
+    ngx_uint_t                    i;
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = cmd->redis;
+
+    for (i = 0; i < n; i++) {
+        if (cmds[i].argc > NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
+            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                          "clientauth: redis command with too many arguments");
+            break;
+        }
+
+        if (redisAsyncCommandArgv(rd->ac, ngx_http_clientauth_cmd_reply, cmd,
+                                  cmds[i].argc, cmds[i].argv,
+                                  cmds[i].argvlen)
+            != REDIS_OK)
+        {
+            break;
+        }
+
+        cmd->sent++;
+    }
+
+    if (cmd->sent == 0) {
+        ngx_http_clientauth_cmd_free(cmd);
+        return NGX_DECLINED;
+    }
+
+    cmd->expires = ngx_current_msec + rd->conf->timeout;
+    ngx_queue_insert_tail(&rd->inflight, &cmd->queue);
+    ngx_http_clientauth_redis_arm_deadline(rd);
+
+    if (i < n) {
+        /* part of the batch is queued: fail the whole, as one */
+        cmd->request = NULL;
+        cmd->ctx = NULL;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_uint_t                  n;
+    ngx_http_clientauth_cmd_t  *cmd = privdata;
+
+    n = cmd->received++;
+
+    if (cmd->handshake) {
+        ngx_http_clientauth_handshake_reply(cmd, reply);
+
+    } else if (cmd->request) {
+        cmd->on_reply(cmd->request, n, reply);
+    }
+
+    if (cmd->received < cmd->sent) {
+        return;
+    }
+
+    ngx_queue_remove(&cmd->queue);
+
+    if (cmd->request == NULL) {
+        ngx_http_clientauth_cmd_free(cmd);
+        return;
+    }
+
+    if (reply == NULL) {
+        cmd->ctx->redis_error = 1;
+    }
+
+    /* never resume a request from inside hiredis */
+    ngx_post_event(&cmd->done, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_clientauth_cmd_done(ngx_event_t *ev)
+{
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    ngx_http_clientauth_cmd_t  *cmd;
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    cmd = ev->data;
+    r = cmd->request;
+    ctx = cmd->ctx;
+
+    ctx->cmd = NULL;
+    ctx->wait = NGX_HTTP_CLIENTAUTH_REPLIED;
+    ngx_http_clientauth_cmd_free(cmd);
+
+    c = r->connection;
+    ngx_http_set_log_request(c->log, r);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "clientauth: redis replied, resuming request");
+
+    r->write_event_handler(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
+    ngx_str_t *out)
+{
+    if (reply == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        ngx_str_null(out);
+        return NGX_DECLINED;
+    }
+
+    if (reply->type != REDIS_REPLY_STRING) {
+        return NGX_ERROR;
+    }
+
+    out->len = reply->len;
+    out->data = ngx_pnalloc(pool, reply->len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, reply->str, reply->len);
+    out->data[reply->len] = '\0';
+
+    return NGX_OK;
+}

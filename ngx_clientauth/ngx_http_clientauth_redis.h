@@ -1,0 +1,68 @@
+
+/*
+ * The Redis bridge: one persistent hiredis async connection per worker and
+ * clientauth_redis address, driven by nginx's event loop, commands from many
+ * requests pipelined on it.
+ */
+
+#ifndef _NGX_HTTP_CLIENTAUTH_REDIS_H_INCLUDED_
+#define _NGX_HTTP_CLIENTAUTH_REDIS_H_INCLUDED_
+
+
+#include "ngx_http_clientauth_module.h"
+
+
+#define NGX_HTTP_CLIENTAUTH_ARGS_MAX  16
+
+
+/* One Redis command: its arguments point to memory that outlives the call
+ * only until ngx_http_clientauth_redis_call returns (hiredis copies them). */
+typedef struct {
+    int                          argc;
+    const char                  *argv[NGX_HTTP_CLIENTAUTH_ARGS_MAX];
+    size_t                       argvlen[NGX_HTTP_CLIENTAUTH_ARGS_MAX];
+} ngx_http_clientauth_argv_t;
+
+
+/*
+ * Called once for each reply of a call, in order, while the request is still
+ * alive; reply is NULL when the connection failed or timed out.  It must only
+ * record what it needs: the request resumes (r->write_event_handler) from a
+ * posted event once every reply is in.
+ */
+typedef void (*ngx_http_clientauth_reply_pt)(ngx_http_request_t *r,
+    ngx_uint_t n, redisReply *reply);
+
+
+ngx_int_t ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle);
+
+void ngx_http_clientauth_argv_reset(ngx_http_clientauth_argv_t *a);
+void ngx_http_clientauth_argv_add(ngx_http_clientauth_argv_t *a,
+    const void *data, size_t len);
+void ngx_http_clientauth_argv_add_str(ngx_http_clientauth_argv_t *a,
+    const char *s);
+
+/*
+ * Sends n commands for r.  NGX_OK: they are on their way, the request waits
+ * (ctx->wait is WAITING); NGX_DECLINED: Redis is unavailable now (the caller
+ * answers 503); NGX_ERROR: out of memory.
+ */
+ngx_int_t ngx_http_clientauth_redis_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n);
+
+/* Sends n commands whose replies nobody waits for (best-effort writes). */
+ngx_int_t ngx_http_clientauth_redis_post(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
+
+/* A request that ends while its command is in flight lets go of it. */
+void ngx_http_clientauth_redis_detach(ngx_http_clientauth_ctx_t *ctx);
+
+/* Reply helpers: the reply is a bulk string / nil / integer. */
+ngx_int_t ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
+    ngx_str_t *out);
+
+
+#endif /* _NGX_HTTP_CLIENTAUTH_REDIS_H_INCLUDED_ */

@@ -1,0 +1,368 @@
+
+/*
+ * Responses of the module's own: JSON for clients that accept it, small
+ * HTML pages for browsers, the session cookie, redirects.  Every one is
+ * marked not to be stored: they carry credentials or their outcome.
+ */
+
+
+#include "ngx_http_clientauth_module.h"
+
+
+static ngx_str_t  ngx_http_clientauth_json_type =
+    ngx_string("application/json");
+static ngx_str_t  ngx_http_clientauth_html_type =
+    ngx_string("text/html; charset=utf-8");
+
+static const char  ngx_http_clientauth_page_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, "
+    "initial-scale=1\"><title>";
+
+static const char  ngx_http_clientauth_page_style[] =
+    "</title><style>body{font-family:sans-serif;background:#f4f5f7;"
+    "margin:0}main{max-width:26rem;margin:4rem auto;background:#fff;"
+    "padding:2rem;border-radius:.5rem}label{display:block;margin:.8rem 0 "
+    ".2rem}input{width:100%;padding:.5rem;box-sizing:border-box}"
+    "button{margin-top:1.2rem;padding:.6rem 1.2rem}.brand{color:#666;"
+    "text-transform:uppercase;font-size:.8rem}</style></head><body><main>"
+    "<p class=\"brand\">";
+
+static const char  ngx_http_clientauth_page_tail[] = "</main></body></html>\n";
+
+
+ngx_uint_t
+ngx_http_clientauth_accepts(ngx_http_request_t *r, const char *type)
+{
+    ngx_table_elt_t  *accept;
+
+    accept = r->headers_in.accept;
+
+    if (accept == NULL) {
+        return 0;
+    }
+
+    return ngx_strlcasestrn(accept->value.data,
+                            accept->value.data + accept->value.len,
+                            (u_char *) type, ngx_strlen(type) - 1)
+           != NULL;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_protect(ngx_http_request_t *r)
+{
+    static ngx_str_t  no_store = ngx_string("no-store");
+    static ngx_str_t  nosniff = ngx_string("nosniff");
+    static ngx_str_t  no_referrer = ngx_string("no-referrer");
+
+    if (ngx_http_clientauth_add_header(r, "Cache-Control", &no_store)
+        != NGX_OK
+        || ngx_http_clientauth_add_header(r, "X-Content-Type-Options",
+                                          &nosniff) != NGX_OK
+        || ngx_http_clientauth_add_header(r, "Referrer-Policy", &no_referrer)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_clientauth_protect(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = body->len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    if (body->len == 0) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *json)
+{
+    return ngx_http_clientauth_send(r, status, &ngx_http_clientauth_json_type,
+                                    json);
+}
+
+
+/* A page of the brand's customer area around already-escaped HTML. */
+
+ngx_int_t
+ngx_http_clientauth_send_page(ngx_http_request_t *r, ngx_uint_t status,
+    const char *title, ngx_str_t *inner)
+{
+    u_char                          *p;
+    size_t                           len, tlen;
+    ngx_str_t                        body;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    tlen = ngx_strlen(title);
+
+    len = sizeof(ngx_http_clientauth_page_head) - 1 + tlen
+          + sizeof(ngx_http_clientauth_page_style) - 1 + ascf->brand.len
+          + sizeof("</p><h1></h1>") - 1 + tlen + inner->len
+          + sizeof(ngx_http_clientauth_page_tail) - 1;
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* titles are the module's own text, brands are [a-z0-9_-]: no escaping */
+    p = ngx_cpymem(body.data, ngx_http_clientauth_page_head,
+                   sizeof(ngx_http_clientauth_page_head) - 1);
+    p = ngx_cpymem(p, title, tlen);
+    p = ngx_cpymem(p, ngx_http_clientauth_page_style,
+                   sizeof(ngx_http_clientauth_page_style) - 1);
+    p = ngx_cpymem(p, ascf->brand.data, ascf->brand.len);
+    p = ngx_sprintf(p, "</p><h1>%s</h1>", title);
+    p = ngx_cpymem(p, inner->data, inner->len);
+    p = ngx_cpymem(p, ngx_http_clientauth_page_tail,
+                   sizeof(ngx_http_clientauth_page_tail) - 1);
+
+    body.len = p - body.data;
+
+    return ngx_http_clientauth_send(r, status, &ngx_http_clientauth_html_type,
+                                    &body);
+}
+
+
+/*
+ * An outcome with a machine-readable code and a sentence for people:
+ * {"ok":false,"error":"CODE","message":"TEXT"}, or a page with the sentence.
+ * Both are the module's own constant strings.
+ */
+
+ngx_int_t
+ngx_http_clientauth_send_message(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *title, const char *text)
+{
+    const char  *ok;
+    ngx_str_t    body;
+
+    if (ngx_http_clientauth_accepts(r, "application/json")) {
+        ok = (status < NGX_HTTP_BAD_REQUEST) ? "true" : "false";
+
+        body.len = sizeof("{\"ok\":,\"error\":\"\",\"message\":\"\"}") - 1
+                   + ngx_strlen(ok) + ngx_strlen(code) + ngx_strlen(text);
+        body.data = ngx_pnalloc(r->pool, body.len);
+        if (body.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(body.data, "{\"ok\":%s,\"error\":\"%s\",\"message\":\"%s\"}",
+                    ok, code, text);
+
+        return ngx_http_clientauth_send_json(r, status, &body);
+    }
+
+    body.len = sizeof("<p></p>") - 1 + ngx_strlen(text);
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(body.data, "<p>%s</p>", text);
+
+    return ngx_http_clientauth_send_page(r, status, title, &body);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_send_redirect(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *location)
+{
+    ngx_str_t         empty = ngx_null_string;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = *location;
+
+    /*
+     * Not r->headers_out.location: nginx would make it absolute from the
+     * request's Host, which the client chooses.
+     */
+
+    return ngx_http_clientauth_send(r, status, &ngx_http_clientauth_html_type,
+                                    &empty);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_retry_after(ngx_http_request_t *r, time_t seconds)
+{
+    ngx_str_t  value;
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", seconds) - value.data;
+
+    return ngx_http_clientauth_add_header(r, "Retry-After", &value);
+}
+
+
+/* Sets the session cookie, or clears it when token is empty. */
+
+ngx_int_t
+ngx_http_clientauth_set_cookie(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_str_t *token)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    value.len = ascf->cookie_name.len + 1 + token->len
+                + sizeof("; Path=/; HttpOnly; SameSite=Lax; Secure") - 1
+                + sizeof("; Max-Age=0") - 1;
+
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(value.data, "%V=%V; Path=/; HttpOnly; SameSite=Lax",
+                    &ascf->cookie_name, token);
+
+    if (ascf->cookie_secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    if (token->len == 0) {
+        p = ngx_cpymem(p, "; Max-Age=0", sizeof("; Max-Age=0") - 1);
+    }
+
+    value.len = p - value.data;
+
+    return ngx_http_clientauth_add_header(r, "Set-Cookie", &value);
+}
+
+
+/* Fail closed: Redis or the hash pool cannot serve this request now. */
+
+ngx_int_t
+ngx_http_clientauth_send_unavailable(ngx_http_request_t *r)
+{
+    if (ngx_http_clientauth_retry_after(r, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+               "unavailable", "Temporarily unavailable",
+               "The customer area is temporarily unavailable. "
+               "Please try again in a moment.");
+}
+
+
+/*
+ * An access-phase handler that answered by itself ends the request and tells
+ * the phase engine so (NGX_DONE).
+ */
+
+ngx_int_t
+ngx_http_clientauth_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+    return NGX_DONE;
+}
+
+
+/* A query-string argument, percent-decoded; empty when absent. */
+
+ngx_int_t
+ngx_http_clientauth_query_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   raw;
+
+    ngx_str_null(value);
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    value->data = ngx_pnalloc(r->pool, raw.len);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = value->data;
+    src = raw.data;
+
+    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
+    value->len = dst - value->data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,600 @@
+
+/*
+ * Session validation in the access phase.
+ *
+ * The cookie holds a 256-bit random token; Redis holds, under the token's
+ * hash, the session's account, user, permissions, absolute expiry (x) and
+ * last refresh (s), with a key TTL that is the idle deadline.  A request
+ * costs one HMGET; the idle deadline is pushed back (HSET s + PEXPIRE, no
+ * reply awaited) only once clientauth_session_refresh has passed since the
+ * last push, so most requests write nothing.
+ */
+
+
+#include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+
+
+static ngx_int_t ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_loc_conf_t *alcf);
+static void ngx_http_clientauth_session_reply(ngx_http_request_t *r,
+    ngx_uint_t n, redisReply *reply);
+static ngx_int_t ngx_http_clientauth_session_decide(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_loc_conf_t *alcf);
+static void ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
+static ngx_int_t ngx_http_clientauth_deny(ngx_http_request_t *r,
+    ngx_http_clientauth_loc_conf_t *alcf);
+static ngx_int_t ngx_http_clientauth_permitted(ngx_str_t *held,
+    ngx_array_t *required);
+static void ngx_http_clientauth_strip_identity(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_set_identity(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
+static ngx_int_t ngx_http_clientauth_int64(ngx_str_t *s, int64_t *value);
+static ngx_int_t ngx_http_clientauth_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+#define NGX_HTTP_CLIENTAUTH_SESSION_FIELDS  5
+
+
+/* The identity headers, in the order of ngx_http_clientauth_identity_t. */
+static ngx_str_t  ngx_http_clientauth_identity_headers[] = {
+    ngx_string("X-Client-Account"),
+    ngx_string("X-Client-User"),
+    ngx_string("X-Client-Permissions"),
+    ngx_string("X-Client-Brand")
+};
+
+
+static ngx_http_variable_t  ngx_http_clientauth_vars[] = {
+
+    { ngx_string("clientauth_account"), NULL, ngx_http_clientauth_variable,
+      offsetof(ngx_http_clientauth_identity_t, account),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("clientauth_user"), NULL, ngx_http_clientauth_variable,
+      offsetof(ngx_http_clientauth_identity_t, user),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("clientauth_permissions"), NULL,
+      ngx_http_clientauth_variable,
+      offsetof(ngx_http_clientauth_identity_t, permissions),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("clientauth_brand"), NULL, ngx_http_clientauth_variable,
+      (uintptr_t) -1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_clientauth_access_handler(ngx_http_request_t *r)
+{
+    ngx_http_clientauth_ctx_t       *ctx;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_http_clientauth_loc_conf_t  *alcf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ascf->brand.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ctx->identity_stripped) {
+        /* a client never speaks for the gateway, protected URI or not */
+        ngx_http_clientauth_strip_identity(r);
+        ctx->identity_stripped = 1;
+    }
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
+
+    if (!alcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    switch (ctx->wait) {
+
+    case NGX_HTTP_CLIENTAUTH_WAITING:
+        return NGX_AGAIN;
+
+    case NGX_HTTP_CLIENTAUTH_REPLIED:
+        ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
+        r->read_event_handler = ngx_http_block_reading;
+        return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
+
+    default: /* NGX_HTTP_CLIENTAUTH_IDLE */
+        return ngx_http_clientauth_session_lookup(r, ctx, ascf, alcf);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_loc_conf_t *alcf)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    cookie;
+    ngx_http_clientauth_argv_t   cmd;
+    char                         hash[CA_TOKEN_HASH_LEN + 1];
+    char                         key[CA_KEY_MAX];
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &ascf->cookie_name, &cookie)
+        == NGX_DECLINED)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clientauth: no session cookie");
+        return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
+    }
+
+    if (ca_token_hash((char *) cookie.data, cookie.len, hash) != 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: malformed session cookie");
+        return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
+    }
+
+    ctx->token_hash.len = CA_TOKEN_HASH_LEN;
+    ctx->token_hash.data = ngx_pnalloc(r->pool, CA_TOKEN_HASH_LEN + 1);
+    if (ctx->token_hash.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->token_hash.data, hash, CA_TOKEN_HASH_LEN + 1);
+
+    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, hash)
+        < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+    ngx_http_clientauth_argv_add_str(&cmd, "a");
+    ngx_http_clientauth_argv_add_str(&cmd, "u");
+    ngx_http_clientauth_argv_add_str(&cmd, "p");
+    ngx_http_clientauth_argv_add_str(&cmd, "x");
+    ngx_http_clientauth_argv_add_str(&cmd, "s");
+
+    rc = ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                        ngx_http_clientauth_session_reply,
+                                        &cmd, 1);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->redis_error = 1;
+        return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
+    }
+
+    /* a client that goes away while Redis answers ends the request */
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_clientauth_session_reply(ngx_http_request_t *r, ngx_uint_t n,
+    redisReply *reply)
+{
+    ngx_uint_t                  i;
+    ngx_str_t                   field[NGX_HTTP_CLIENTAUTH_SESSION_FIELDS];
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != NGX_HTTP_CLIENTAUTH_SESSION_FIELDS)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: unexpected redis reply to a session "
+                      "lookup (type %d)", reply->type);
+        ctx->redis_error = 1;
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_SESSION_FIELDS; i++) {
+        if (ngx_http_clientauth_reply_str(r->pool, reply->element[i],
+                                          &field[i])
+            != NGX_OK)
+        {
+            /* gone, expired, or a key that is not a whole session */
+            return;
+        }
+    }
+
+    if (!ca_id_is_valid((char *) field[0].data, field[0].len)
+        || !ca_id_is_valid((char *) field[1].data, field[1].len)
+        || ngx_http_clientauth_int64(&field[3], &ctx->session_expires)
+           != NGX_OK
+        || ngx_http_clientauth_int64(&field[4], &ctx->session_refreshed)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: corrupt session record ignored");
+        return;
+    }
+
+    ctx->identity.account = field[0];
+    ctx->identity.user = field[1];
+    ctx->identity.permissions = field[2];
+    ctx->session_found = 1;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_session_decide(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_loc_conf_t *alcf)
+{
+    int64_t  now;
+
+    if (ctx->redis_error) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: session store unavailable, "
+                      "refusing the request");
+        return ngx_http_clientauth_finalize(r,
+                   ngx_http_clientauth_send_unavailable(r));
+    }
+
+    now = ngx_http_clientauth_now_ms();
+
+    if (!ctx->session_found
+        || now >= ctx->session_expires
+        || now - ctx->session_refreshed >= (int64_t) ascf->session_idle)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clientauth: no valid session");
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_SESSION_INVALID);
+        return ngx_http_clientauth_deny(r, alcf);
+    }
+
+    if (!ngx_http_clientauth_permitted(&ctx->identity.permissions,
+                                       alcf->require))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: user %V of account %V lacks a permission "
+                      "this location requires", &ctx->identity.user,
+                      &ctx->identity.account);
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_SESSION_FORBIDDEN);
+        return ngx_http_clientauth_finalize(r,
+                   ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
+                       "forbidden", "Access denied",
+                       "Your user does not have the permission this page "
+                       "requires. Ask the account owner to grant it."));
+    }
+
+    if (now - ctx->session_refreshed >= (int64_t) ascf->session_refresh) {
+        ngx_http_clientauth_session_refresh(r, ctx, ascf);
+        ctx->session_refreshed = now;
+    }
+
+    ctx->session_valid = 1;
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_SESSION_VALID);
+
+    if (ngx_http_clientauth_set_identity(r, ctx, ascf) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Best effort: if it is lost, the session only ends a little early.  A
+ * session deleted between the HMGET and this write comes back as a bare
+ * {s} hash that no lookup accepts and that expires by itself.
+ */
+
+static void
+ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf)
+{
+    u_char                      *p;
+    int64_t                      now, ttl;
+    ngx_http_clientauth_argv_t   cmds[2];
+    char                         key[CA_KEY_MAX];
+    u_char                       nowbuf[NGX_INT64_LEN], ttlbuf[NGX_INT64_LEN];
+
+    now = ngx_http_clientauth_now_ms();
+    ttl = ngx_min((int64_t) ascf->session_idle, ctx->session_expires - now);
+
+    if (ttl <= 0
+        || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
+                          (char *) ctx->token_hash.data) < 0)
+    {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "HSET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], key);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "s");
+    p = ngx_sprintf(nowbuf, "%L", now);
+    ngx_http_clientauth_argv_add(&cmds[0], nowbuf, p - nowbuf);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[1], key);
+    p = ngx_sprintf(ttlbuf, "%L", ttl);
+    ngx_http_clientauth_argv_add(&cmds[1], ttlbuf, p - ttlbuf);
+
+    if (ngx_http_clientauth_redis_post(ascf->redis, cmds, 2) == NGX_OK) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_SESSION_REFRESHED);
+    }
+}
+
+
+/* Browsers go to the login page with the way back; other clients get 401. */
+
+static ngx_int_t
+ngx_http_clientauth_deny(ngx_http_request_t *r,
+    ngx_http_clientauth_loc_conf_t *alcf)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   location;
+
+    if (!ngx_http_clientauth_accepts(r, "text/html")) {
+        return ngx_http_clientauth_finalize(r,
+                   ngx_http_clientauth_send_message(r, NGX_HTTP_UNAUTHORIZED,
+                       "unauthenticated", "Log in",
+                       "You need to log in to see this page."));
+    }
+
+    len = alcf->login_url.len + sizeof("?next=") - 1
+          + r->unparsed_uri.len
+          + 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
+                               r->unparsed_uri.len, NGX_ESCAPE_URI_COMPONENT);
+
+    location.data = ngx_pnalloc(r->pool, len);
+    if (location.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(location.data, alcf->login_url.data, alcf->login_url.len);
+    p = ngx_cpymem(p, "?next=", sizeof("?next=") - 1);
+    p = (u_char *) ngx_escape_uri(p, r->unparsed_uri.data,
+                                  r->unparsed_uri.len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    location.len = p - location.data;
+
+    return ngx_http_clientauth_finalize(r,
+               ngx_http_clientauth_send_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
+                                                 &location));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_permitted(ngx_str_t *held, ngx_array_t *required)
+{
+    u_char      *p, *last, *comma;
+    ngx_str_t   *need;
+    ngx_uint_t   i, found;
+
+    if (required == NULL) {
+        return 1;
+    }
+
+    need = required->elts;
+    last = held->data + held->len;
+
+    for (i = 0; i < required->nelts; i++) {
+        found = 0;
+
+        for (p = held->data; p < last; p = comma + 1) {
+            comma = ngx_strlchr(p, last, ',');
+            if (comma == NULL) {
+                comma = last;
+            }
+
+            if ((comma - p == 3 && ngx_strncmp(p, "all", 3) == 0)
+                || ((size_t) (comma - p) == need[i].len
+                    && ngx_strncmp(p, need[i].data, need[i].len) == 0))
+            {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_uint_t
+ngx_http_clientauth_is_identity_header(ngx_str_t *key)
+{
+    u_char      a, b;
+    ngx_uint_t  i, j;
+
+    for (i = 0; i < 4; i++) {
+        if (key->len != ngx_http_clientauth_identity_headers[i].len) {
+            continue;
+        }
+
+        for (j = 0; j < key->len; j++) {
+            a = ngx_tolower(key->data[j]);
+            b = ngx_tolower(ngx_http_clientauth_identity_headers[i].data[j]);
+
+            /* "X_Client_User" reaches FastCGI as HTTP_X_CLIENT_USER too */
+            if (a == '_') {
+                a = '-';
+            }
+
+            if (a != b) {
+                break;
+            }
+        }
+
+        if (j == key->len) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_clientauth_strip_identity(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+
+            if (part->nelts == 0) {
+                continue;
+            }
+        }
+
+        if (!ngx_http_clientauth_is_identity_header(&h[i].key)) {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: removed client-sent header \"%V\"",
+                      &h[i].key);
+
+        ngx_memmove(&h[i], &h[i + 1],
+                    (part->nelts - i - 1) * sizeof(ngx_table_elt_t));
+        part->nelts--;
+        i--;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_set_identity(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf)
+{
+    ngx_str_t        *values[4];
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    values[0] = &ctx->identity.account;
+    values[1] = &ctx->identity.user;
+    values[2] = &ctx->identity.permissions;
+    values[3] = &ascf->brand;
+
+    for (i = 0; i < 4; i++) {
+        h = ngx_list_push(&r->headers_in.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->key = ngx_http_clientauth_identity_headers[i];
+        h->value = *values[i];
+        h->lowcase_key = ngx_pnalloc(r->pool, h->key.len);
+        if (h->lowcase_key == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_int64(ngx_str_t *s, int64_t *value)
+{
+    off_t  n;
+
+    n = ngx_atoof(s->data, s->len);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *value = (int64_t) n;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_clientauth_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                       *s;
+    ngx_http_clientauth_ctx_t       *ctx;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_clientauth_module);
+
+    if (ctx == NULL || !ctx->session_valid) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data == (uintptr_t) -1) {
+        ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+        s = &ascf->brand;
+
+    } else {
+        s = (ngx_str_t *) ((u_char *) &ctx->identity + data);
+    }
+
+    v->len = s->len;
+    v->data = s->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
