@@ -198,3 +198,96 @@ ngx_http_clientauth_body_copy(ngx_http_request_t *r, ngx_str_t *body)
 
     return NGX_OK;
 }
+
+
+static ngx_table_elt_t *
+ngx_http_clientauth_find_header(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/*
+ * A form posted from another site (login CSRF, forced logout) is refused.
+ * Browsers say where a request comes from with Sec-Fetch-Site, older ones
+ * with Origin, compared with the Host the request was sent to; clients that
+ * send neither are not browsers and are let through.
+ */
+
+ngx_uint_t
+ngx_http_clientauth_same_origin(ngx_http_request_t *r)
+{
+    u_char           *host;
+    ngx_str_t        *origin;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_clientauth_find_header(r, "Sec-Fetch-Site");
+
+    if (h) {
+        return (h->value.len == sizeof("same-origin") - 1
+                && ngx_strncasecmp(h->value.data, (u_char *) "same-origin",
+                                   h->value.len) == 0)
+               || (h->value.len == sizeof("none") - 1
+                   && ngx_strncasecmp(h->value.data, (u_char *) "none",
+                                      h->value.len) == 0);
+    }
+
+    h = ngx_http_clientauth_find_header(r, "Origin");
+
+    if (h == NULL) {
+        return 1;
+    }
+
+    origin = &h->value;
+    host = ngx_strlcasestrn(origin->data, origin->data + origin->len,
+                            (u_char *) "://", 3 - 1);
+
+    if (host == NULL || r->headers_in.host == NULL) {
+        return 0;
+    }
+
+    host += 3;
+
+    return (size_t) (origin->data + origin->len - host)
+               == r->headers_in.host->value.len
+           && ngx_strncasecmp(host, r->headers_in.host->value.data,
+                              r->headers_in.host->value.len) == 0;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_cross_site(ngx_http_request_t *r)
+{
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "clientauth: cross-site form post refused");
+
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
+               "cross_site", "Forbidden",
+               "This form can only be sent from this site.");
+}

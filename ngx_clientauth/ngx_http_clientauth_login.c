@@ -14,19 +14,22 @@
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
 #include "ngx_http_clientauth_body.h"
+#include "ngx_http_clientauth_limit.h"
 #include "ca_next.h"
 
 
 typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_START = 0,
-    NGX_HTTP_CLIENTAUTH_LOGIN_INDEX,
+    NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK,
+    NGX_HTTP_CLIENTAUTH_LOGIN_BAN,
     NGX_HTTP_CLIENTAUTH_LOGIN_USER,
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
     NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
 } ngx_http_clientauth_login_step_e;
 
 
-#define NGX_HTTP_CLIENTAUTH_USER_FIELDS  3     /* hash status perms */
+/* hash status perms email locale */
+#define NGX_HTTP_CLIENTAUTH_USER_FIELDS  5
 
 
 struct ngx_http_clientauth_login_s {
@@ -36,6 +39,9 @@ struct ngx_http_clientauth_login_s {
     ngx_str_t                         password;
     ngx_str_t                         next;
     ngx_str_t                         ref;         /* "<account>:<user>" */
+    ngx_uint_t                        has_index;   /* reply 0 is the GET */
+    char                              ident[CA_IDENT_MAX];
+    ngx_http_clientauth_attempt_t     attempt;
     ngx_str_t                         user_field[NGX_HTTP_CLIENTAUTH_USER_FIELDS];
     char                              account[21];
     char                              user[21];
@@ -52,12 +58,21 @@ static ngx_int_t ngx_http_clientauth_login_next(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_too_many(ngx_http_request_t *r,
+    time_t retry);
 static ngx_int_t ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_notice(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg,
+    ngx_http_clientauth_argv_t *cmd);
 static ngx_int_t ngx_http_clientauth_login_done(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
@@ -97,6 +112,10 @@ ngx_http_clientauth_login_handler(ngx_http_request_t *r)
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_clientauth_not_allowed(r, "GET, HEAD, POST");
+    }
+
+    if (!ngx_http_clientauth_same_origin(r)) {
+        return ngx_http_clientauth_cross_site(r);
     }
 
     ctx = ngx_http_clientauth_get_ctx(r);
@@ -168,8 +187,11 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
     case NGX_HTTP_CLIENTAUTH_LOGIN_START:
         return ngx_http_clientauth_login_start(r, ctx, lg);
 
-    case NGX_HTTP_CLIENTAUTH_LOGIN_INDEX:
-        return ngx_http_clientauth_login_user(r, ctx, lg);
+    case NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK:
+        return ngx_http_clientauth_login_throttled(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_BAN:
+        return ngx_http_clientauth_login_banned(r, lg);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
         return ngx_http_clientauth_login_verify(r, ctx, lg);
@@ -188,11 +210,11 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
     ngx_int_t                        rc;
+    ngx_uint_t                       n;
     ca_id_kind_e                     kind;
     ca_ident_opts_t                  opts;
-    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_argv_t       cmds[16];
     ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             ident[CA_IDENT_MAX];
     char                             key[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -228,27 +250,113 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     opts.phone_country = (char *) ascf->phone_country.data;
 
     kind = ca_ident_normalise(&opts, (char *) lg->identifier.data,
-                              lg->identifier.len, ident);
+                              lg->identifier.len, lg->ident);
+    n = 0;
 
-    if (kind == CA_ID_NONE
-        || ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
-                        ca_ident_kind_name(kind), ident) < 0)
+    if (kind != CA_ID_NONE
+        && ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
+                        ca_ident_kind_name(kind), lg->ident) >= 0)
     {
-        /* no such account can exist: the same work as a wrong password */
-        lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
-        return ngx_http_clientauth_login_verify(r, ctx, lg);
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], key);
+        lg->has_index = 1;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
-    ngx_http_clientauth_argv_add_str(&cmd, "GET");
-    ngx_http_clientauth_argv_add_str(&cmd, key);
+    /* an identifier of no accepted shape still counts per address, brand */
+    if (ngx_http_clientauth_attempt_init(r, &lg->attempt,
+            lg->has_index ? ca_ident_kind_name(kind) : NULL, lg->ident)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_INDEX;
+    rc = ngx_http_clientauth_limit_commands(r, ascf, &lg->attempt, cmds, n);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n += rc;
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK;
+
+    if (n == 0) {
+        return ngx_http_clientauth_login_throttled(r, ctx, lg);
+    }
 
     return ngx_http_clientauth_wait(r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
                                               ngx_http_clientauth_login_reply,
-                                              &cmd, 1));
+                                              cmds, n));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    time_t                           retry;
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    rc = ngx_http_clientauth_limit_verdict(r, ascf, &lg->attempt, &retry);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clientauth_too_many(r, retry);
+    }
+
+    if (rc == NGX_OK) {
+        return ngx_http_clientauth_login_user(r, ctx, lg);
+    }
+
+    /* NGX_AGAIN: one failure too many, ban the identifier */
+
+    rc = ngx_http_clientauth_ban_commands(r, ascf, &lg->attempt, cmds);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_BAN;
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              cmds, rc));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg)
+{
+    time_t                           retry;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    retry = ngx_http_clientauth_ban_apply(r, ascf, &lg->attempt);
+    if (retry == NGX_ERROR) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    return ngx_http_clientauth_too_many(r, retry);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_too_many(ngx_http_request_t *r, time_t retry)
+{
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED);
+
+    if (ngx_http_clientauth_retry_after(r, retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
+               "too_many_attempts", "Too many attempts",
+               "Too many login attempts. Please wait before trying again.");
 }
 
 
@@ -284,6 +392,8 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmd, "hash");
     ngx_http_clientauth_argv_add_str(&cmd, "status");
     ngx_http_clientauth_argv_add_str(&cmd, "perms");
+    ngx_http_clientauth_argv_add_str(&cmd, "email");
+    ngx_http_clientauth_argv_add_str(&cmd, "locale");
 
     return ngx_http_clientauth_wait(r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
@@ -345,7 +455,8 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     int64_t                          now;
     ngx_uint_t                       n;
     ngx_str_t                       *perms;
-    ngx_http_clientauth_argv_t       cmds[7];
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[10];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             hash[CA_TOKEN_HASH_LEN + 1];
     char                             skey[CA_KEY_MAX], setkey[CA_KEY_MAX];
@@ -448,6 +559,19 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
                                      lg->verified.new_hash.len);
     }
 
+    rc = ngx_http_clientauth_limit_success(r, ascf, &lg->attempt, &cmds[n]);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n += rc;
+
+    if (ascf->login_notice
+        && ngx_http_clientauth_login_notice(r, ascf, lg, &cmds[n++]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
@@ -457,6 +581,56 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
                                               ngx_http_clientauth_login_reply,
                                               cmds, n));
+}
+
+
+/* The brand's mailer tells the customer about the login (seeds' notices). */
+
+static ngx_int_t
+ngx_http_clientauth_login_notice(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg,
+    ngx_http_clientauth_argv_t *cmd)
+{
+    u_char     *p;
+    ngx_str_t  *email, *locale;
+
+    email = &lg->user_field[3];
+    locale = &lg->user_field[4];
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(cmd);
+    ngx_http_clientauth_argv_add_str(cmd, "XADD");
+    ngx_http_clientauth_argv_add(cmd, ascf->outbox.data, ascf->outbox.len);
+    ngx_http_clientauth_argv_add_str(cmd, "MAXLEN");
+    ngx_http_clientauth_argv_add_str(cmd, "~");
+    ngx_http_clientauth_argv_add(cmd, p,
+                                 ngx_sprintf(p, "%ui", ascf->outbox_maxlen)
+                                 - p);
+    ngx_http_clientauth_argv_add_str(cmd, "*");
+    ngx_http_clientauth_argv_add_str(cmd, "type");
+    ngx_http_clientauth_argv_add_str(cmd, "login_notice");
+    ngx_http_clientauth_argv_add_str(cmd, "brand");
+    ngx_http_clientauth_argv_add(cmd, ascf->brand.data, ascf->brand.len);
+    ngx_http_clientauth_argv_add_str(cmd, "account");
+    ngx_http_clientauth_argv_add_str(cmd, lg->account);
+    ngx_http_clientauth_argv_add_str(cmd, "user");
+    ngx_http_clientauth_argv_add_str(cmd, lg->user);
+    ngx_http_clientauth_argv_add_str(cmd, "to");
+    ngx_http_clientauth_argv_add(cmd, email->data, email->len);
+    ngx_http_clientauth_argv_add_str(cmd, "locale");
+    ngx_http_clientauth_argv_add(cmd, locale->data, locale->len);
+    ngx_http_clientauth_argv_add_str(cmd, "address");
+    ngx_http_clientauth_argv_add(cmd, r->connection->addr_text.data,
+                                 r->connection->addr_text.len);
+    ngx_http_clientauth_argv_add_str(cmd, "time");
+    ngx_http_clientauth_argv_add(cmd, ngx_cached_http_log_iso8601.data,
+                                 ngx_cached_http_log_iso8601.len);
+
+    return NGX_OK;
 }
 
 
@@ -528,13 +702,32 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
 
     switch (lg->step) {
 
-    case NGX_HTTP_CLIENTAUTH_LOGIN_INDEX:
-        if (ngx_http_clientauth_reply_str(r->pool, reply, &lg->ref)
-            == NGX_ERROR)
-        {
+    case NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK:
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "clientauth: redis refused a login check: %s",
+                          reply->str);
             ctx->redis_error = 1;
+            break;
         }
 
+        if (lg->has_index && n == 0) {
+            if (ngx_http_clientauth_reply_str(r->pool, reply, &lg->ref)
+                == NGX_ERROR)
+            {
+                ctx->redis_error = 1;
+            }
+
+            break;
+        }
+
+        ngx_http_clientauth_limit_reply(
+            ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+            &lg->attempt, n, reply);
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_BAN:
+        ngx_http_clientauth_ban_reply(&lg->attempt, n, reply);
         break;
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
@@ -691,6 +884,10 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
     if (r->method != NGX_HTTP_POST) {
         /* a link or an image must not end a session */
         return ngx_http_clientauth_not_allowed(r, "POST");
+    }
+
+    if (!ngx_http_clientauth_same_origin(r)) {
+        return ngx_http_clientauth_cross_site(r);
     }
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);

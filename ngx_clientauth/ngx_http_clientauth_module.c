@@ -38,6 +38,14 @@ static char *ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clientauth_hash_cost(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clientauth_login_limit(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_clientauth_lockout(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_clientauth_outbox(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_clientauth_merge_throttle(
+    ngx_http_clientauth_srv_conf_t *prev, ngx_http_clientauth_srv_conf_t *conf);
 static char *ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
     ngx_http_clientauth_srv_conf_t *conf);
 static char *ngx_http_clientauth_merge_hashing(ngx_conf_t *cf,
@@ -210,6 +218,34 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       offsetof(ngx_http_clientauth_loc_conf_t, max_body_size),
       NULL },
 
+    { ngx_string("clientauth_login_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
+      ngx_http_clientauth_login_limit,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_lockout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1234,
+      ngx_http_clientauth_lockout,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_login_notice"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, login_notice),
+      NULL },
+
+    { ngx_string("clientauth_outbox"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
+      ngx_http_clientauth_outbox,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -330,6 +366,12 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->session_refresh = NGX_CONF_UNSET_MSEC;
     conf->cookie_secure = NGX_CONF_UNSET;
     conf->password_max = NGX_CONF_UNSET_SIZE;
+    conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS].count = NGX_CONF_UNSET_UINT;
+    conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT].count = NGX_CONF_UNSET_UINT;
+    conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_BRAND].count = NGX_CONF_UNSET_UINT;
+    conf->lockout.retries = NGX_CONF_UNSET_UINT;
+    conf->login_notice = NGX_CONF_UNSET;
+    conf->outbox_maxlen = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -362,6 +404,12 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                              "clientauth");
     ngx_conf_merge_size_value(conf->password_max, prev->password_max, 128);
 
+    ngx_conf_merge_value(conf->login_notice, prev->login_notice, 0);
+    ngx_conf_merge_str_value(conf->outbox, prev->outbox, "clientauth:outbox");
+    ngx_conf_merge_uint_value(conf->outbox_maxlen, prev->outbox_maxlen,
+                              100000);
+    ngx_http_clientauth_merge_throttle(prev, conf);
+
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost = prev->hash_cost;
     }
@@ -376,6 +424,49 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return ngx_http_clientauth_merge_hashing(cf, prev, conf);
+}
+
+
+/*
+ * Defaults stop a brute force early: 5 wrong passwords lock an identifier
+ * out for 5 minutes, then 10, 20, ... up to a day; besides, 10 attempts per
+ * identifier in 15 minutes, 30 per client address in 5 minutes, and 6000 a
+ * minute for the whole brand.
+ */
+
+static void
+ngx_http_clientauth_merge_throttle(ngx_http_clientauth_srv_conf_t *prev,
+    ngx_http_clientauth_srv_conf_t *conf)
+{
+    ngx_uint_t                    s;
+    static const ngx_http_clientauth_limit_t  defaults[] = {
+        { 30, 5 * 60 * 1000 },
+        { 10, 15 * 60 * 1000 },
+        { 6000, 60 * 1000 }
+    };
+
+    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
+        if (conf->limits[s].count != NGX_CONF_UNSET_UINT) {
+            continue;
+        }
+
+        conf->limits[s] = (prev->limits[s].count != NGX_CONF_UNSET_UINT)
+                          ? prev->limits[s] : defaults[s];
+    }
+
+    if (conf->lockout.retries != NGX_CONF_UNSET_UINT) {
+        return;
+    }
+
+    if (prev->lockout.retries != NGX_CONF_UNSET_UINT) {
+        conf->lockout = prev->lockout;
+        return;
+    }
+
+    conf->lockout.retries = 5;
+    conf->lockout.find_time = 15 * 60 * 1000;
+    conf->lockout.ban_time = 5 * 60 * 1000;
+    conf->lockout.max_ban = 24 * 60 * 60 * 1000;
 }
 
 
@@ -902,6 +993,167 @@ ngx_http_clientauth_hash_cost(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ascf->hash_cost.opslimit = t;
     ascf->hash_cost.memlimit = m;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clientauth_login_limit address|account|brand N WINDOW;
+ * clientauth_login_limit address|account|brand off;
+ */
+
+static char *
+ngx_http_clientauth_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_int_t                     n;
+    ngx_str_t                    *value;
+    ngx_uint_t                    s;
+    ngx_http_clientauth_limit_t  *limit;
+
+    static ngx_str_t  scopes[] = {
+        ngx_string("address"), ngx_string("account"), ngx_string("brand")
+    };
+
+    value = cf->args->elts;
+
+    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
+        if (value[1].len == scopes[s].len
+            && ngx_strncmp(value[1].data, scopes[s].data, scopes[s].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (s == NGX_HTTP_CLIENTAUTH_LIMITS) {
+        return "expects address, account or brand";
+    }
+
+    limit = &ascf->limits[s];
+
+    if (limit->count != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "off") != 0) {
+            return "expects N WINDOW or off";
+        }
+
+        limit->count = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[2].data, value[2].len);
+    limit->window = ngx_parse_time(&value[3], 0);
+
+    if (n == NGX_ERROR || n == 0) {
+        return "has an invalid count";
+    }
+
+    if (limit->window == (ngx_msec_t) NGX_ERROR || limit->window < 1000) {
+        return "has an invalid window: use 1s or more";
+    }
+
+    limit->count = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clientauth_lockout RETRIES FIND_TIME BAN_TIME [max=TIME];
+ * clientauth_lockout off;
+ */
+
+static char *
+ngx_http_clientauth_lockout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+
+    if (ascf->lockout.retries != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        ascf->lockout.retries = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (cf->args->nelts < 4) {
+        return "expects RETRIES FIND_TIME BAN_TIME [max=TIME] or off";
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    ascf->lockout.find_time = ngx_parse_time(&value[2], 0);
+    ascf->lockout.ban_time = ngx_parse_time(&value[3], 0);
+    ascf->lockout.max_ban = 24 * 60 * 60 * 1000;
+
+    if (cf->args->nelts == 5) {
+        if (ngx_strncmp(value[4].data, "max=", 4) != 0) {
+            return "expects max=TIME as its last parameter";
+        }
+
+        s.data = value[4].data + 4;
+        s.len = value[4].len - 4;
+        ascf->lockout.max_ban = ngx_parse_time(&s, 0);
+    }
+
+    if (n == NGX_ERROR || n == 0
+        || ascf->lockout.find_time == (ngx_msec_t) NGX_ERROR
+        || ascf->lockout.ban_time == (ngx_msec_t) NGX_ERROR
+        || ascf->lockout.max_ban == (ngx_msec_t) NGX_ERROR
+        || ascf->lockout.ban_time < 1000
+        || ascf->lockout.max_ban < ascf->lockout.ban_time)
+    {
+        return "has an invalid parameter";
+    }
+
+    ascf->lockout.retries = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clientauth_outbox KEY [maxlen=N];
+ */
+
+static char *
+ngx_http_clientauth_outbox(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (ascf->outbox.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    ascf->outbox = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "maxlen=", 7) != 0) {
+            return "expects maxlen=N as its second parameter";
+        }
+
+        n = ngx_atoi(value[2].data + 7, value[2].len - 7);
+        if (n == NGX_ERROR || n == 0) {
+            return "has an invalid maxlen";
+        }
+
+        ascf->outbox_maxlen = n;
+    }
 
     return NGX_CONF_OK;
 }

@@ -27,6 +27,30 @@ typedef struct ngx_http_clientauth_redis_s  ngx_http_clientauth_redis_t;
 typedef struct ngx_http_clientauth_cmd_s    ngx_http_clientauth_cmd_t;
 
 
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS = 0,
+    NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT,
+    NGX_HTTP_CLIENTAUTH_LIMIT_BRAND,
+    NGX_HTTP_CLIENTAUTH_LIMITS
+} ngx_http_clientauth_scope_e;
+
+
+/* clientauth_login_limit SCOPE N WINDOW: count 0 is off. */
+typedef struct {
+    ngx_uint_t                   count;
+    ngx_msec_t                   window;
+} ngx_http_clientauth_limit_t;
+
+
+/* clientauth_lockout RETRIES FIND_TIME BAN_TIME [max=TIME]: 0 is off. */
+typedef struct {
+    ngx_uint_t                   retries;
+    ngx_msec_t                   find_time;
+    ngx_msec_t                   ban_time;
+    ngx_msec_t                   max_ban;
+} ngx_http_clientauth_lockout_t;
+
+
 /* One clientauth_redis directive; every worker connects to each. */
 typedef struct {
     ngx_str_t                    name;         /* as written, for logs */
@@ -63,6 +87,11 @@ typedef struct {
     ca_pwhash_cost_t             hash_cost;
     char                        *dummy_hash;   /* for unknown accounts */
     size_t                       password_max;
+    ngx_http_clientauth_limit_t  limits[NGX_HTTP_CLIENTAUTH_LIMITS];
+    ngx_http_clientauth_lockout_t  lockout;
+    ngx_flag_t                   login_notice;
+    ngx_str_t                    outbox;
+    ngx_uint_t                   outbox_maxlen;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -100,6 +129,22 @@ typedef enum {
 
 
 typedef struct ngx_http_clientauth_login_s  ngx_http_clientauth_login_t;
+
+
+/* What the throttle learns about one login attempt, before any hashing. */
+typedef struct {
+    ngx_str_t                    subject[NGX_HTTP_CLIENTAUTH_LIMITS];
+    ngx_str_t                    kind;         /* empty: no identifier */
+    ngx_str_t                    identifier;
+    int64_t                      now;
+    ngx_uint_t                   first;        /* its first reply */
+    ngx_uint_t                   nreplies;
+    int64_t                      lock_ttl;     /* ms, <= 0: not locked */
+    int64_t                      fails;
+    int64_t                      current[NGX_HTTP_CLIENTAUTH_LIMITS];
+    int64_t                      previous[NGX_HTTP_CLIENTAUTH_LIMITS];
+    int64_t                      bans;
+} ngx_http_clientauth_attempt_t;
 
 
 typedef struct {
@@ -181,6 +226,7 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_M_SESSION_REFRESHED,
     NGX_HTTP_CLIENTAUTH_M_LOGIN_SUCCESS,
     NGX_HTTP_CLIENTAUTH_M_LOGIN_FAILURE,
+    NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED,
     NGX_HTTP_CLIENTAUTH_M_LOGIN_REHASHED,
     NGX_HTTP_CLIENTAUTH_M_LOGOUT,
     NGX_HTTP_CLIENTAUTH_M_HASH_QUEUE_FULL,

@@ -12,7 +12,7 @@
 #include "ngx_http_clientauth_module.h"
 
 
-#define NGX_HTTP_CLIENTAUTH_ARGS_MAX  16
+#define NGX_HTTP_CLIENTAUTH_ARGS_MAX  32
 
 
 /* One Redis command: its arguments point to memory that outlives the call

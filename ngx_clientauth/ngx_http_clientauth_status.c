@@ -31,6 +31,7 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
     { "clientauth_logins_total", "result=\"success\"",
       "Login attempts by outcome." },
     { "clientauth_logins_total", "result=\"failure\"", NULL },
+    { "clientauth_logins_total", "result=\"throttled\"", NULL },
     { "clientauth_password_rehashes_total", NULL,
       "Legacy or outdated password hashes upgraded at login." },
     { "clientauth_logouts_total", NULL, "Sessions ended by logout." },

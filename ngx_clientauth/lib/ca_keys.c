@@ -126,6 +126,26 @@ ca_key_user_history(char *buf, size_t size, const char *brand,
 
 
 int
+ca_key_limit(char *buf, size_t size, const char *brand, const char *scope,
+    const char *subject, long long bucket)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:rl:%s:%s:%lld",
+                                             brand, scope, subject, bucket));
+}
+
+
+/* what: "fails", "lock" or "bans". */
+
+int
+ca_key_login(char *buf, size_t size, const char *brand, const char *what,
+    const char *kind, const char *identifier)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:%s:%s:%s",
+                                             brand, what, kind, identifier));
+}
+
+
+int
 ca_id_ref_parse(const char *ref, size_t len, char account[21], char user[21])
 {
     const char  *colon;

@@ -9,6 +9,13 @@
  *   ca:{<brand>:<account>}:user:<u>       hash  one user
  *   ca:{<brand>:<account>}:user:<u>:sessions  set of session token hashes
  *   ca:{<brand>:<account>}:user:<u>:history   list of former password hashes
+ *   ca:<brand>:rl:<scope>:<subject>:<bucket>  login attempts in a bucket
+ *   ca:<brand>:fails:<kind>:<identifier>      consecutive failed logins
+ *   ca:<brand>:lock:<kind>:<identifier>       present while locked out
+ *   ca:<brand>:bans:<kind>:<identifier>       lockouts so far (back-off)
+ *
+ * Login counters are keyed by the canonical identifier, not the account, so
+ * unknown identifiers are limited exactly like known ones.
  *
  * The braces are Redis Cluster hash tags: everything of one account lives in
  * one slot.  Every builder writes a NUL-terminated key into buf and returns
@@ -45,6 +52,11 @@ int ca_key_user_sessions(char *buf, size_t size, const char *brand,
     const char *account, const char *user);
 int ca_key_user_history(char *buf, size_t size, const char *brand,
     const char *account, const char *user);
+
+int ca_key_limit(char *buf, size_t size, const char *brand, const char *scope,
+    const char *subject, long long bucket);
+int ca_key_login(char *buf, size_t size, const char *brand, const char *what,
+    const char *kind, const char *identifier);
 
 /*
  * An identifier index value "<account>:<user>": split into two

@@ -1,0 +1,576 @@
+
+/*
+ * The login throttle: per client address, per identifier and per brand
+ * sliding windows, and a lockout with growing bans, all in Redis so that
+ * every worker and gateway instance counts together.  Everything is decided
+ * before any password hashing, so refused attempts cost no CPU.
+ *
+ * The failure count is raised before the password is checked and cleared on
+ * success: concurrent attempts each get their own INCR result, so no more
+ * than the allowed number is ever hashed, whatever the concurrency.  No Lua:
+ * each counter is one atomic command; all of them travel in one round trip
+ * with the identifier lookup.
+ */
+
+
+#include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_limit.h"
+#include "ca_window.h"
+
+
+static ngx_str_t  ngx_http_clientauth_scope_names[] = {
+    ngx_string("address"),
+    ngx_string("account"),
+    ngx_string("brand")
+};
+
+
+static char *ngx_http_clientauth_login_key(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    const char *what);
+static char *ngx_http_clientauth_pool_cstr(ngx_http_request_t *r,
+    const char *s);
+static char *ngx_http_clientauth_pool_int(ngx_http_request_t *r,
+    int64_t value, size_t *len);
+static ngx_int_t ngx_http_clientauth_address_subject(ngx_http_request_t *r,
+    ngx_str_t *subject);
+static int64_t ngx_http_clientauth_reply_int(redisReply *reply);
+
+
+ngx_int_t
+ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, const char *kind, const char *ident)
+{
+    size_t      klen, ilen;
+    ngx_str_t  *subject;
+
+    ngx_memzero(a, sizeof(ngx_http_clientauth_attempt_t));
+
+    a->now = ngx_http_clientauth_now_ms();
+
+    if (ngx_http_clientauth_address_subject(r,
+            &a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS]) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_BRAND], "all");
+
+    if (kind == NULL) {
+        return NGX_OK;
+    }
+
+    klen = ngx_strlen(kind);
+    ilen = ngx_strlen(ident);
+
+    a->kind.data = (u_char *) kind;
+    a->kind.len = klen;
+    a->identifier.data = (u_char *) ident;
+    a->identifier.len = ilen;
+
+    /* "<kind>:<identifier>": every spelling of one identifier, one bucket */
+    subject = &a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT];
+
+    subject->data = ngx_pnalloc(r->pool, klen + 1 + ilen + 1);
+    if (subject->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    subject->len = ngx_sprintf(subject->data, "%s:%s%Z", kind, ident)
+                   - subject->data - 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Appends the throttle's commands: PTTL lock, INCR + PEXPIRE fails, and
+ * INCR + PEXPIRE + GET previous bucket for each limit in force.  Returns
+ * how many were appended, or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t first)
+{
+    char                         *lock, *fails, *cur, *prev, *ttl;
+    size_t                        len;
+    int64_t                       bucket;
+    ngx_uint_t                    s, n;
+    ngx_http_clientauth_limit_t  *limit;
+    char                          key[CA_KEY_MAX];
+
+    n = first;
+    a->first = first;
+
+    if (a->kind.len && ascf->lockout.retries) {
+        lock = ngx_http_clientauth_login_key(r, ascf, a, "lock");
+        fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
+        ttl = ngx_http_clientauth_pool_int(r, ascf->lockout.find_time, &len);
+
+        if (lock == NULL || fails == NULL || ttl == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "PTTL");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], lock);
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "INCR");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], fails);
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+        ngx_http_clientauth_argv_add_str(&cmds[n], fails);
+        ngx_http_clientauth_argv_add(&cmds[n++], ttl, len);
+    }
+
+    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
+        limit = &ascf->limits[s];
+
+        if (limit->count == 0 || a->subject[s].len == 0) {
+            continue;
+        }
+
+        bucket = ca_window_bucket(a->now, limit->window);
+
+        if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data,
+                         (char *) ngx_http_clientauth_scope_names[s].data,
+                         (char *) a->subject[s].data, bucket) < 0)
+        {
+            return NGX_ERROR;
+        }
+
+        cur = ngx_http_clientauth_pool_cstr(r, key);
+
+        if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data,
+                         (char *) ngx_http_clientauth_scope_names[s].data,
+                         (char *) a->subject[s].data, bucket - 1) < 0)
+        {
+            return NGX_ERROR;
+        }
+
+        prev = ngx_http_clientauth_pool_cstr(r, key);
+
+        /* a bucket must outlive the next one, which still weighs it */
+        ttl = ngx_http_clientauth_pool_int(r, 2 * limit->window, &len);
+
+        if (cur == NULL || prev == NULL || ttl == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "INCR");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], cur);
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+        ngx_http_clientauth_argv_add_str(&cmds[n], cur);
+        ngx_http_clientauth_argv_add(&cmds[n++], ttl, len);
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], prev);
+    }
+
+    a->nreplies = n - first;
+
+    return n - first;
+}
+
+
+/* Records reply n (numbered within the whole batch) if it is the throttle's. */
+
+void
+ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t n, redisReply *reply)
+{
+    ngx_uint_t  i, s;
+
+    if (n < a->first || n >= a->first + a->nreplies) {
+        return;
+    }
+
+    i = n - a->first;
+
+    if (a->kind.len && ascf->lockout.retries) {
+        if (i == 0) {
+            a->lock_ttl = ngx_http_clientauth_reply_int(reply);
+            return;
+        }
+
+        if (i == 1) {
+            a->fails = ngx_http_clientauth_reply_int(reply);
+            return;
+        }
+
+        if (i == 2) {
+            return;
+        }
+
+        i -= 3;
+    }
+
+    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
+        if (ascf->limits[s].count == 0 || a->subject[s].len == 0) {
+            continue;
+        }
+
+        if (i == 0) {
+            a->current[s] = ngx_http_clientauth_reply_int(reply);
+            return;
+        }
+
+        if (i == 2) {
+            a->previous[s] = ngx_http_clientauth_reply_int(reply);
+            return;
+        }
+
+        if (i < 3) {
+            return;
+        }
+
+        i -= 3;
+    }
+}
+
+
+/*
+ * NGX_OK: go on and check the password.  NGX_DECLINED: locked out or over a
+ * limit, *retry says for how long.  NGX_AGAIN: this attempt is one too many,
+ * a ban must be set first (ngx_http_clientauth_ban_*).
+ */
+
+ngx_int_t
+ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    time_t *retry)
+{
+    int64_t                       wait, longest;
+    ngx_uint_t                    s;
+    ngx_http_clientauth_limit_t  *limit;
+
+    if (a->lock_ttl > 0) {
+        *retry = (time_t) ((a->lock_ttl + 999) / 1000);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: login refused: \"%V\" is locked out for "
+                      "%T s", &a->identifier, *retry);
+        ngx_http_clientauth_limit_undo(r, ascf, a);
+        return NGX_DECLINED;
+    }
+
+    if (a->kind.len && ascf->lockout.retries
+        && a->fails > (int64_t) ascf->lockout.retries)
+    {
+        return NGX_AGAIN;
+    }
+
+    longest = 0;
+
+    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
+        limit = &ascf->limits[s];
+
+        if (limit->count == 0 || a->subject[s].len == 0
+            || ca_window_allows(a->current[s], a->previous[s], a->now,
+                                limit->window, limit->count))
+        {
+            continue;
+        }
+
+        wait = ca_window_retry_ms(a->current[s], a->previous[s], a->now,
+                                  limit->window, limit->count);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: login refused: %V limit of %ui per %M ms "
+                      "reached for \"%V\"", &ngx_http_clientauth_scope_names[s],
+                      limit->count, limit->window, &a->subject[s]);
+
+        longest = ngx_max(longest, wait);
+    }
+
+    if (longest) {
+        *retry = (time_t) ((longest + 999) / 1000);
+        ngx_http_clientauth_limit_undo(r, ascf, a);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* An attempt refused before hashing is not a failed password. */
+
+void
+ngx_http_clientauth_limit_undo(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a)
+{
+    char                        *fails;
+    ngx_http_clientauth_argv_t   cmd;
+
+    if (a->kind.len == 0 || ascf->lockout.retries == 0) {
+        return;
+    }
+
+    fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
+    if (fails == NULL) {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "DECR");
+    ngx_http_clientauth_argv_add_str(&cmd, fails);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+}
+
+
+/* The n-th ban of this identifier: INCR bans, kept as long as a ban can be. */
+
+ngx_int_t
+ngx_http_clientauth_ban_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmds)
+{
+    char    *bans, *ttl;
+    size_t   len;
+
+    bans = ngx_http_clientauth_login_key(r, ascf, a, "bans");
+    ttl = ngx_http_clientauth_pool_int(r, 2 * (int64_t) ascf->lockout.max_ban,
+                                       &len);
+
+    if (bans == NULL || ttl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "INCR");
+    ngx_http_clientauth_argv_add_str(&cmds[0], bans);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[1], bans);
+    ngx_http_clientauth_argv_add(&cmds[1], ttl, len);
+
+    return 2;
+}
+
+
+void
+ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a, ngx_uint_t n,
+    redisReply *reply)
+{
+    if (n == 0) {
+        a->bans = ngx_http_clientauth_reply_int(reply);
+    }
+}
+
+
+/*
+ * Locks the identifier out (SET NX: concurrent attempts that all found one
+ * failure too many set one ban) and starts the count afresh for after it.
+ * Returns the ban's length in seconds, or NGX_ERROR.
+ */
+
+time_t
+ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a)
+{
+    char                        *lock, *fails, *ttl;
+    size_t                       len;
+    int64_t                      ban;
+    ngx_http_clientauth_argv_t   cmds[2];
+
+    ban = ca_backoff_ms(ascf->lockout.ban_time, ascf->lockout.max_ban,
+                        a->bans > 0 ? a->bans : 1);
+
+    lock = ngx_http_clientauth_login_key(r, ascf, a, "lock");
+    fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
+    ttl = ngx_http_clientauth_pool_int(r, ban, &len);
+
+    if (lock == NULL || fails == NULL || ttl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "SET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], lock);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "1");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "PX");
+    ngx_http_clientauth_argv_add(&cmds[0], ttl, len);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "NX");
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[1], fails);
+
+    if (ngx_http_clientauth_redis_post(ascf->redis, cmds, 2) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "clientauth: \"%V\" locked out for %L ms after %ui failed "
+                  "logins (ban %L)", &a->identifier, ban,
+                  ascf->lockout.retries, a->bans);
+
+    return (time_t) ((ban + 999) / 1000);
+}
+
+
+/* Appends DEL fails to a success's transaction; returns 1, 0 or NGX_ERROR. */
+
+ngx_int_t
+ngx_http_clientauth_limit_success(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmd)
+{
+    char  *fails;
+
+    if (a->kind.len == 0 || ascf->lockout.retries == 0) {
+        return 0;
+    }
+
+    fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
+    if (fails == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(cmd);
+    ngx_http_clientauth_argv_add_str(cmd, "DEL");
+    ngx_http_clientauth_argv_add_str(cmd, fails);
+
+    return 1;
+}
+
+
+static char *
+ngx_http_clientauth_login_key(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    const char *what)
+{
+    char  buf[CA_KEY_MAX];
+
+    if (ca_key_login(buf, sizeof(buf), (char *) ascf->brand.data, what,
+                     (char *) a->kind.data, (char *) a->identifier.data)
+        < 0)
+    {
+        return NULL;
+    }
+
+    return ngx_http_clientauth_pool_cstr(r, buf);
+}
+
+
+/* A copy in r->pool, NUL included: Redis arguments outlive the stack. */
+
+static char *
+ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s)
+{
+    char    *copy;
+    size_t   len;
+
+    len = ngx_strlen(s) + 1;
+
+    copy = ngx_pnalloc(r->pool, len);
+    if (copy == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(copy, s, len);
+
+    return copy;
+}
+
+
+static char *
+ngx_http_clientauth_pool_int(ngx_http_request_t *r, int64_t value,
+    size_t *len)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *len = ngx_sprintf(p, "%L", value) - p;
+
+    return (char *) p;
+}
+
+
+/*
+ * The client address after realip: IPv4 whole, IPv6 by its /64, which one
+ * subscriber usually owns entirely.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_address_subject(ngx_http_request_t *r, ngx_str_t *subject)
+{
+    ngx_connection_t  *c;
+#if (NGX_HAVE_INET6)
+    u_char            *p;
+    struct sockaddr_in6  *sin6;
+#endif
+
+    c = r->connection;
+
+#if (NGX_HAVE_INET6)
+    if (c->sockaddr->sa_family == AF_INET6) {
+        sin6 = (struct sockaddr_in6 *) c->sockaddr;
+
+        p = ngx_pnalloc(r->pool, NGX_INET6_ADDRSTRLEN + 5);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        subject->data = p;
+        subject->len = ngx_sprintf(p, "%xd:%xd:%xd:%xd::/64%Z",
+                           sin6->sin6_addr.s6_addr[0] << 8
+                           | sin6->sin6_addr.s6_addr[1],
+                           sin6->sin6_addr.s6_addr[2] << 8
+                           | sin6->sin6_addr.s6_addr[3],
+                           sin6->sin6_addr.s6_addr[4] << 8
+                           | sin6->sin6_addr.s6_addr[5],
+                           sin6->sin6_addr.s6_addr[6] << 8
+                           | sin6->sin6_addr.s6_addr[7])
+                       - p - 1;
+        return NGX_OK;
+    }
+#endif
+
+    subject->data = ngx_pnalloc(r->pool, c->addr_text.len + 1);
+    if (subject->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(subject->data, c->addr_text.data, c->addr_text.len);
+    subject->data[c->addr_text.len] = '\0';
+    subject->len = c->addr_text.len;
+
+    return NGX_OK;
+}
+
+
+static int64_t
+ngx_http_clientauth_reply_int(redisReply *reply)
+{
+    off_t  n;
+
+    if (reply == NULL) {
+        return 0;
+    }
+
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        return reply->integer;
+    }
+
+    if (reply->type == REDIS_REPLY_STRING) {
+        n = ngx_atoof((u_char *) reply->str, reply->len);
+        return n == NGX_ERROR ? 0 : (int64_t) n;
+    }
+
+    return 0;
+}

@@ -1,0 +1,39 @@
+
+/*
+ * The login throttle: sliding-window limits and lockout, counted in Redis.
+ */
+
+#ifndef _NGX_HTTP_CLIENTAUTH_LIMIT_H_INCLUDED_
+#define _NGX_HTTP_CLIENTAUTH_LIMIT_H_INCLUDED_
+
+
+#include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+
+
+/* kind and ident NULL: an identifier of no accepted shape. */
+ngx_int_t ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, const char *kind, const char *ident);
+ngx_int_t ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t first);
+void ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t n, redisReply *reply);
+ngx_int_t ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    time_t *retry);
+void ngx_http_clientauth_limit_undo(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a);
+ngx_int_t ngx_http_clientauth_ban_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmds);
+void ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a,
+    ngx_uint_t n, redisReply *reply);
+time_t ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a);
+ngx_int_t ngx_http_clientauth_limit_success(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmd);
+
+
+#endif /* _NGX_HTTP_CLIENTAUTH_LIMIT_H_INCLUDED_ */

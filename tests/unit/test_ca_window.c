@@ -1,0 +1,105 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "ca_window.h"
+
+#define MIN  60000
+
+
+static void
+test_bucket(void **state)
+{
+    assert_int_equal(ca_window_bucket(0, MIN), 0);
+    assert_int_equal(ca_window_bucket(MIN - 1, MIN), 0);
+    assert_int_equal(ca_window_bucket(MIN, MIN), 1);
+}
+
+
+static void
+test_allows_up_to_limit_in_one_bucket(void **state)
+{
+    assert_true(ca_window_allows(5, 0, 10, MIN, 5));
+    assert_false(ca_window_allows(6, 0, 10, MIN, 5));
+}
+
+
+static void
+test_previous_bucket_weighs_by_overlap(void **state)
+{
+    /* at the start of a bucket the previous one counts whole */
+    assert_false(ca_window_allows(1, 10, 10 * MIN, MIN, 10));
+    assert_true(ca_window_allows(1, 9, 10 * MIN, MIN, 10));
+
+    /* half-way it counts half */
+    assert_true(ca_window_allows(5, 10, 10 * MIN + MIN / 2, MIN, 10));
+    assert_false(ca_window_allows(6, 10, 10 * MIN + MIN / 2, MIN, 10));
+
+    /* at the very end almost nothing */
+    assert_true(ca_window_allows(10, 10, 11 * MIN - 1, MIN, 10));
+}
+
+
+static void
+test_retry_waits_for_next_bucket_when_full(void **state)
+{
+    int64_t  wait;
+
+    /* 6 of 5 at 10 s into the bucket: the rest of it, then 1/6 of the next */
+    wait = ca_window_retry_ms(6, 0, 10000, MIN, 5);
+    assert_int_equal(wait, 50000 + MIN / 6 + 1);
+    assert_true(ca_window_allows(1, 6, 10000 + wait, MIN, 5));
+    assert_false(ca_window_allows(1, 6, 10000 + wait - 1000, MIN, 5));
+}
+
+
+static void
+test_retry_within_bucket_when_previous_decays(void **state)
+{
+    int64_t  now, wait;
+
+    now = 10 * MIN;                     /* previous = 10, limit 10 */
+    assert_false(ca_window_allows(1, 10, now, MIN, 10));
+
+    wait = ca_window_retry_ms(1, 10, now, MIN, 10);
+    assert_true(wait > 0 && wait < MIN);
+    assert_true(ca_window_allows(2, 10, now + wait, MIN, 10));
+    assert_false(ca_window_allows(2, 10, now + wait - 1000, MIN, 10));
+}
+
+
+static void
+test_retry_is_at_least_one_ms(void **state)
+{
+    assert_true(ca_window_retry_ms(1, 1, 10 * MIN + MIN - 1, MIN, 1) >= 1);
+}
+
+
+static void
+test_backoff_doubles_and_caps(void **state)
+{
+    assert_int_equal(ca_backoff_ms(300000, 86400000, 1), 300000);
+    assert_int_equal(ca_backoff_ms(300000, 86400000, 2), 600000);
+    assert_int_equal(ca_backoff_ms(300000, 86400000, 3), 1200000);
+    assert_int_equal(ca_backoff_ms(300000, 86400000, 40), 86400000);
+    assert_int_equal(ca_backoff_ms(300000, 100000, 1), 100000);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bucket),
+        cmocka_unit_test(test_allows_up_to_limit_in_one_bucket),
+        cmocka_unit_test(test_previous_bucket_weighs_by_overlap),
+        cmocka_unit_test(test_retry_waits_for_next_bucket_when_full),
+        cmocka_unit_test(test_retry_within_bucket_when_previous_decays),
+        cmocka_unit_test(test_retry_is_at_least_one_ms),
+        cmocka_unit_test(test_backoff_doubles_and_caps),
+    };
+
+    return cmocka_run_group_tests_name("ca_window", tests, NULL, NULL);
+}
