@@ -11,7 +11,8 @@
 #include "ngx_http_clientauth_module.h"
 
 
-#define NGX_HTTP_CLIENTAUTH_HASHES_MAX  6      /* current + 5 former */
+/* the current hash and the former ones */
+#define NGX_HTTP_CLIENTAUTH_HASHES_MAX  (1 + NGX_HTTP_CLIENTAUTH_HISTORY_MAX)
 
 
 typedef struct {

@@ -19,18 +19,22 @@
 #include "ca_window.h"
 
 
-static ngx_str_t  ngx_http_clientauth_scope_names[] = {
+static ngx_str_t  ngx_http_clientauth_login_scopes[] = {
     ngx_string("address"),
     ngx_string("account"),
     ngx_string("brand")
+};
+
+static ngx_str_t  ngx_http_clientauth_reset_scopes[] = {
+    ngx_string("reset-address"),
+    ngx_string("reset-account"),
+    ngx_string("reset-brand")
 };
 
 
 static char *ngx_http_clientauth_login_key(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     const char *what);
-static char *ngx_http_clientauth_pool_cstr(ngx_http_request_t *r,
-    const char *s);
 static char *ngx_http_clientauth_pool_int(ngx_http_request_t *r,
     int64_t value, size_t *len);
 static ngx_int_t ngx_http_clientauth_address_subject(ngx_http_request_t *r,
@@ -40,12 +44,26 @@ static int64_t ngx_http_clientauth_reply_int(redisReply *reply);
 
 ngx_int_t
 ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, const char *kind, const char *ident)
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, const char *kind,
+    const char *ident)
 {
-    size_t      klen, ilen;
-    ngx_str_t  *subject;
+    size_t                           klen, ilen;
+    ngx_str_t                       *subject;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     ngx_memzero(a, sizeof(ngx_http_clientauth_attempt_t));
+
+    if (reset) {
+        a->limits = ascf->reset_limits;
+        a->scopes = ngx_http_clientauth_reset_scopes;
+
+    } else {
+        a->limits = ascf->limits;
+        a->scopes = ngx_http_clientauth_login_scopes;
+        a->lockout = (ascf->lockout.retries != 0);
+    }
 
     a->now = ngx_http_clientauth_now_ms();
 
@@ -105,7 +123,7 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     n = first;
     a->first = first;
 
-    if (a->kind.len && ascf->lockout.retries) {
+    if (a->kind.len && a->lockout) {
         lock = ngx_http_clientauth_login_key(r, ascf, a, "lock");
         fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
         ttl = ngx_http_clientauth_pool_int(r, ascf->lockout.find_time, &len);
@@ -129,7 +147,7 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     }
 
     for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
-        limit = &ascf->limits[s];
+        limit = &a->limits[s];
 
         if (limit->count == 0 || a->subject[s].len == 0) {
             continue;
@@ -138,7 +156,7 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
         bucket = ca_window_bucket(a->now, limit->window);
 
         if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data,
-                         (char *) ngx_http_clientauth_scope_names[s].data,
+                         (char *) a->scopes[s].data,
                          (char *) a->subject[s].data, bucket) < 0)
         {
             return NGX_ERROR;
@@ -147,7 +165,7 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
         cur = ngx_http_clientauth_pool_cstr(r, key);
 
         if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data,
-                         (char *) ngx_http_clientauth_scope_names[s].data,
+                         (char *) a->scopes[s].data,
                          (char *) a->subject[s].data, bucket - 1) < 0)
         {
             return NGX_ERROR;
@@ -196,7 +214,7 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
 
     i = n - a->first;
 
-    if (a->kind.len && ascf->lockout.retries) {
+    if (a->kind.len && a->lockout) {
         if (i == 0) {
             a->lock_ttl = ngx_http_clientauth_reply_int(reply);
             return;
@@ -215,7 +233,7 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
     }
 
     for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
-        if (ascf->limits[s].count == 0 || a->subject[s].len == 0) {
+        if (a->limits[s].count == 0 || a->subject[s].len == 0) {
             continue;
         }
 
@@ -262,7 +280,7 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (a->kind.len && ascf->lockout.retries
+    if (a->kind.len && a->lockout
         && a->fails > (int64_t) ascf->lockout.retries)
     {
         return NGX_AGAIN;
@@ -271,7 +289,7 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
     longest = 0;
 
     for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
-        limit = &ascf->limits[s];
+        limit = &a->limits[s];
 
         if (limit->count == 0 || a->subject[s].len == 0
             || ca_window_allows(a->current[s], a->previous[s], a->now,
@@ -285,7 +303,7 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: login refused: %V limit of %ui per %M ms "
-                      "reached for \"%V\"", &ngx_http_clientauth_scope_names[s],
+                      "reached for \"%V\"", &a->scopes[s],
                       limit->count, limit->window, &a->subject[s]);
 
         longest = ngx_max(longest, wait);
@@ -310,7 +328,7 @@ ngx_http_clientauth_limit_undo(ngx_http_request_t *r,
     char                        *fails;
     ngx_http_clientauth_argv_t   cmd;
 
-    if (a->kind.len == 0 || ascf->lockout.retries == 0) {
+    if (a->kind.len == 0 || !a->lockout) {
         return;
     }
 
@@ -428,7 +446,7 @@ ngx_http_clientauth_limit_success(ngx_http_request_t *r,
 {
     char  *fails;
 
-    if (a->kind.len == 0 || ascf->lockout.retries == 0) {
+    if (a->kind.len == 0 || !a->lockout) {
         return 0;
     }
 
@@ -460,27 +478,6 @@ ngx_http_clientauth_login_key(ngx_http_request_t *r,
     }
 
     return ngx_http_clientauth_pool_cstr(r, buf);
-}
-
-
-/* A copy in r->pool, NUL included: Redis arguments outlive the stack. */
-
-static char *
-ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s)
-{
-    char    *copy;
-    size_t   len;
-
-    len = ngx_strlen(s) + 1;
-
-    copy = ngx_pnalloc(r->pool, len);
-    if (copy == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(copy, s, len);
-
-    return copy;
 }
 
 

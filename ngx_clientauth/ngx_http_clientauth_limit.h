@@ -11,9 +11,13 @@
 #include "ngx_http_clientauth_redis.h"
 
 
-/* kind and ident NULL: an identifier of no accepted shape. */
+/*
+ * reset: count password-reset requests rather than logins (no lockout).
+ * kind and ident NULL: an identifier of no accepted shape.
+ */
 ngx_int_t ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, const char *kind, const char *ident);
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, const char *kind,
+    const char *ident);
 ngx_int_t ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     ngx_http_clientauth_argv_t *cmds, ngx_uint_t first);

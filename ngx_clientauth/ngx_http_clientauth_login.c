@@ -81,14 +81,10 @@ static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why);
 static ngx_int_t ngx_http_clientauth_login_page(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, ngx_str_t *next);
-static ngx_int_t ngx_http_clientauth_wait(ngx_http_request_t *r,
-    ngx_int_t rc);
 static void ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
     ngx_uint_t n, redisReply *reply);
 static void ngx_http_clientauth_logout_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
-static ngx_int_t ngx_http_clientauth_not_allowed(ngx_http_request_t *r,
-    const char *allow);
 
 
 static const char  ngx_http_clientauth_generic_failure[] =
@@ -264,7 +260,7 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     }
 
     /* an identifier of no accepted shape still counts per address, brand */
-    if (ngx_http_clientauth_attempt_init(r, &lg->attempt,
+    if (ngx_http_clientauth_attempt_init(r, &lg->attempt, 0,
             lg->has_index ? ca_ident_kind_name(kind) : NULL, lg->ident)
         != NGX_OK)
     {
@@ -591,44 +587,22 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg,
     ngx_http_clientauth_argv_t *cmd)
 {
-    u_char     *p;
-    ngx_str_t  *email, *locale;
+    ngx_http_clientauth_recipient_t  to;
 
-    email = &lg->user_field[3];
-    locale = &lg->user_field[4];
+    to.account = lg->account;
+    to.user = lg->user;
+    to.email = lg->user_field[3];
+    to.locale = lg->user_field[4];
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
+    if (ngx_http_clientauth_outbox_message(r, ascf, cmd, "login_notice", &to)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(cmd);
-    ngx_http_clientauth_argv_add_str(cmd, "XADD");
-    ngx_http_clientauth_argv_add(cmd, ascf->outbox.data, ascf->outbox.len);
-    ngx_http_clientauth_argv_add_str(cmd, "MAXLEN");
-    ngx_http_clientauth_argv_add_str(cmd, "~");
-    ngx_http_clientauth_argv_add(cmd, p,
-                                 ngx_sprintf(p, "%ui", ascf->outbox_maxlen)
-                                 - p);
-    ngx_http_clientauth_argv_add_str(cmd, "*");
-    ngx_http_clientauth_argv_add_str(cmd, "type");
-    ngx_http_clientauth_argv_add_str(cmd, "login_notice");
-    ngx_http_clientauth_argv_add_str(cmd, "brand");
-    ngx_http_clientauth_argv_add(cmd, ascf->brand.data, ascf->brand.len);
-    ngx_http_clientauth_argv_add_str(cmd, "account");
-    ngx_http_clientauth_argv_add_str(cmd, lg->account);
-    ngx_http_clientauth_argv_add_str(cmd, "user");
-    ngx_http_clientauth_argv_add_str(cmd, lg->user);
-    ngx_http_clientauth_argv_add_str(cmd, "to");
-    ngx_http_clientauth_argv_add(cmd, email->data, email->len);
-    ngx_http_clientauth_argv_add_str(cmd, "locale");
-    ngx_http_clientauth_argv_add(cmd, locale->data, locale->len);
     ngx_http_clientauth_argv_add_str(cmd, "address");
     ngx_http_clientauth_argv_add(cmd, r->connection->addr_text.data,
                                  r->connection->addr_text.len);
-    ngx_http_clientauth_argv_add_str(cmd, "time");
-    ngx_http_clientauth_argv_add(cmd, ngx_cached_http_log_iso8601.data,
-                                 ngx_cached_http_log_iso8601.len);
 
     return NGX_OK;
 }
@@ -852,24 +826,6 @@ ngx_http_clientauth_login_page(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* What a step that sent a Redis command returns. */
-
-static ngx_int_t
-ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc)
-{
-    if (rc == NGX_OK) {
-        r->read_event_handler = ngx_http_test_reading;
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-}
-
-
 ngx_int_t
 ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
 {
@@ -992,22 +948,4 @@ ngx_http_clientauth_logout_done(ngx_http_request_t *r)
 
     return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
                                              &alcf->login_url);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_not_allowed(ngx_http_request_t *r, const char *allow)
-{
-    ngx_str_t  value;
-
-    value.data = (u_char *) allow;
-    value.len = ngx_strlen(allow);
-
-    if (ngx_http_clientauth_add_header(r, "Allow", &value) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_NOT_ALLOWED,
-               "method_not_allowed", "Method not allowed",
-               "This method is not allowed here.");
 }

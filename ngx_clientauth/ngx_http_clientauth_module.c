@@ -9,6 +9,7 @@
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
+#include "ca_policy.h"
 
 
 static void *ngx_http_clientauth_create_main_conf(ngx_conf_t *cf);
@@ -59,6 +60,20 @@ static ngx_conf_num_bounds_t  ngx_http_clientauth_hash_queue_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_clientauth_password_max_bounds = {
     ngx_conf_check_num_bounds, 8, 4096
+};
+
+static ngx_conf_num_bounds_t  ngx_http_clientauth_password_min_bounds = {
+    ngx_conf_check_num_bounds, 1, 1024
+};
+
+static ngx_conf_num_bounds_t  ngx_http_clientauth_history_bounds = {
+    ngx_conf_check_num_bounds, 0, NGX_HTTP_CLIENTAUTH_HISTORY_MAX
+};
+
+static ngx_conf_enum_t  ngx_http_clientauth_policies[] = {
+    { ngx_string("default"), CA_POLICY_DEFAULT },
+    { ngx_string("nist"), CA_POLICY_NIST },
+    { ngx_null_string, 0 }
 };
 
 
@@ -222,8 +237,50 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
       ngx_http_clientauth_login_limit,
       NGX_HTTP_SRV_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_clientauth_srv_conf_t, limits),
       NULL },
+
+    { ngx_string("clientauth_reset_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
+      ngx_http_clientauth_login_limit,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, reset_limits),
+      NULL },
+
+    { ngx_string("clientauth_reset_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, reset_url),
+      NULL },
+
+    { ngx_string("clientauth_reset_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, reset_lifetime),
+      NULL },
+
+    { ngx_string("clientauth_password_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, password_policy),
+      &ngx_http_clientauth_policies },
+
+    { ngx_string("clientauth_password_min_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, password_min),
+      &ngx_http_clientauth_password_min_bounds },
+
+    { ngx_string("clientauth_password_history"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, password_history),
+      &ngx_http_clientauth_history_bounds },
 
     { ngx_string("clientauth_lockout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1234,
@@ -372,6 +429,16 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->lockout.retries = NGX_CONF_UNSET_UINT;
     conf->login_notice = NGX_CONF_UNSET;
     conf->outbox_maxlen = NGX_CONF_UNSET_UINT;
+    conf->reset_limits[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS].count =
+                                                          NGX_CONF_UNSET_UINT;
+    conf->reset_limits[NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT].count =
+                                                          NGX_CONF_UNSET_UINT;
+    conf->reset_limits[NGX_HTTP_CLIENTAUTH_LIMIT_BRAND].count =
+                                                          NGX_CONF_UNSET_UINT;
+    conf->reset_lifetime = NGX_CONF_UNSET_MSEC;
+    conf->password_policy = NGX_CONF_UNSET_UINT;
+    conf->password_min = NGX_CONF_UNSET_UINT;
+    conf->password_history = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -410,6 +477,17 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               100000);
     ngx_http_clientauth_merge_throttle(prev, conf);
 
+    ngx_conf_merge_str_value(conf->reset_url, prev->reset_url,
+                             "/auth/reset/confirm");
+    ngx_conf_merge_msec_value(conf->reset_lifetime, prev->reset_lifetime,
+                              2 * 60 * 60 * 1000);
+    ngx_conf_merge_uint_value(conf->password_policy, prev->password_policy,
+                              CA_POLICY_DEFAULT);
+    ngx_conf_merge_uint_value(conf->password_min, prev->password_min,
+                              conf->password_policy == CA_POLICY_NIST ? 15 : 8);
+    ngx_conf_merge_uint_value(conf->password_history, prev->password_history,
+                              5);
+
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost = prev->hash_cost;
     }
@@ -435,24 +513,41 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
  */
 
 static void
+ngx_http_clientauth_merge_limits(ngx_http_clientauth_limit_t *conf,
+    ngx_http_clientauth_limit_t *prev,
+    const ngx_http_clientauth_limit_t *defaults)
+{
+    ngx_uint_t  s;
+
+    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
+        if (conf[s].count == NGX_CONF_UNSET_UINT) {
+            conf[s] = (prev[s].count != NGX_CONF_UNSET_UINT) ? prev[s]
+                                                             : defaults[s];
+        }
+    }
+}
+
+
+static void
 ngx_http_clientauth_merge_throttle(ngx_http_clientauth_srv_conf_t *prev,
     ngx_http_clientauth_srv_conf_t *conf)
 {
-    ngx_uint_t                    s;
-    static const ngx_http_clientauth_limit_t  defaults[] = {
+    static const ngx_http_clientauth_limit_t  login[] = {
         { 30, 5 * 60 * 1000 },
         { 10, 15 * 60 * 1000 },
         { 6000, 60 * 1000 }
     };
 
-    for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
-        if (conf->limits[s].count != NGX_CONF_UNSET_UINT) {
-            continue;
-        }
+    /* reset links: 3 an hour per account, 10 an hour per address */
+    static const ngx_http_clientauth_limit_t  reset[] = {
+        { 10, 60 * 60 * 1000 },
+        { 3, 60 * 60 * 1000 },
+        { 0, 0 }
+    };
 
-        conf->limits[s] = (prev->limits[s].count != NGX_CONF_UNSET_UINT)
-                          ? prev->limits[s] : defaults[s];
-    }
+    ngx_http_clientauth_merge_limits(conf->limits, prev->limits, login);
+    ngx_http_clientauth_merge_limits(conf->reset_limits, prev->reset_limits,
+                                     reset);
 
     if (conf->lockout.retries != NGX_CONF_UNSET_UINT) {
         return;
@@ -1001,6 +1096,7 @@ ngx_http_clientauth_hash_cost(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * clientauth_login_limit address|account|brand N WINDOW;
  * clientauth_login_limit address|account|brand off;
+ * clientauth_reset_limit ... likewise.
  */
 
 static char *
@@ -1032,7 +1128,8 @@ ngx_http_clientauth_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
         return "expects address, account or brand";
     }
 
-    limit = &ascf->limits[s];
+    limit = (ngx_http_clientauth_limit_t *) ((u_char *) ascf + cmd->offset)
+            + s;
 
     if (limit->count != NGX_CONF_UNSET_UINT) {
         return "is duplicate";

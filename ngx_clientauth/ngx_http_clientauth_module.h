@@ -16,11 +16,17 @@
 
 #include "ca_ident.h"
 #include "ca_keys.h"
+#include "ca_policy.h"
 #include "ca_pwhash.h"
 #include "ca_token.h"
 
 
 #define NGX_HTTP_CLIENTAUTH_PERMS_MAX   1024
+#define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
+
+/* statuses nginx 1.22 has no constant for */
+#define NGX_HTTP_CLIENTAUTH_GONE           410
+#define NGX_HTTP_CLIENTAUTH_UNPROCESSABLE  422
 
 
 typedef struct ngx_http_clientauth_redis_s  ngx_http_clientauth_redis_t;
@@ -92,6 +98,12 @@ typedef struct {
     ngx_flag_t                   login_notice;
     ngx_str_t                    outbox;
     ngx_uint_t                   outbox_maxlen;
+    ngx_http_clientauth_limit_t  reset_limits[NGX_HTTP_CLIENTAUTH_LIMITS];
+    ngx_str_t                    reset_url;
+    ngx_msec_t                   reset_lifetime;
+    ngx_uint_t                   password_policy;   /* ca_policy_preset_e */
+    ngx_uint_t                   password_min;
+    ngx_uint_t                   password_history;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -131,8 +143,11 @@ typedef enum {
 typedef struct ngx_http_clientauth_login_s  ngx_http_clientauth_login_t;
 
 
-/* What the throttle learns about one login attempt, before any hashing. */
+/* What the throttle learns about one attempt, before any hashing. */
 typedef struct {
+    ngx_http_clientauth_limit_t *limits;       /* login's or reset's */
+    ngx_str_t                   *scopes;       /* their key names */
+    ngx_uint_t                   lockout;      /* login only */
     ngx_str_t                    subject[NGX_HTTP_CLIENTAUTH_LIMITS];
     ngx_str_t                    kind;         /* empty: no identifier */
     ngx_str_t                    identifier;
@@ -164,6 +179,7 @@ typedef struct {
     int64_t                      session_refreshed;  /* ms */
 
     ngx_http_clientauth_login_t *login;
+    void                        *reset;
 } ngx_http_clientauth_ctx_t;
 
 
@@ -213,6 +229,9 @@ ngx_int_t ngx_http_clientauth_send_unavailable(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_clientauth_query_arg(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_clientauth_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+char *ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s);
 
 /* ngx_http_clientauth_status.c */
 ngx_int_t ngx_http_clientauth_status_handler(ngx_http_request_t *r);
@@ -229,6 +248,7 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED,
     NGX_HTTP_CLIENTAUTH_M_LOGIN_REHASHED,
     NGX_HTTP_CLIENTAUTH_M_LOGOUT,
+    NGX_HTTP_CLIENTAUTH_M_RESET_DONE,
     NGX_HTTP_CLIENTAUTH_M_HASH_QUEUE_FULL,
     NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE,
     NGX_HTTP_CLIENTAUTH_M_REDIS_TIMEOUT,

@@ -935,3 +935,20 @@ ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_OK) {
+        /* a client that goes away meanwhile ends the request */
+        r->read_event_handler = ngx_http_test_reading;
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}

@@ -60,6 +60,26 @@ ngx_int_t ngx_http_clientauth_redis_post(ngx_http_clientauth_redis_conf_t *rcf,
 /* A request that ends while its command is in flight lets go of it. */
 void ngx_http_clientauth_redis_detach(ngx_http_clientauth_ctx_t *ctx);
 
+/* Whom an outbox message is about and for. */
+typedef struct {
+    const char                  *account;
+    const char                  *user;
+    ngx_str_t                    email;
+    ngx_str_t                    locale;
+} ngx_http_clientauth_recipient_t;
+
+
+/* ngx_http_clientauth_outbox.c */
+ngx_int_t ngx_http_clientauth_outbox_message(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_argv_t *cmd,
+    const char *type, ngx_http_clientauth_recipient_t *to);
+
+/*
+ * What a content handler's step returns after sending a call: NGX_DONE to
+ * wait, or the 503 / 500 answer.
+ */
+ngx_int_t ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc);
+
 /* Reply helpers: the reply is a bulk string / nil / integer. */
 ngx_int_t ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
     ngx_str_t *out);

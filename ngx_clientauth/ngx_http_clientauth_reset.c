@@ -1,28 +1,1418 @@
 
 /*
- * The password-reset endpoints (clientauth_reset_request,
- * clientauth_reset_confirm).
+ * Password reset: "forgot your password?", a single-use link by e-mail (an
+ * outbox message), and the new password under the brand's rules.
+ *
+ * The request answers 202 with the same body after the same number of Redis
+ * round trips whether the account exists or not.  The token is 256 random
+ * bits; Redis keeps its hash only, with the reset's lifetime, and the user
+ * record names the one token still valid, so a new request supersedes the
+ * last.  Spending it is a claim (SET NX, kept as long as the token could
+ * live) that exactly one submission wins, followed by one MULTI that stores
+ * the new hash, keeps the old one in the history, revokes every session and
+ * clears the failure count.
  */
 
 
 #include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_hash.h"
+#include "ngx_http_clientauth_body.h"
+#include "ngx_http_clientauth_limit.h"
 
+#include <sodium.h>
+
+
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_RESET_START = 0,
+    NGX_HTTP_CLIENTAUTH_RESET_PRECHECK,     /* request: index + limits */
+    NGX_HTTP_CLIENTAUTH_RESET_USER,         /* request: the user */
+    NGX_HTTP_CLIENTAUTH_RESET_ISSUED,       /* request: token stored */
+    NGX_HTTP_CLIENTAUTH_RESET_TOKEN,        /* confirm: token -> user */
+    NGX_HTTP_CLIENTAUTH_RESET_RECORD,       /* confirm: user, history ... */
+    NGX_HTTP_CLIENTAUTH_RESET_VERIFY,       /* confirm: reuse check, hash */
+    NGX_HTTP_CLIENTAUTH_RESET_CLAIM,        /* confirm: rules, then SET NX */
+    NGX_HTTP_CLIENTAUTH_RESET_APPLY,        /* confirm: MULTI ... EXEC */
+    NGX_HTTP_CLIENTAUTH_RESET_APPLIED
+} ngx_http_clientauth_reset_step_e;
+
+
+/* user hash fields read by both flows */
+enum {
+    NGX_HTTP_CLIENTAUTH_RF_EMAIL = 0,
+    NGX_HTTP_CLIENTAUTH_RF_LOCALE,
+    NGX_HTTP_CLIENTAUTH_RF_STATUS,
+    NGX_HTTP_CLIENTAUTH_RF_RESET,
+    NGX_HTTP_CLIENTAUTH_RF_HASH,
+    NGX_HTTP_CLIENTAUTH_RF_ROLE,
+    NGX_HTTP_CLIENTAUTH_RF_LAST
+};
+
+/* account hash fields: the owner's identifiers, never a password */
+enum {
+    NGX_HTTP_CLIENTAUTH_AF_CUSTOMER_NUMBER = 0,
+    NGX_HTTP_CLIENTAUTH_AF_NIC,
+    NGX_HTTP_CLIENTAUTH_AF_PHONE,
+    NGX_HTTP_CLIENTAUTH_AF_DOMAIN,
+    NGX_HTTP_CLIENTAUTH_AF_LAST
+};
+
+
+typedef struct {
+    ngx_http_clientauth_reset_step_e  step;
+    ca_form_t                         form;
+    ngx_str_t                         identifier;
+    ngx_str_t                         token;
+    ngx_str_t                         password;
+    ngx_str_t                         confirm;
+    char                              token_hash[CA_TOKEN_HASH_LEN + 1];
+    char                              ident[CA_IDENT_MAX];
+    ngx_uint_t                        has_index;
+    ngx_str_t                         ref;
+    char                              account[21];
+    char                              user[21];
+    ngx_str_t                         field[NGX_HTTP_CLIENTAUTH_RF_LAST];
+    ngx_str_t                         account_field[
+                                          NGX_HTTP_CLIENTAUTH_AF_LAST];
+    ngx_array_t                      *history;     /* of ngx_str_t */
+    ngx_array_t                      *sessions;    /* of ngx_str_t */
+    ngx_uint_t                        claimed;
+    ngx_uint_t                        applied;
+    unsigned                          broken;      /* ca_rule_e bits */
+    ngx_http_clientauth_attempt_t     attempt;
+    ngx_http_clientauth_hash_out_t    verified;
+} ngx_http_clientauth_reset_t;
+
+
+static ngx_http_clientauth_reset_t *ngx_http_clientauth_reset_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_clientauth_reset_body(ngx_http_request_t *r);
+static void ngx_http_clientauth_reset_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_reset_next(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static void ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
+    ngx_uint_t n, redisReply *reply);
+
+static ngx_int_t ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_lookup_user(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_accepted(ngx_http_request_t *r);
+
+static ngx_int_t ngx_http_clientauth_reset_check_token(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_done(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs);
+static ngx_uint_t ngx_http_clientauth_reset_token_valid(
+    ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_gone(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_reset_form(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *token, unsigned broken);
+static ngx_int_t ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_reset_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n);
+static ngx_uint_t ngx_http_clientauth_reset_forget_identifiers(
+    ngx_http_request_t *r, ngx_http_clientauth_reset_t *rs,
+    ngx_http_clientauth_argv_t *cmds);
+static ngx_int_t ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
+    redisReply *reply);
+
+
+static const char  ngx_http_clientauth_reset_sent[] =
+    "If an account matches what you entered, we have sent a link to reset "
+    "its password to its e-mail address. The link can be used once and "
+    "expires in a few hours.";
+
+
+/* POST /auth/reset: "forgot your password?" */
 
 ngx_int_t
 ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r)
 {
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "clientauth: password reset is not available in this "
-                  "build yet");
+    ngx_http_clientauth_reset_t  *rs;
 
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_NOT_IMPLEMENTED,
-               "not_implemented", "Not available",
-               "Password reset is not available yet.");
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return ngx_http_clientauth_reset_ask_page(r);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_clientauth_not_allowed(r, "GET, HEAD, POST");
+    }
+
+    if (!ngx_http_clientauth_same_origin(r)) {
+        return ngx_http_clientauth_cross_site(r);
+    }
+
+    rs = ngx_http_clientauth_reset_ctx(r);
+    if (rs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_START;
+
+    return ngx_http_clientauth_read_form(r, ngx_http_clientauth_reset_body);
 }
 
+
+/* GET ?token=T checks a link, POST sets the new password. */
 
 ngx_int_t
 ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r)
 {
-    return ngx_http_clientauth_reset_request_handler(r);
+    ngx_int_t                     rc;
+    ngx_http_clientauth_ctx_t    *ctx;
+    ngx_http_clientauth_reset_t  *rs;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
+        return ngx_http_clientauth_not_allowed(r, "GET, HEAD, POST");
+    }
+
+    if (r->method == NGX_HTTP_POST && !ngx_http_clientauth_same_origin(r)) {
+        return ngx_http_clientauth_cross_site(r);
+    }
+
+    rs = ngx_http_clientauth_reset_ctx(r);
+    if (rs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_TOKEN;
+
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_http_clientauth_read_form(r,
+                                             ngx_http_clientauth_reset_body);
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_clientauth_query_arg(r, "token", &rs->token) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+    r->write_event_handler = ngx_http_clientauth_reset_resume;
+
+    rc = ngx_http_clientauth_reset_check_token(r, ctx, rs);
+
+    if (rc == NGX_DONE) {
+        /* held until the last step finalizes it */
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+static ngx_http_clientauth_reset_t *
+ngx_http_clientauth_reset_ctx(ngx_http_request_t *r)
+{
+    ngx_http_clientauth_ctx_t    *ctx;
+    ngx_http_clientauth_reset_t  *rs;
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    rs = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_reset_t));
+    if (rs == NULL) {
+        return NULL;
+    }
+
+    ctx->reset = rs;
+
+    return rs;
+}
+
+
+static void
+ngx_http_clientauth_reset_body(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_http_clientauth_reset_resume;
+
+    ngx_http_clientauth_reset_resume(r);
+}
+
+
+static void
+ngx_http_clientauth_reset_resume(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
+        return;
+    }
+
+    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
+    r->read_event_handler = ngx_http_block_reading;
+
+    rc = ngx_http_clientauth_reset_next(r, ctx, ctx->reset);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_reset_next(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    ngx_int_t  rc;
+
+    if (ctx->redis_error) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    switch (rs->step) {
+
+    case NGX_HTTP_CLIENTAUTH_RESET_START:
+        return ngx_http_clientauth_reset_ask(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_PRECHECK:
+        return ngx_http_clientauth_reset_lookup_user(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_USER:
+        return ngx_http_clientauth_reset_issue(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_ISSUED:
+        return ngx_http_clientauth_reset_accepted(r);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_TOKEN:
+        /* a POST whose body is in: read the fields, then the token */
+        rc = ngx_http_clientauth_parse_form(r, &rs->form);
+        if (rc != NGX_OK) {
+            ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+            return ngx_http_clientauth_send_message(r, rc,
+                       "malformed_request", "Bad request",
+                       "The request could not be understood.");
+        }
+
+        ngx_http_clientauth_form_value(&rs->form, "token", &rs->token);
+        ngx_http_clientauth_form_value(&rs->form, "password", &rs->password);
+        ngx_http_clientauth_form_value(&rs->form, "password_confirm",
+                                       &rs->confirm);
+
+        if (rs->token.len == 0 || rs->password.len == 0) {
+            ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+            return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
+                       "missing_field", "Bad request",
+                       "The token and the new password are required.");
+        }
+
+        return ngx_http_clientauth_reset_check_token(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_RECORD:
+        return ngx_http_clientauth_reset_read_record(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_VERIFY:
+        return ngx_http_clientauth_reset_verify(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_CLAIM:
+        return ngx_http_clientauth_reset_claim(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_APPLY:
+        return ngx_http_clientauth_reset_apply(r, ctx, rs);
+
+    default: /* NGX_HTTP_CLIENTAUTH_RESET_APPLIED */
+        return ngx_http_clientauth_reset_done(r, rs);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_reset_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_reset_reply,
+                                              cmds, n));
+}
+
+
+/* Request, step 1: the identifier and the limits, in one round trip. */
+
+static ngx_int_t
+ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    ngx_int_t                        rc;
+    ngx_uint_t                       n;
+    ca_id_kind_e                     kind;
+    ca_ident_opts_t                  opts;
+    ngx_http_clientauth_argv_t       cmds[8];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    rc = ngx_http_clientauth_parse_form(r, &rs->form);
+    if (rc != NGX_OK) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        return ngx_http_clientauth_send_message(r, rc, "malformed_request",
+                   "Bad request", "The request could not be understood.");
+    }
+
+    ngx_http_clientauth_form_value(&rs->form, "identifier", &rs->identifier);
+
+    if (rs->identifier.len == 0) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
+                   "missing_field", "Bad request",
+                   "Please enter your identifier.");
+    }
+
+    opts.accepted = ascf->identifiers;
+    opts.phone_country = (char *) ascf->phone_country.data;
+
+    kind = ca_ident_normalise(&opts, (char *) rs->identifier.data,
+                              rs->identifier.len, rs->ident);
+    n = 0;
+
+    if (kind != CA_ID_NONE
+        && ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
+                        ca_ident_kind_name(kind), rs->ident) >= 0)
+    {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], key);
+        rs->has_index = 1;
+    }
+
+    if (ngx_http_clientauth_attempt_init(r, &rs->attempt, 1,
+            rs->has_index ? ca_ident_kind_name(kind) : NULL, rs->ident)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_clientauth_limit_commands(r, ascf, &rs->attempt, cmds, n);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n += rc;
+
+    if (n == 0) {
+        /* nothing to look up or count: still one round trip, as always */
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
+    }
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_PRECHECK;
+
+    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+}
+
+
+/*
+ * Request, step 2: read the user.  Unknown and rate-limited requests read a
+ * user that cannot exist, so that every request costs the same round trips.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_lookup_user(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    char                            *account, *user;
+    time_t                           retry;
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    account = "0";
+    user = "0";
+
+    if (ngx_http_clientauth_limit_verdict(r, ascf, &rs->attempt, &retry)
+        != NGX_OK)
+    {
+        ngx_str_null(&rs->ref);
+
+    } else if (rs->ref.len
+               && ca_id_ref_parse((char *) rs->ref.data, rs->ref.len,
+                                  rs->account, rs->user) == 0)
+    {
+        account = rs->account;
+        user = rs->user;
+
+    } else {
+        ngx_str_null(&rs->ref);
+    }
+
+    if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data, account,
+                    user) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+    ngx_http_clientauth_argv_add_str(&cmd, "email");
+    ngx_http_clientauth_argv_add_str(&cmd, "locale");
+    ngx_http_clientauth_argv_add_str(&cmd, "status");
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_USER;
+
+    return ngx_http_clientauth_reset_call(r, ctx, &cmd, 1);
+}
+
+
+/*
+ * Request, step 3: a token, its hash in Redis for the reset's lifetime, the
+ * user's record naming it (superseding any earlier one), and the e-mail in
+ * the outbox, in one MULTI.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    u_char                           *p, *url, *ttl;
+    ngx_uint_t                        n;
+    ngx_http_clientauth_argv_t        cmds[5];
+    ngx_http_clientauth_srv_conf_t   *ascf;
+    ngx_http_clientauth_recipient_t   to;
+    char                              token[CA_TOKEN_LEN + 1];
+    char                              rkey[CA_KEY_MAX], ukey[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_ISSUED;
+
+    if (rs->ref.len == 0
+        || rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL].len == 0
+        || rs->field[NGX_HTTP_CLIENTAUTH_RF_STATUS].len != sizeof("active") - 1
+        || ngx_strncmp(rs->field[NGX_HTTP_CLIENTAUTH_RF_STATUS].data,
+                       "active", 6) != 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: no reset link sent for \"%V\"",
+                      &rs->identifier);
+
+        /* the round trip the MULTI below would have cost */
+        ngx_http_clientauth_argv_reset(&cmds[0]);
+        ngx_http_clientauth_argv_add_str(&cmds[0], "PING");
+
+        return ngx_http_clientauth_reset_call(r, ctx, cmds, 1);
+    }
+
+    ca_token_generate(token);
+
+    if (ca_token_hash(token, CA_TOKEN_LEN, rs->token_hash) != 0
+        || ca_key_reset(rkey, sizeof(rkey), (char *) ascf->brand.data,
+                        "reset", rs->token_hash) < 0
+        || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
+                       rs->account, rs->user) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the link comes from configuration, never from the request's Host */
+    url = ngx_pnalloc(r->pool, ascf->reset_url.len + sizeof("?token=") - 1
+                               + CA_TOKEN_LEN);
+    ttl = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+
+    if (url == NULL || ttl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(url, "%V%stoken=%s", &ascf->reset_url,
+                    ngx_strlchr(ascf->reset_url.data,
+                                ascf->reset_url.data + ascf->reset_url.len,
+                                '?') ? "&" : "?", token);
+
+    n = 0;
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "MULTI");
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "SET");
+    ngx_http_clientauth_argv_add_str(&cmds[n], rkey);
+    ngx_http_clientauth_argv_add(&cmds[n], rs->ref.data, rs->ref.len);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PX");
+    ngx_http_clientauth_argv_add(&cmds[n++], ttl,
+                                 ngx_sprintf(ttl, "%M", ascf->reset_lifetime)
+                                 - ttl);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
+    ngx_http_clientauth_argv_add_str(&cmds[n], ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "reset");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], rs->token_hash);
+
+    to.account = rs->account;
+    to.user = rs->user;
+    to.email = rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL];
+    to.locale = rs->field[NGX_HTTP_CLIENTAUTH_RF_LOCALE];
+
+    if (ngx_http_clientauth_outbox_message(r, ascf, &cmds[n],
+                                           "password_reset", &to)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_add_str(&cmds[n], "url");
+    ngx_http_clientauth_argv_add(&cmds[n++], url, p - url);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
+
+    sodium_memzero(token, sizeof(token));
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: reset link sent to user %s of account %s",
+                  rs->user, rs->account);
+
+    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+}
+
+
+/* The one answer to every well-formed request. */
+
+static ngx_int_t
+ngx_http_clientauth_reset_accepted(ngx_http_request_t *r)
+{
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_ACCEPTED, "sent",
+               "Check your e-mail", ngx_http_clientauth_reset_sent);
+}
+
+
+/* Confirm, step 1: which user the token was issued to. */
+
+static ngx_int_t
+ngx_http_clientauth_reset_check_token(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ca_token_hash((char *) rs->token.data, rs->token.len, rs->token_hash)
+        != 0
+        || ca_key_reset(key, sizeof(key), (char *) ascf->brand.data,
+                        "reset", rs->token_hash) < 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: malformed reset token");
+        return ngx_http_clientauth_reset_gone(r);
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "GET");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_RECORD;
+
+    return ngx_http_clientauth_reset_call(r, ctx, &cmd, 1);
+}
+
+
+/*
+ * Confirm, step 2: the user (is this token still the one it names?), its
+ * former hashes, its account's identifiers and its sessions.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    u_char                          *p;
+    ngx_http_clientauth_argv_t       cmds[4];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             ukey[CA_KEY_MAX], hkey[CA_KEY_MAX];
+    char                             akey[CA_KEY_MAX], skey[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (rs->ref.len == 0
+        || ca_id_ref_parse((char *) rs->ref.data, rs->ref.len, rs->account,
+                           rs->user) != 0
+        || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
+                       rs->account, rs->user) < 0
+        || ca_key_user_history(hkey, sizeof(hkey), (char *) ascf->brand.data,
+                               rs->account, rs->user) < 0
+        || ca_key_account(akey, sizeof(akey), (char *) ascf->brand.data,
+                          rs->account) < 0
+        || ca_key_user_sessions(skey, sizeof(skey), (char *) ascf->brand.data,
+                                rs->account, rs->user) < 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: unknown, used or expired reset token");
+        return ngx_http_clientauth_reset_gone(r);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "email");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "locale");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "status");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "reset");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "hash");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "role");
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "LRANGE");
+    ngx_http_clientauth_argv_add_str(&cmds[1], hkey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "0");
+    ngx_http_clientauth_argv_add(&cmds[1], p,
+                                 ngx_sprintf(p, "%i",
+                                     (ngx_int_t) ascf->password_history - 1)
+                                 - p);
+
+    ngx_http_clientauth_argv_reset(&cmds[2]);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[2], akey);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "customer_number");
+    ngx_http_clientauth_argv_add_str(&cmds[2], "nic");
+    ngx_http_clientauth_argv_add_str(&cmds[2], "phone");
+    ngx_http_clientauth_argv_add_str(&cmds[2], "domain");
+
+    ngx_http_clientauth_argv_reset(&cmds[3]);
+    ngx_http_clientauth_argv_add_str(&cmds[3], "SMEMBERS");
+    ngx_http_clientauth_argv_add_str(&cmds[3], skey);
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_VERIFY;
+
+    return ngx_http_clientauth_reset_call(r, ctx, cmds, 4);
+}
+
+
+static ngx_uint_t
+ngx_http_clientauth_reset_token_valid(ngx_http_clientauth_reset_t *rs)
+{
+    ngx_str_t  *current;
+
+    current = &rs->field[NGX_HTTP_CLIENTAUTH_RF_RESET];
+
+    /* a newer request superseded this token */
+    return current->len == CA_TOKEN_HASH_LEN
+           && sodium_memcmp(current->data, rs->token_hash,
+                            CA_TOKEN_HASH_LEN) == 0;
+}
+
+
+/*
+ * Confirm, step 3: a GET shows the form; a POST checks the rules, then the
+ * former passwords and makes the new hash in the thread pool.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    ngx_int_t                        rc;
+    ngx_uint_t                       i, nids;
+    ngx_str_t                       *old;
+    ca_policy_t                      policy;
+    const char                      *ids[1 + NGX_HTTP_CLIENTAUTH_AF_LAST];
+    ngx_http_clientauth_hash_in_t    in;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    static ngx_str_t  ok = ngx_string("{\"ok\":true}");
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!ngx_http_clientauth_reset_token_valid(rs)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: superseded reset token");
+        return ngx_http_clientauth_reset_gone(r);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        if (ngx_http_clientauth_accepts(r, "application/json")) {
+            return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
+        }
+
+        return ngx_http_clientauth_reset_form(r, NGX_HTTP_OK, &rs->token, 0);
+    }
+
+    policy.preset = ascf->password_policy;
+    policy.min_length = ascf->password_min;
+    policy.max_length = ascf->password_max;
+
+    nids = 0;
+    ids[nids++] = (char *) rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL].data;
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_AF_LAST; i++) {
+        if (rs->account_field[i].len) {
+            ids[nids++] = (char *) rs->account_field[i].data;
+        }
+    }
+
+    rs->broken = ca_policy_check(&policy, (char *) rs->password.data,
+                                 rs->password.len, ids, nids);
+
+    if (rs->confirm.len != rs->password.len
+        || ngx_strncmp(rs->confirm.data, rs->password.data,
+                       rs->password.len) != 0)
+    {
+        rs->broken |= CA_RULE_MISMATCH;
+    }
+
+    if (rs->broken & (CA_RULE_TOO_LONG|CA_RULE_INVALID)) {
+        /* never hashed: too long to be worth it, or not text */
+        return ngx_http_clientauth_reset_rejected(r, rs);
+    }
+
+    ngx_memzero(&in, sizeof(ngx_http_clientauth_hash_in_t));
+
+    if (rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].len) {
+        in.stored[in.nstored++] =
+                          (char *) rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].data;
+    }
+
+    old = rs->history ? rs->history->elts : NULL;
+
+    for (i = 0; rs->history && i < rs->history->nelts
+                && in.nstored < NGX_HTTP_CLIENTAUTH_HASHES_MAX; i++)
+    {
+        in.stored[in.nstored++] = (char *) old[i].data;
+    }
+
+    in.password = rs->password;
+    in.hash_new = (rs->broken == 0);
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_CLAIM;
+
+    rc = ngx_http_clientauth_hash_run(r, ctx, ascf, &in, &rs->verified);
+
+    if (rc == NGX_BUSY) {
+        if (ngx_http_clientauth_retry_after(r, 1) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clientauth_send_message(r,
+                   NGX_HTTP_SERVICE_UNAVAILABLE, "busy", "Busy",
+                   "The service is busy. Please try again in a moment.");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_DONE;
+}
+
+
+/* Confirm, step 4: the rules hold; exactly one submission may spend it. */
+
+static ngx_int_t
+ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    u_char                          *ttl;
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (rs->verified.matched >= 0) {
+        rs->broken |= CA_RULE_REUSED;
+    }
+
+    if (rs->broken) {
+        return ngx_http_clientauth_reset_rejected(r, rs);
+    }
+
+    if (rs->verified.new_hash.len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: could not hash the new password");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ttl = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+
+    if (ttl == NULL
+        || ca_key_reset(key, sizeof(key), (char *) ascf->brand.data,
+                        "reset-claim", rs->token_hash) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* kept as long as the token could live: a late twin finds it taken */
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "SET");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+    ngx_http_clientauth_argv_add_str(&cmd, rs->user);
+    ngx_http_clientauth_argv_add_str(&cmd, "NX");
+    ngx_http_clientauth_argv_add_str(&cmd, "PX");
+    ngx_http_clientauth_argv_add(&cmd, ttl,
+                                 ngx_sprintf(ttl, "%M", ascf->reset_lifetime)
+                                 - ttl);
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_APPLY;
+
+    return ngx_http_clientauth_reset_call(r, ctx, &cmd, 1);
+}
+
+
+/*
+ * Confirm, step 5: the winner replaces the password, keeps the old hash in
+ * the history, spends the token, revokes every session and clears the
+ * failure count, in one MULTI; the mailer hears of the change.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    u_char                           *p, *now, *keep;
+    ngx_str_t                        *old, *sess;
+    ngx_uint_t                        n, i, nsess, max;
+    ngx_http_clientauth_argv_t       *cmds;
+    ngx_http_clientauth_srv_conf_t   *ascf;
+    ngx_http_clientauth_recipient_t   to;
+    char                              key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!rs->claimed) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: reset token already being spent");
+        return ngx_http_clientauth_reset_gone(r);
+    }
+
+    nsess = rs->sessions ? rs->sessions->nelts : 0;
+    max = 12 + nsess / (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) + 1;
+
+    cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
+    now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    keep = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+
+    if (cmds == NULL || now == NULL || keep == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = 0;
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "MULTI");
+
+    if (ca_key_reset(key, sizeof(key), (char *) ascf->brand.data, "reset",
+                     rs->token_hash) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+
+    if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data, rs->account,
+                    rs->user) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = (u_char *) ngx_http_clientauth_pool_cstr(r, key);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
+    ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "hash");
+    ngx_http_clientauth_argv_add(&cmds[n], rs->verified.new_hash.data,
+                                 rs->verified.new_hash.len);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "pwchanged");
+    ngx_http_clientauth_argv_add(&cmds[n++], now,
+                                 ngx_sprintf(now, "%T", ngx_time()) - now);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HDEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "reset");
+
+    old = &rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH];
+
+    if (old->len && ascf->password_history) {
+        if (ca_key_user_history(key, sizeof(key), (char *) ascf->brand.data,
+                                rs->account, rs->user) < 0)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = (u_char *) ngx_http_clientauth_pool_cstr(r, key);
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "LPUSH");
+        ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
+        ngx_http_clientauth_argv_add(&cmds[n++], old->data, old->len);
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "LTRIM");
+        ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "0");
+        ngx_http_clientauth_argv_add(&cmds[n++], keep,
+                                     ngx_sprintf(keep, "%ui",
+                                                 ascf->password_history - 1)
+                                     - keep);
+    }
+
+    /* every session of the user, then the set that lists them */
+    sess = nsess ? rs->sessions->elts : NULL;
+
+    for (i = 0; i < nsess; i++) {
+        if (i % (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) == 0) {
+            ngx_http_clientauth_argv_reset(&cmds[n]);
+            ngx_http_clientauth_argv_add_str(&cmds[n++], "DEL");
+        }
+
+        if (sess[i].len != CA_TOKEN_HASH_LEN
+            || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
+                              (char *) sess[i].data) < 0)
+        {
+            continue;
+        }
+
+        ngx_http_clientauth_argv_add_str(&cmds[n - 1],
+                                         ngx_http_clientauth_pool_cstr(r,
+                                                                       key));
+    }
+
+    if (ca_key_user_sessions(key, sizeof(key), (char *) ascf->brand.data,
+                             rs->account, rs->user) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+
+    n += ngx_http_clientauth_reset_forget_identifiers(r, rs, &cmds[n]);
+
+    to.account = rs->account;
+    to.user = rs->user;
+    to.email = rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL];
+    to.locale = rs->field[NGX_HTTP_CLIENTAUTH_RF_LOCALE];
+
+    if (ngx_http_clientauth_outbox_message(r, ascf, &cmds[n++],
+                                           "password_changed", &to)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_APPLIED;
+
+    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+}
+
+
+/*
+ * One DEL of the failure counts and lockouts of the user's identifiers:
+ * its e-mail, and the account's own identifiers when it is the owner.
+ */
+
+static ngx_uint_t
+ngx_http_clientauth_reset_forget_identifiers(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs, ngx_http_clientauth_argv_t *cmd)
+{
+    ngx_uint_t                       i, k, owner;
+    ngx_str_t                       *id;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    static const char  *kinds[] = {
+        "customer_number", "nic", "phone", "domain"
+    };
+    static const char  *what[] = { "fails", "lock", "bans" };
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    owner = rs->field[NGX_HTTP_CLIENTAUTH_RF_ROLE].len == sizeof("owner") - 1
+            && ngx_strncmp(rs->field[NGX_HTTP_CLIENTAUTH_RF_ROLE].data,
+                           "owner", 5) == 0;
+
+    ngx_http_clientauth_argv_reset(cmd);
+    ngx_http_clientauth_argv_add_str(cmd, "DEL");
+
+    for (i = 0; i < 1 + NGX_HTTP_CLIENTAUTH_AF_LAST; i++) {
+        id = (i == 0) ? &rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL]
+                      : &rs->account_field[i - 1];
+
+        if (id->len == 0 || (i > 0 && !owner)) {
+            continue;
+        }
+
+        for (k = 0; k < 3; k++) {
+            if (ca_key_login(key, sizeof(key), (char *) ascf->brand.data,
+                             what[k], i == 0 ? "email" : kinds[i - 1],
+                             (char *) id->data) >= 0)
+            {
+                ngx_http_clientauth_argv_add_str(cmd,
+                    ngx_http_clientauth_pool_cstr(r, key));
+            }
+        }
+    }
+
+    return cmd->argc > 1 ? 1 : 0;
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_reset_done(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs)
+{
+    ngx_http_clientauth_loc_conf_t  *alcf;
+
+    static ngx_str_t  ok = ngx_string("{\"ok\":true}");
+
+    if (!rs->applied) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: redis did not apply the password reset");
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: password of user %s of account %s reset, "
+                  "%ui session(s) revoked", rs->user, rs->account,
+                  rs->sessions ? rs->sessions->nelts : 0);
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_RESET_DONE);
+
+    if (ngx_http_clientauth_accepts(r, "application/json")) {
+        return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
+    }
+
+    /* not logged in: the customer logs in with the new password */
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
+
+    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
+                                             &alcf->login_url);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_reset_gone(ngx_http_request_t *r)
+{
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_CLIENTAUTH_GONE, "invalid_token",
+               "Link no longer valid",
+               "This link is unknown, was already used or has expired. "
+               "Please ask for a new one.");
+}
+
+
+/* 422 with every rule broken: codes for programs, sentences for people. */
+
+static ngx_int_t
+ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs)
+{
+    u_char     *p;
+    size_t      len;
+    unsigned    rule;
+    ngx_str_t   body;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: new password refused (rules 0x%xd)",
+                  rs->broken);
+
+    if (!ngx_http_clientauth_accepts(r, "application/json")) {
+        return ngx_http_clientauth_reset_form(r, NGX_HTTP_CLIENTAUTH_UNPROCESSABLE,
+                                              &rs->token, rs->broken);
+    }
+
+    len = sizeof("{\"ok\":false,\"error\":\"password_policy\",\"rules\":[],"
+                 "\"messages\":[]}");
+
+    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
+        if (rs->broken & rule) {
+            len += ngx_strlen(ca_rule_code(rule))
+                   + ngx_strlen(ca_rule_text(rule)) + 6;
+        }
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body.data,
+                    "{\"ok\":false,\"error\":\"password_policy\",\"rules\":[");
+
+    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
+        if (rs->broken & rule) {
+            p = ngx_sprintf(p, "%s\"%s\"", p[-1] == '[' ? "" : ",",
+                            ca_rule_code(rule));
+        }
+    }
+
+    p = ngx_sprintf(p, "],\"messages\":[");
+
+    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
+        if (rs->broken & rule) {
+            p = ngx_sprintf(p, "%s\"%s\"", p[-1] == '[' ? "" : ",",
+                            ca_rule_text(rule));
+        }
+    }
+
+    p = ngx_sprintf(p, "]}");
+    body.len = p - body.data;
+
+    return ngx_http_clientauth_send_json(r, NGX_HTTP_CLIENTAUTH_UNPROCESSABLE,
+                                         &body);
+}
+
+
+/* The new-password form, with the rules broken by the last try, if any. */
+
+static ngx_int_t
+ngx_http_clientauth_reset_form(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *token, unsigned broken)
+{
+    u_char     *p;
+    size_t      len;
+    unsigned    rule;
+    ngx_str_t   inner;
+
+    static const char  head[] =
+        "<form method=\"post\"><input type=\"hidden\" name=\"token\" "
+        "value=\"";
+    static const char  tail[] =
+        "\"><label for=\"password\">New password</label>"
+        "<input id=\"password\" name=\"password\" type=\"password\" "
+        "autocomplete=\"new-password\" required>"
+        "<label for=\"password_confirm\">Repeat the new password</label>"
+        "<input id=\"password_confirm\" name=\"password_confirm\" "
+        "type=\"password\" autocomplete=\"new-password\" required>"
+        "<button type=\"submit\">Change password</button></form>";
+
+    len = sizeof("<ul class=\"error\" role=\"alert\"></ul>") + sizeof(head)
+          + sizeof(tail) + token->len
+          + ngx_escape_html(NULL, token->data, token->len);
+
+    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
+        if (broken & rule) {
+            len += sizeof("<li></li>") + ngx_strlen(ca_rule_text(rule));
+        }
+    }
+
+    inner.data = ngx_pnalloc(r->pool, len);
+    if (inner.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = inner.data;
+
+    if (broken) {
+        p = ngx_cpymem(p, "<ul class=\"error\" role=\"alert\">",
+                       sizeof("<ul class=\"error\" role=\"alert\">") - 1);
+
+        for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
+            if (broken & rule) {
+                p = ngx_sprintf(p, "<li>%s</li>", ca_rule_text(rule));
+            }
+        }
+
+        p = ngx_cpymem(p, "</ul>", sizeof("</ul>") - 1);
+    }
+
+    p = ngx_cpymem(p, head, sizeof(head) - 1);
+    p = (u_char *) ngx_escape_html(p, token->data, token->len);
+    p = ngx_cpymem(p, tail, sizeof(tail) - 1);
+
+    inner.len = p - inner.data;
+
+    return ngx_http_clientauth_send_page(r, status, "Choose a new password",
+                                         &inner);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r)
+{
+    ngx_str_t  inner = ngx_string(
+        "<p>Enter the identifier you log in with. If it matches an account, "
+        "we will e-mail a link to choose a new password.</p>"
+        "<form method=\"post\"><label for=\"identifier\">Identifier</label>"
+        "<input id=\"identifier\" name=\"identifier\" "
+        "autocomplete=\"username\" required autofocus>"
+        "<button type=\"submit\">Send</button></form>");
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_page(r, NGX_HTTP_OK,
+                                         "Forgot your password?", &inner);
+}
+
+
+static void
+ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
+    redisReply *reply)
+{
+    ngx_uint_t                       i;
+    ngx_http_clientauth_ctx_t       *ctx;
+    ngx_http_clientauth_reset_t     *rs;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+    rs = ctx->reset;
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: redis refused a reset command: %s",
+                      reply->str);
+        ctx->redis_error = 1;
+        return;
+    }
+
+    switch (rs->step) {
+
+    case NGX_HTTP_CLIENTAUTH_RESET_PRECHECK:
+        if (rs->has_index && n == 0) {
+            (void) ngx_http_clientauth_reply_str(r->pool, reply, &rs->ref);
+
+        } else {
+            ngx_http_clientauth_limit_reply(ascf, &rs->attempt, n, reply);
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_USER:
+        for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements
+                    && i < NGX_HTTP_CLIENTAUTH_RF_LAST; i++)
+        {
+            (void) ngx_http_clientauth_reply_str(r->pool, reply->element[i],
+                                                 &rs->field[i]);
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_RECORD:
+        (void) ngx_http_clientauth_reply_str(r->pool, reply, &rs->ref);
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_VERIFY:
+        if (n == 1) {
+            rs->history = ngx_http_clientauth_reply_strings(r->pool, reply);
+            break;
+        }
+
+        if (n == 3) {
+            rs->sessions = ngx_http_clientauth_reply_strings(r->pool, reply);
+            break;
+        }
+
+        for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+             i++)
+        {
+            if (n == 0 && i < NGX_HTTP_CLIENTAUTH_RF_LAST) {
+                (void) ngx_http_clientauth_reply_str(r->pool,
+                                                     reply->element[i],
+                                                     &rs->field[i]);
+
+            } else if (n == 2 && i < NGX_HTTP_CLIENTAUTH_AF_LAST) {
+                (void) ngx_http_clientauth_reply_str(r->pool,
+                                                     reply->element[i],
+                                                     &rs->account_field[i]);
+            }
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_APPLY:
+        rs->claimed = (reply->type == REDIS_REPLY_STATUS);
+        break;
+
+    default: /* ISSUED, APPLIED: MULTI ... EXEC */
+        if (reply->type != REDIS_REPLY_ARRAY) {
+            break;
+        }
+
+        rs->applied = 1;
+
+        for (i = 0; i < reply->elements; i++) {
+            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "clientauth: redis refused a reset write: %s",
+                              reply->element[i]->str);
+                rs->applied = 0;
+            }
+        }
+
+        break;
+    }
+}
+
+
+/* The bulk strings of an array reply, NUL-terminated, in r->pool. */
+
+static ngx_array_t *
+ngx_http_clientauth_reply_strings(ngx_pool_t *pool, redisReply *reply)
+{
+    size_t        i;
+    ngx_str_t    *s;
+    ngx_array_t  *a;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NULL;
+    }
+
+    a = ngx_array_create(pool, reply->elements ? reply->elements : 1,
+                         sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        s = ngx_array_push(a);
+        if (s == NULL
+            || ngx_http_clientauth_reply_str(pool, reply->element[i], s)
+               != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    return a;
 }

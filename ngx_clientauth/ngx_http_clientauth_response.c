@@ -107,6 +107,12 @@ ngx_http_clientauth_send(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     r->headers_out.status = status;
+
+    if (status == NGX_HTTP_CLIENTAUTH_UNPROCESSABLE) {
+        /* nginx has no status line of its own for 422 */
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+    }
+
     r->headers_out.content_type = *type;
     r->headers_out.content_type_len = type->len;
     r->headers_out.content_length_n = body->len;
@@ -205,6 +211,7 @@ ngx_http_clientauth_send_message(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t    body;
 
     if (ngx_http_clientauth_accepts(r, "application/json")) {
+        /* {"ok":true,"message":"..."} or {"ok":false,"error":...} */
         ok = (status < NGX_HTTP_BAD_REQUEST) ? "true" : "false";
 
         body.len = sizeof("{\"ok\":,\"error\":\"\",\"message\":\"\"}") - 1
@@ -214,8 +221,17 @@ ngx_http_clientauth_send_message(ngx_http_request_t *r, ngx_uint_t status,
             return NGX_ERROR;
         }
 
-        ngx_sprintf(body.data, "{\"ok\":%s,\"error\":\"%s\",\"message\":\"%s\"}",
-                    ok, code, text);
+        if (status < NGX_HTTP_BAD_REQUEST) {
+            body.len = ngx_sprintf(body.data,
+                                   "{\"ok\":true,\"message\":\"%s\"}", text)
+                       - body.data;
+
+        } else {
+            body.len = ngx_sprintf(body.data,
+                                   "{\"ok\":false,\"error\":\"%s\","
+                                   "\"message\":\"%s\"}", code, text)
+                       - body.data;
+        }
 
         return ngx_http_clientauth_send_json(r, status, &body);
     }
@@ -365,4 +381,43 @@ ngx_http_clientauth_query_arg(ngx_http_request_t *r, const char *name,
     value->len = dst - value->data;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_str_t  value;
+
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_clientauth_add_header(r, "Allow", &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_NOT_ALLOWED,
+               "method_not_allowed", "Method not allowed",
+               "This method is not allowed here.");
+}
+
+
+/* A copy in r->pool, NUL included: Redis arguments outlive the stack. */
+
+char *
+ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s)
+{
+    char    *copy;
+    size_t   len;
+
+    len = ngx_strlen(s) + 1;
+
+    copy = ngx_pnalloc(r->pool, len);
+    if (copy == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(copy, s, len);
+
+    return copy;
 }

@@ -35,6 +35,8 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
     { "clientauth_password_rehashes_total", NULL,
       "Legacy or outdated password hashes upgraded at login." },
     { "clientauth_logouts_total", NULL, "Sessions ended by logout." },
+    { "clientauth_password_resets_total", NULL,
+      "Passwords replaced through a reset link." },
     { "clientauth_hash_queue_full_total", NULL,
       "Requests refused because the password-hash queue was full." },
     { "clientauth_redis_unavailable_total", NULL,

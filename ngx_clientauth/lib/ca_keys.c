@@ -145,6 +145,17 @@ ca_key_login(char *buf, size_t size, const char *brand, const char *what,
 }
 
 
+/* what: "reset" or "reset-claim". */
+
+int
+ca_key_reset(char *buf, size_t size, const char *brand, const char *what,
+    const char *token_hash)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:%s:%s",
+                                             brand, what, token_hash));
+}
+
+
 int
 ca_id_ref_parse(const char *ref, size_t len, char account[21], char user[21])
 {

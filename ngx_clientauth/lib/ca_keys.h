@@ -13,6 +13,8 @@
  *   ca:<brand>:fails:<kind>:<identifier>      consecutive failed logins
  *   ca:<brand>:lock:<kind>:<identifier>       present while locked out
  *   ca:<brand>:bans:<kind>:<identifier>       lockouts so far (back-off)
+ *   ca:<brand>:reset:<token hash>             string "<account>:<user>"
+ *   ca:<brand>:reset-claim:<token hash>       the one submission spending it
  *
  * Login counters are keyed by the canonical identifier, not the account, so
  * unknown identifiers are limited exactly like known ones.
@@ -57,6 +59,8 @@ int ca_key_limit(char *buf, size_t size, const char *brand, const char *scope,
     const char *subject, long long bucket);
 int ca_key_login(char *buf, size_t size, const char *brand, const char *what,
     const char *kind, const char *identifier);
+int ca_key_reset(char *buf, size_t size, const char *brand, const char *what,
+    const char *token_hash);
 
 /*
  * An identifier index value "<account>:<user>": split into two
