@@ -1,6 +1,6 @@
 
 /*
- * The login and logout endpoints.
+ * The login endpoint.
  *
  * A login is a small state machine driven by Redis replies and the hash
  * task: look the identifier up, read the user, verify the password in the
@@ -81,10 +81,6 @@ static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why);
 static ngx_int_t ngx_http_clientauth_login_page(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, ngx_str_t *next);
-static void ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
-    ngx_uint_t n, redisReply *reply);
-static void ngx_http_clientauth_logout_resume(ngx_http_request_t *r);
-static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
 
 
 static const char  ngx_http_clientauth_generic_failure[] =
@@ -823,129 +819,4 @@ ngx_http_clientauth_login_page(ngx_http_request_t *r, ngx_uint_t status,
     inner.len = p - inner.data;
 
     return ngx_http_clientauth_send_page(r, status, "Log in", &inner);
-}
-
-
-ngx_int_t
-ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
-{
-    ngx_int_t                        rc;
-    ngx_str_t                        cookie;
-    ngx_http_clientauth_ctx_t       *ctx;
-    ngx_http_clientauth_argv_t       cmd;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             hash[CA_TOKEN_HASH_LEN + 1];
-    char                             key[CA_KEY_MAX];
-
-    if (r->method != NGX_HTTP_POST) {
-        /* a link or an image must not end a session */
-        return ngx_http_clientauth_not_allowed(r, "POST");
-    }
-
-    if (!ngx_http_clientauth_same_origin(r)) {
-        return ngx_http_clientauth_cross_site(r);
-    }
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    ctx = ngx_http_clientauth_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                          &ascf->cookie_name, &cookie)
-        == NGX_DECLINED
-        || ca_token_hash((char *) cookie.data, cookie.len, hash) != 0
-        || ca_key_session(key, sizeof(key), (char *) ascf->brand.data, hash)
-           < 0)
-    {
-        return ngx_http_clientauth_logout_done(r);
-    }
-
-    ngx_http_clientauth_argv_reset(&cmd);
-    ngx_http_clientauth_argv_add_str(&cmd, "DEL");
-    ngx_http_clientauth_argv_add_str(&cmd, key);
-
-    rc = ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                        ngx_http_clientauth_logout_reply,
-                                        &cmd, 1);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->main->count++;
-    r->write_event_handler = ngx_http_clientauth_logout_resume;
-    r->read_event_handler = ngx_http_test_reading;
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_clientauth_logout_reply(ngx_http_request_t *r, ngx_uint_t n,
-    redisReply *reply)
-{
-    ngx_http_clientauth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-
-    if (reply && reply->type != REDIS_REPLY_INTEGER) {
-        ctx->redis_error = 1;
-    }
-}
-
-
-static void
-ngx_http_clientauth_logout_resume(ngx_http_request_t *r)
-{
-    ngx_http_clientauth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-
-    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
-        return;
-    }
-
-    r->read_event_handler = ngx_http_block_reading;
-
-    if (ctx->redis_error) {
-        /* the session may still be alive: do not pretend otherwise */
-        ngx_http_finalize_request(r, ngx_http_clientauth_send_unavailable(r));
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_http_clientauth_logout_done(r));
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_logout_done(ngx_http_request_t *r)
-{
-    ngx_str_t                        empty = ngx_null_string;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-    ngx_http_clientauth_loc_conf_t  *alcf;
-
-    static ngx_str_t  ok = ngx_string("{\"ok\":true}");
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
-
-    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGOUT);
-
-    if (ngx_http_clientauth_set_cookie(r, ascf, &empty) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_clientauth_accepts(r, "application/json")) {
-        return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
-    }
-
-    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
-                                             &alcf->login_url);
 }

@@ -179,7 +179,7 @@ typedef struct {
     int64_t                      session_refreshed;  /* ms */
 
     ngx_http_clientauth_login_t *login;
-    void                        *reset;
+    void                        *flow;         /* reset's or logout's */
 } ngx_http_clientauth_ctx_t;
 
 
@@ -200,6 +200,8 @@ ngx_int_t ngx_http_clientauth_session_cookie(ngx_http_request_t *r,
 
 /* ngx_http_clientauth_login.c */
 ngx_int_t ngx_http_clientauth_login_handler(ngx_http_request_t *r);
+
+/* ngx_http_clientauth_logout.c */
 ngx_int_t ngx_http_clientauth_logout_handler(ngx_http_request_t *r);
 
 /* ngx_http_clientauth_reset.c */

@@ -234,7 +234,7 @@ ngx_http_clientauth_reset_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
-    ctx->reset = rs;
+    ctx->flow = rs;
 
     return rs;
 }
@@ -264,7 +264,7 @@ ngx_http_clientauth_reset_resume(ngx_http_request_t *r)
     ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
     r->read_event_handler = ngx_http_block_reading;
 
-    rc = ngx_http_clientauth_reset_next(r, ctx, ctx->reset);
+    rc = ngx_http_clientauth_reset_next(r, ctx, ctx->flow);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -1291,7 +1291,7 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
     ngx_http_clientauth_srv_conf_t  *ascf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-    rs = ctx->reset;
+    rs = ctx->flow;
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     if (reply == NULL) {

@@ -1,0 +1,447 @@
+
+/*
+ * The logout endpoint: POST ends the session in Redis and clears the cookie;
+ * with everywhere=1 (form or JSON) it revokes every session of the user.
+ */
+
+
+#include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_body.h"
+
+
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_LOGOUT_START = 0,
+    NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER,       /* everywhere: whose session */
+    NGX_HTTP_CLIENTAUTH_LOGOUT_MEMBERS,     /* everywhere: all of theirs */
+    NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED
+} ngx_http_clientauth_logout_step_e;
+
+
+typedef struct {
+    ngx_http_clientauth_logout_step_e  step;
+    ngx_uint_t                         everywhere;
+    ngx_uint_t                         revoked;
+    ngx_uint_t                         set_reply;  /* DEL of the index */
+    ca_form_t                          form;
+    ngx_str_t                          account;
+    ngx_str_t                          user;
+    ngx_array_t                       *members;    /* of ngx_str_t */
+    char                               hash[CA_TOKEN_HASH_LEN + 1];
+} ngx_http_clientauth_logout_t;
+
+
+static void ngx_http_clientauth_logout_body(ngx_http_request_t *r);
+static void ngx_http_clientauth_logout_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_logout_next(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
+static ngx_int_t ngx_http_clientauth_logout_start(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
+static ngx_int_t ngx_http_clientauth_logout_members(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
+static ngx_int_t ngx_http_clientauth_logout_all(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
+static ngx_int_t ngx_http_clientauth_logout_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n);
+static void ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
+    ngx_uint_t n, redisReply *reply);
+static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
+
+
+ngx_int_t
+ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_str_t                        cookie;
+    ngx_http_clientauth_ctx_t       *ctx;
+    ngx_http_clientauth_logout_t    *lo;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    if (r->method != NGX_HTTP_POST) {
+        /* a link or an image must not end a session */
+        return ngx_http_clientauth_not_allowed(r, "POST");
+    }
+
+    if (!ngx_http_clientauth_same_origin(r)) {
+        return ngx_http_clientauth_cross_site(r);
+    }
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lo = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_logout_t));
+    if (lo == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->flow = lo;
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &ascf->cookie_name, &cookie)
+        == NGX_DECLINED
+        || ca_token_hash((char *) cookie.data, cookie.len, lo->hash) != 0)
+    {
+        /* nothing to end: still clear whatever the browser holds */
+        return ngx_http_clientauth_logout_done(r);
+    }
+
+    r->write_event_handler = ngx_http_clientauth_logout_resume;
+
+    if (r->headers_in.content_type) {
+        return ngx_http_clientauth_read_form(r,
+                                             ngx_http_clientauth_logout_body);
+    }
+
+    rc = ngx_http_clientauth_logout_start(r, ctx, lo);
+
+    if (rc == NGX_DONE) {
+        /* held until the last step finalizes it */
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_clientauth_logout_body(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      value;
+    ngx_http_clientauth_ctx_t     *ctx;
+    ngx_http_clientauth_logout_t  *lo;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+    lo = ctx->flow;
+
+    rc = ngx_http_clientauth_parse_form(r, &lo->form);
+
+    if (rc != NGX_OK) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        ngx_http_finalize_request(r,
+            ngx_http_clientauth_send_message(r, rc, "malformed_request",
+                "Bad request", "The request could not be understood."));
+        return;
+    }
+
+    ngx_http_clientauth_form_value(&lo->form, "everywhere", &value);
+
+    lo->everywhere = (value.len == 1 && value.data[0] == '1')
+                     || (value.len == 4
+                         && ngx_strncmp(value.data, "true", 4) == 0)
+                     || (value.len == 2
+                         && ngx_strncmp(value.data, "on", 2) == 0);
+
+    rc = ngx_http_clientauth_logout_start(r, ctx, lo);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static void
+ngx_http_clientauth_logout_resume(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
+        return;
+    }
+
+    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
+    r->read_event_handler = ngx_http_block_reading;
+
+    rc = ngx_http_clientauth_logout_next(r, ctx, ctx->flow);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_logout_next(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
+{
+    if (ctx->redis_error) {
+        /* the session may still be alive: do not pretend otherwise */
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    switch (lo->step) {
+
+    case NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER:
+        return ngx_http_clientauth_logout_members(r, ctx, lo);
+
+    case NGX_HTTP_CLIENTAUTH_LOGOUT_MEMBERS:
+        return ngx_http_clientauth_logout_all(r, ctx, lo);
+
+    default: /* NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: logout, %ui session(s) ended",
+                      lo->revoked);
+        return ngx_http_clientauth_logout_done(r);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_logout_start(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, lo->hash)
+        < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+
+    if (lo->everywhere) {
+        ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
+        ngx_http_clientauth_argv_add_str(&cmd, key);
+        ngx_http_clientauth_argv_add_str(&cmd, "a");
+        ngx_http_clientauth_argv_add_str(&cmd, "u");
+        lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER;
+
+    } else {
+        ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+        ngx_http_clientauth_argv_add_str(&cmd, key);
+        lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
+    }
+
+    return ngx_http_clientauth_logout_call(r, ctx, &cmd, 1);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_logout_members(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!ca_id_is_valid((char *) lo->account.data, lo->account.len)
+        || !ca_id_is_valid((char *) lo->user.data, lo->user.len))
+    {
+        /* no such session any more: end just this one */
+        lo->everywhere = 0;
+        return ngx_http_clientauth_logout_start(r, ctx, lo);
+    }
+
+    if (ca_key_user_sessions(key, sizeof(key), (char *) ascf->brand.data,
+                             (char *) lo->account.data,
+                             (char *) lo->user.data) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "SMEMBERS");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_MEMBERS;
+
+    return ngx_http_clientauth_logout_call(r, ctx, &cmd, 1);
+}
+
+
+/* DEL every session of the user, this one included, and their index. */
+
+static ngx_int_t
+ngx_http_clientauth_logout_all(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
+{
+    ngx_str_t                       *member;
+    ngx_uint_t                       i, n, nmembers;
+    ngx_http_clientauth_argv_t      *cmds;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    nmembers = lo->members ? lo->members->nelts : 0;
+    member = nmembers ? lo->members->elts : NULL;
+
+    cmds = ngx_palloc(r->pool, (3 + nmembers / (NGX_HTTP_CLIENTAUTH_ARGS_MAX
+                                                - 2))
+                               * sizeof(ngx_http_clientauth_argv_t));
+    if (cmds == NULL
+        || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
+                          lo->hash) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = 0;
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+
+    for (i = 0; i < nmembers; i++) {
+        if (i % (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) == 0) {
+            ngx_http_clientauth_argv_reset(&cmds[n]);
+            ngx_http_clientauth_argv_add_str(&cmds[n++], "DEL");
+        }
+
+        if (member[i].len == CA_TOKEN_HASH_LEN
+            && ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
+                              (char *) member[i].data) >= 0)
+        {
+            ngx_http_clientauth_argv_add_str(&cmds[n - 1],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+        }
+    }
+
+    if (ca_key_user_sessions(key, sizeof(key), (char *) ascf->brand.data,
+                             (char *) lo->account.data,
+                             (char *) lo->user.data) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+
+    lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
+    lo->set_reply = n - 1;
+
+    return ngx_http_clientauth_logout_call(r, ctx, cmds, n);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_logout_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_logout_reply,
+                                              cmds, n));
+}
+
+
+static void
+ngx_http_clientauth_logout_reply(ngx_http_request_t *r, ngx_uint_t n,
+    redisReply *reply)
+{
+    ngx_uint_t                     i;
+    ngx_str_t                     *s;
+    ngx_http_clientauth_ctx_t     *ctx;
+    ngx_http_clientauth_logout_t  *lo;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+    lo = ctx->flow;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    switch (lo->step) {
+
+    case NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER:
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+            ctx->redis_error = 1;
+            break;
+        }
+
+        (void) ngx_http_clientauth_reply_str(r->pool, reply->element[0],
+                                             &lo->account);
+        (void) ngx_http_clientauth_reply_str(r->pool, reply->element[1],
+                                             &lo->user);
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGOUT_MEMBERS:
+        if (reply->type != REDIS_REPLY_ARRAY) {
+            ctx->redis_error = 1;
+            break;
+        }
+
+        lo->members = ngx_array_create(r->pool,
+                                       reply->elements ? reply->elements : 1,
+                                       sizeof(ngx_str_t));
+        if (lo->members == NULL) {
+            ctx->redis_error = 1;
+            break;
+        }
+
+        for (i = 0; i < reply->elements; i++) {
+            s = ngx_array_push(lo->members);
+            if (s == NULL
+                || ngx_http_clientauth_reply_str(r->pool, reply->element[i],
+                                                 s) != NGX_OK)
+            {
+                ctx->redis_error = 1;
+                break;
+            }
+        }
+
+        break;
+
+    default: /* NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED: DEL replies */
+        if (reply->type != REDIS_REPLY_INTEGER) {
+            ctx->redis_error = 1;
+            break;
+        }
+
+        if (!lo->everywhere || n != lo->set_reply) {
+            lo->revoked += reply->integer;
+        }
+
+        break;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_logout_done(ngx_http_request_t *r)
+{
+    ngx_str_t                        empty = ngx_null_string;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_http_clientauth_loc_conf_t  *alcf;
+
+    static ngx_str_t  ok = ngx_string("{\"ok\":true}");
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGOUT);
+
+    if (ngx_http_clientauth_set_cookie(r, ascf, &empty) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_clientauth_accepts(r, "application/json")) {
+        return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
+    }
+
+    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
+                                             &alcf->login_url);
+}
