@@ -17,6 +17,10 @@ static const ctl_opt_t *ctl_opt_find(const ctl_opt_t *opts, const char *name,
     size_t len);
 static int ctl_args_fail(ctl_args_t *args, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static int ctl_target_password(ctl_args_t *args, ctl_target_t *target,
+    int id, const char *value, void *data);
+static int ctl_target_done(ctl_args_t *args, ctl_target_t *target,
+    int npos);
 
 
 static const ctl_opt_t  ctl_global_opts[] = {
@@ -24,6 +28,7 @@ static const ctl_opt_t  ctl_global_opts[] = {
     { "redis-password", CTL_ARG_VALUE, CTL_OPT_REDIS_PASSWORD },
     { "db",             CTL_ARG_VALUE, CTL_OPT_DB },
     { "hash-cost",      CTL_ARG_VALUE, CTL_OPT_HASH_COST },
+    { "outbox",         CTL_ARG_VALUE, CTL_OPT_OUTBOX },
     { NULL, CTL_ARG_NONE, 0 }
 };
 
@@ -43,6 +48,7 @@ ctl_args_init(ctl_args_t *args, int argc, char **argv, const char *usage_of)
     args->next = 0;
     args->options_done = 0;
     args->usage_of = usage_of;
+    args->operand = "IDENTIFIER";
 }
 
 
@@ -165,6 +171,39 @@ int
 ctl_args_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
     int with_password, ctl_target_t *target)
 {
+    return ctl_args_verb(ctl, args, usage, ctl_target_opts,
+                         ctl_target_password, &with_password, target);
+}
+
+
+static int
+ctl_target_password(ctl_args_t *args, ctl_target_t *target, int id,
+    const char *value, void *data)
+{
+    int  *with_password = data;
+
+    if (id != CTL_OPT_PASSWORD_STDIN || !*with_password) {
+        return ctl_usage_error(args->usage_of, "unknown option"
+                               " --password-stdin");
+    }
+
+    target->password_stdin = 1;
+
+    return CTL_OK;
+}
+
+
+/*
+ * The same for a verb with options of its own: opts lists them with
+ * --phone-country; handler(args, target, id, value, data) takes each of
+ * them, and returns CTL_OK or an exit status once it printed why.
+ */
+
+int
+ctl_args_verb(ctl_t *ctl, ctl_args_t *args, const char *usage,
+    const ctl_opt_t *opts, ctl_opt_pt handler, void *data,
+    ctl_target_t *target)
+{
     int          rc, id, npos;
     const char  *value;
 
@@ -172,7 +211,7 @@ ctl_args_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
     npos = 0;
 
     for ( ;; ) {
-        id = ctl_args_next(args, ctl_target_opts, &value);
+        id = ctl_args_next(args, opts, &value);
 
         switch (id) {
 
@@ -181,6 +220,7 @@ ctl_args_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
 
         case CTL_OPT_HELP:
             fputs(usage, stdout);
+            target->brand = NULL;
             return CTL_OK;
 
         case CTL_OPT_ERROR:
@@ -205,18 +245,16 @@ ctl_args_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
             target->phone_country = value;
             break;
 
-        case CTL_OPT_PASSWORD_STDIN:
-            if (!with_password) {
-                return ctl_usage_error(args->usage_of, "unknown option"
-                                       " --password-stdin");
+        default:
+            if (CTL_OPT_IS_GLOBAL(id)) {
+                rc = ctl_global_option(ctl, args, id, value);
+
+            } else {
+                rc = handler(args, target, id, value, data);
             }
 
-            target->password_stdin = 1;
-            break;
-
-        default:
-            rc = ctl_global_option(ctl, args, id, value);
             if (rc != CTL_OK) {
+                target->brand = NULL;
                 return rc;
             }
         }
@@ -224,11 +262,20 @@ ctl_args_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
 
 done:
 
+    return ctl_target_done(args, target, npos);
+}
+
+
+static int
+ctl_target_done(ctl_args_t *args, ctl_target_t *target, int npos)
+{
+    int  rc;
+
     if (npos < 2) {
         target->brand = NULL;
-        return ctl_usage_error(args->usage_of, "missing %s",
-                               npos == 0 ? "BRAND and IDENTIFIER"
-                                         : "IDENTIFIER");
+        return ctl_usage_error(args->usage_of, "missing %s%s",
+                               npos == 0 ? "BRAND and " : "",
+                               args->operand);
     }
 
     if (target->phone_country) {

@@ -16,11 +16,58 @@ static int ctl_user_keys(ctl_user_t *u, const char *brand,
     const char *account, const char *user);
 
 
+/* Parses "BRAND IDENTIFIER", connects and finds the user. */
+
+int
+ctl_user_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
+    int with_password, ctl_user_t *u)
+{
+    int           rc;
+    ctl_target_t  target;
+
+    rc = ctl_args_target(ctl, args, usage, with_password, &target);
+    if (rc != CTL_OK || target.brand == NULL) {
+        u->brand = NULL;
+        return rc;
+    }
+
+    if (with_password && !target.password_stdin) {
+        return ctl_usage_error(args->usage_of, "missing --password-stdin");
+    }
+
+    rc = ctl_redis_connect(ctl);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    return ctl_user_find(ctl, target.brand, target.identifier,
+                         target.phone_country, u);
+}
+
+
 int
 ctl_user_find(ctl_t *ctl, const char *brand, const char *identifier,
     const char *phone_country, ctl_user_t *u)
 {
-    char             canonical[CA_IDENT_MAX], key[CA_KEY_MAX];
+    int   rc;
+    char  key[CA_KEY_MAX];
+
+    rc = ctl_ident_key(brand, identifier, phone_country, key);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    return ctl_user_ref(ctl, brand, key, identifier, u);
+}
+
+
+/* The index key of an identifier of any kind. */
+
+int
+ctl_ident_key(const char *brand, const char *identifier,
+    const char *phone_country, char key[CA_KEY_MAX])
+{
+    char             canonical[CA_IDENT_MAX];
     ca_id_kind_e     kind;
     ca_ident_opts_t  opts;
 
@@ -34,7 +81,7 @@ ctl_user_find(ctl_t *ctl, const char *brand, const char *identifier,
         return CTL_USAGE;
     }
 
-    if (ca_key_ident(key, sizeof(key), brand, ca_ident_kind_name(kind),
+    if (ca_key_ident(key, CA_KEY_MAX, brand, ca_ident_kind_name(kind),
                      canonical)
         < 0)
     {
@@ -42,7 +89,7 @@ ctl_user_find(ctl_t *ctl, const char *brand, const char *identifier,
         return CTL_USAGE;
     }
 
-    return ctl_user_ref(ctl, brand, key, identifier, u);
+    return CTL_OK;
 }
 
 

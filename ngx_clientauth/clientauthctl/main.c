@@ -36,14 +36,20 @@ static const ctl_verb_t  ctl_verbs[] = {
     { NULL, NULL, NULL }
 };
 
+/* "line 3": what ctl_error() messages are about, when set */
+static char  ctl_context[64];
+
+
+#define CTL_SYNOPSIS_USER                                                    \
+    CTL_SYNOPSIS_USER_ADD                                                    \
+    CTL_SYNOPSIS_USER_PASSWD                                                 \
+    CTL_SYNOPSIS_USER_SHOW                                                   \
+    CTL_SYNOPSIS_USER_LOCK                                                   \
+    CTL_SYNOPSIS_USER_UNLOCK
 
 static const char  ctl_usage[] =
     "usage:\n"
-    CTL_SYNOPSIS_USER_ADD
-    CTL_SYNOPSIS_USER_PASSWD
-    CTL_SYNOPSIS_USER_SHOW
-    CTL_SYNOPSIS_USER_LOCK
-    CTL_SYNOPSIS_USER_UNLOCK
+    CTL_SYNOPSIS_USER
     CTL_SYNOPSIS_SESSIONS_REVOKE
     "\n"
     "Provisions and operates ngx_clientauth accounts in Redis.\n"
@@ -56,6 +62,8 @@ static const char  ctl_usage[] =
     "  --db N                 SELECT database N (default 0)\n"
     "  --hash-cost T:MIB      argon2id cost of new password hashes\n"
     "                         (default 2:19: t=2, m=19 MiB)\n"
+    "  --outbox KEY           the gateway's mail stream (default\n"
+    "                         " CTL_DEFAULT_OUTBOX ")\n"
     "  -h, --help             this help; after a verb, the verb's help\n"
     "\n"
     "IDENTIFIER is any identifier of the user: e-mail address, customer\n"
@@ -84,6 +92,7 @@ main(int argc, char **argv)
 
     memset(&ctl, 0, sizeof(ctl));
     ctl.address = CTL_DEFAULT_REDIS;
+    ctl.outbox = CTL_DEFAULT_OUTBOX;
     ctl.password = getenv("CLIENTAUTH_REDIS_PASSWORD");
     ctl.cost.opslimit = CTL_DEFAULT_T;
     ctl.cost.memlimit = (size_t) CTL_DEFAULT_M_MIB * 1024 * 1024;
@@ -174,11 +183,7 @@ ctl_group_help(const char *group)
 {
     if (strcmp(group, "user") == 0) {
         fputs("usage:\n"
-              CTL_SYNOPSIS_USER_ADD
-              CTL_SYNOPSIS_USER_PASSWD
-              CTL_SYNOPSIS_USER_SHOW
-              CTL_SYNOPSIS_USER_LOCK
-              CTL_SYNOPSIS_USER_UNLOCK
+              CTL_SYNOPSIS_USER
               "\n'" CTL_NAME " user VERB --help' describes a verb.\n",
               stdout);
         return CTL_OK;
@@ -234,6 +239,14 @@ ctl_global_option(ctl_t *ctl, ctl_args_t *args, int id, const char *value)
         }
 
         return CTL_OK;
+
+    case CTL_OPT_OUTBOX:
+        if (value[0] == '\0') {
+            return ctl_usage_error(args->usage_of, "empty --outbox");
+        }
+
+        ctl->outbox = value;
+        return CTL_OK;
     }
 
     /* an id of the verb's table that its parser forgot */
@@ -265,6 +278,28 @@ ctl_error(const char *fmt, ...)
     va_end(ap);
 
     return CTL_FAIL;
+}
+
+
+/*
+ * ctl_error_context("line %lu", n): the errors that follow are about that
+ * ("clientauthctl: line 3: identifier already in use: ..."); NULL ends it.
+ */
+
+void
+ctl_error_context(const char *fmt, ...)
+{
+    va_list  ap;
+
+    ctl_context[0] = '\0';
+
+    if (fmt == NULL) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(ctl_context, sizeof(ctl_context), fmt, ap);
+    va_end(ap);
 }
 
 
@@ -301,11 +336,30 @@ ctl_report(const char *hint, const char *fmt, va_list ap)
         }
     }
 
+    /* what went to stdout so far comes first, when both are one file */
+    fflush(stdout);
+
     if (hint == NULL) {
-        fprintf(stderr, CTL_NAME ": %s\n", msg);
+        fprintf(stderr, CTL_NAME ": %s%s%s\n", ctl_context,
+                ctl_context[0] ? ": " : "", msg);
 
     } else {
         fprintf(stderr, CTL_NAME ": %s (see '" CTL_NAME "%s%s --help')\n",
                 msg, hint[0] ? " " : "", hint);
+    }
+}
+
+
+/* A value from Redis or a file, on one line whatever it holds. */
+
+void
+ctl_print_safe(const char *text, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char  ch = text[i];
+
+        putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
     }
 }

@@ -20,31 +20,54 @@ static int ctl_perm_insert(ctl_perms_t *perms, const char *name, size_t len);
 int
 ctl_perms_add(ctl_perms_t *perms, const char *usage_of, const char *list)
 {
+    switch (ctl_perms_parse(perms, list, ',')) {
+
+    case CTL_OK:
+        return CTL_OK;
+
+    case CTL_USAGE:
+        return ctl_usage_error(usage_of, "invalid --perm: %s (names of"
+                               " 1-32 of a-z, 0-9, '_', comma-separated)",
+                               list);
+
+    default:
+        return ctl_usage_error(usage_of, "more than %d permissions",
+                               CTL_PERMS_N);
+    }
+}
+
+
+/*
+ * Adds the names of list, separated by sep (a CSV cell uses ';'), and
+ * prints nothing: CTL_USAGE for an invalid name or an empty one, CTL_FAIL
+ * for more than CTL_PERMS_N in all.
+ */
+
+int
+ctl_perms_parse(ctl_perms_t *perms, const char *list, int sep)
+{
     size_t       len;
-    const char  *p, *comma;
+    const char  *p, *next;
 
     p = list;
 
     for ( ;; ) {
-        comma = strchr(p, ',');
-        len = comma ? (size_t) (comma - p) : strlen(p);
+        next = strchr(p, sep);
+        len = next ? (size_t) (next - p) : strlen(p);
 
         if (!ctl_perm_is_valid(p, len)) {
-            return ctl_usage_error(usage_of, "invalid --perm: %s (names of"
-                                   " 1-32 of a-z, 0-9, '_', comma-separated)",
-                                   list);
+            return CTL_USAGE;
         }
 
         if (ctl_perm_insert(perms, p, len) != CTL_OK) {
-            return ctl_usage_error(usage_of, "more than %d permissions",
-                                   CTL_PERMS_N);
+            return CTL_FAIL;
         }
 
-        if (comma == NULL) {
+        if (next == NULL) {
             return CTL_OK;
         }
 
-        p = comma + 1;
+        p = next + 1;
     }
 }
 

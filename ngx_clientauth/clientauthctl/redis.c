@@ -2,8 +2,9 @@
  * Redis: the connection, commands built as argv (binary-safe: user data
  * never goes through a format string), reply checks and WATCH/MULTI/EXEC.
  *
- * A failure leaves the connection as it is: the process exits right after
- * and closing the connection drops any WATCH or half-queued MULTI.
+ * A failed transaction attempt drops its WATCH or half-queued MULTI
+ * (ctl_txn_abandon), so that user import can go on with its next line; any
+ * other failure ends the process, which closes the connection.
  */
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 
 
 static int ctl_redis_open(ctl_t *ctl);
+static redisReply *ctl_redis_quiet(ctl_t *ctl, const char *command);
 static int ctl_redis_login(ctl_t *ctl);
 static void ctl_redis_io_error(ctl_t *ctl);
 static void ctl_cmd_vargs(ctl_cmd_t *cmd, const char *arg0, va_list ap);
@@ -405,7 +407,13 @@ ctl_txn_retry(ctl_t *ctl, ctl_txn_pt attempt, void *data)
         }
 
         rc = attempt(ctl, data);
+
+        if (rc == CTL_OK) {
+            return rc;
+        }
+
         if (rc != CTL_RETRY) {
+            ctl_txn_abandon(ctl);
             return rc;
         }
     }
@@ -452,4 +460,59 @@ ctl_txn_exec(ctl_t *ctl, int *aborted)
     }
 
     return reply;
+}
+
+
+/*
+ * After a failed attempt: DISCARD a MULTI being queued, else UNWATCH (an
+ * error reply to DISCARD: there was none).  Silent: the failure that led
+ * here was reported, and a broken connection shows in ctl_redis_usable().
+ */
+
+void
+ctl_txn_abandon(ctl_t *ctl)
+{
+    int          discarded;
+    redisReply  *reply;
+
+    reply = ctl_redis_quiet(ctl, "DISCARD");
+    if (reply == NULL) {
+        return;
+    }
+
+    discarded = (reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject(reply);
+
+    if (!discarded) {
+        reply = ctl_redis_quiet(ctl, "UNWATCH");
+        if (reply != NULL) {
+            freeReplyObject(reply);
+        }
+    }
+}
+
+
+static redisReply *
+ctl_redis_quiet(ctl_t *ctl, const char *command)
+{
+    size_t       len;
+    const char  *argv[1];
+
+    if (!ctl_redis_usable(ctl)) {
+        return NULL;
+    }
+
+    argv[0] = command;
+    len = strlen(command);
+
+    return redisCommandArgv(ctl->redis, 1, argv, &len);
+}
+
+
+/* Connected, and no I/O error has spoilt the connection. */
+
+int
+ctl_redis_usable(const ctl_t *ctl)
+{
+    return ctl->redis != NULL && ctl->redis->err == 0;
 }

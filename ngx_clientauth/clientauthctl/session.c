@@ -1,7 +1,8 @@
 /*
  * Sessions: the module keeps each at ca:<brand>:sess:<token hash> and adds
  * the hash to the user's session set, so revoking a user's sessions is
- * deleting the keys the set names and then the set.
+ * deleting the keys the set names and then the set, and changing what they
+ * grant is writing the keys of the set that still exist.
  */
 
 #include <stdio.h>
@@ -25,6 +26,8 @@ static int ctl_session_member_is_valid(const redisReply *member);
 static int ctl_session_keys(const ctl_user_t *u, const redisReply *members,
     ctl_cmd_t *cmd, char **keys);
 static int ctl_sessions_revoke_attempt(ctl_t *ctl, void *data);
+static int ctl_sessions_drop_gone(ctl_t *ctl, const redisReply *members,
+    char *keys);
 
 
 static const char  ctl_sessions_revoke_usage[] =
@@ -107,8 +110,9 @@ ctl_sessions_queue_revoke(ctl_t *ctl, const ctl_user_t *u,
 
 /*
  * Adds the session keys that members name to cmd, in *keys: a buffer to
- * free once cmd is sent.  Members that are not token hashes (the module
- * writes nothing else) name no session; they go with the set.
+ * free once cmd is sent, CTL_SESSION_KEY_MAX bytes a member.  Members that
+ * are not token hashes (the module writes nothing else) name no session:
+ * their key is "", and they go with the set.
  */
 
 static int
@@ -137,6 +141,9 @@ ctl_session_keys(const ctl_user_t *u, const redisReply *members,
                               members->element[i]->str) > 0)
         {
             ctl_cmd_arg(cmd, key);
+
+        } else {
+            key[0] = '\0';
         }
     }
 
@@ -162,6 +169,100 @@ ctl_session_member_is_valid(const redisReply *member)
     }
 
     return 1;
+}
+
+
+/*
+ * For a write to the user's live sessions: after ctl_user_watch() and the
+ * set's members, WATCHes the session keys and leaves in *keys (as
+ * ctl_session_keys() does; free it) those that still exist, "" for the
+ * others.  A session that ends before EXEC (logout, expiry: Redis 6.0.9 and
+ * later abort on an expired watched key) then aborts the transaction, so
+ * that no write ever recreates a session key.
+ */
+
+int
+ctl_sessions_watch_live(ctl_t *ctl, const ctl_user_t *u,
+    const redisReply *members, char **keys)
+{
+    int        rc;
+    ctl_cmd_t  cmd;
+
+    ctl_cmd_init(&cmd, "WATCH");
+
+    rc = ctl_session_keys(u, members, &cmd, keys);
+
+    if (rc != CTL_OK || cmd.argc == 1) {
+        ctl_cmd_free(&cmd);
+        return rc;
+    }
+
+    if (ctl_cmd_queue(ctl, &cmd) != CTL_OK) {
+        return CTL_FAIL;
+    }
+
+    return ctl_sessions_drop_gone(ctl, members, *keys);
+}
+
+
+static int
+ctl_sessions_drop_gone(ctl_t *ctl, const redisReply *members, char *keys)
+{
+    int      exists;
+    char    *key;
+    size_t   i;
+
+    for (i = 0; i < members->elements; i++) {
+        key = keys + i * CTL_SESSION_KEY_MAX;
+
+        if (key[0] == '\0') {
+            continue;
+        }
+
+        if (ctl_redis_exists(ctl, key, &exists) != CTL_OK) {
+            return CTL_FAIL;
+        }
+
+        if (!exists) {
+            key[0] = '\0';
+        }
+    }
+
+    return CTL_OK;
+}
+
+
+/*
+ * Queues (after MULTI) "HSET <session> <field> <value>" for each key that
+ * ctl_sessions_watch_live() kept; *n is how many.
+ */
+
+int
+ctl_sessions_queue_hset(ctl_t *ctl, const redisReply *members,
+    const char *keys, const char *field, const char *value, long long *n)
+{
+    size_t       i;
+    const char  *key;
+
+    *n = 0;
+
+    for (i = 0; keys && i < members->elements; i++) {
+        key = keys + i * CTL_SESSION_KEY_MAX;
+
+        if (key[0] == '\0') {
+            continue;
+        }
+
+        if (ctl_redis_do(ctl, CTL_R_STATUS, "HSET", key, field, value, NULL)
+            != CTL_OK)
+        {
+            return CTL_FAIL;
+        }
+
+        (*n)++;
+    }
+
+    return CTL_OK;
 }
 
 

@@ -28,8 +28,6 @@ typedef struct {
 } ctl_status_job_t;
 
 
-static int ctl_user_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
-    int with_password, ctl_user_t *u);
 static int ctl_passwd_attempt(ctl_t *ctl, void *data);
 static int ctl_passwd_queue_history(ctl_t *ctl, const ctl_user_t *u,
     const redisReply *old, int *queued);
@@ -88,35 +86,6 @@ static const char  ctl_unlock_usage[] =
     "Lets a locked user log in again (status \"active\").\n"
     "\n"
     CTL_TARGET_HELP;
-
-
-/* Parses "BRAND IDENTIFIER", connects and finds the user. */
-
-static int
-ctl_user_target(ctl_t *ctl, ctl_args_t *args, const char *usage,
-    int with_password, ctl_user_t *u)
-{
-    int           rc;
-    ctl_target_t  target;
-
-    rc = ctl_args_target(ctl, args, usage, with_password, &target);
-    if (rc != CTL_OK || target.brand == NULL) {
-        u->brand = NULL;
-        return rc;
-    }
-
-    if (with_password && !target.password_stdin) {
-        return ctl_usage_error(args->usage_of, "missing --password-stdin");
-    }
-
-    rc = ctl_redis_connect(ctl);
-    if (rc != CTL_OK) {
-        return rc;
-    }
-
-    return ctl_user_find(ctl, target.brand, target.identifier,
-                         target.phone_country, u);
-}
 
 
 /* user passwd BRAND IDENTIFIER --password-stdin */
@@ -481,20 +450,12 @@ ctl_hash_get(const redisReply *hash, const char *field)
 static void
 ctl_show_field(const char *name, const redisReply *value)
 {
-    size_t  i;
-
     if (value == NULL) {
         return;
     }
 
     printf("%s: ", name);
-
-    for (i = 0; i < value->len; i++) {
-        unsigned char  ch = value->str[i];
-
-        putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
-    }
-
+    ctl_print_safe(value->str, value->len);
     putchar('\n');
 }
 

@@ -5,64 +5,34 @@
  * someone else changed a watched key meanwhile.  Two concurrent adds of one
  * e-mail address cannot both succeed, and a failed add writes nothing
  * (except, possibly, a counter increment: ids may have gaps).
+ *
+ * user import adds each line of its file through the same ctl_add_check()
+ * and ctl_add_commit(), with the CSV column names in its messages.
  */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
 
 
-#define CTL_NIDS  5                   /* e-mail first */
-
-
 enum {
-    CTL_OPT_EMAIL = CTL_OPT_VERB,     /* in the order of ctl_add_t.ids */
-    CTL_OPT_CUSTOMER_NUMBER,
-    CTL_OPT_NIC,
-    CTL_OPT_PHONE,
-    CTL_OPT_DOMAIN,
-    CTL_OPT_PERM,
-    CTL_OPT_LOCALE,
-    CTL_OPT_PARENT
+    CTL_OPT_EMAIL = CTL_OPT_VERB + CTL_ADD_EMAIL,   /* as the fields */
+    CTL_OPT_CUSTOMER_NUMBER = CTL_OPT_VERB + CTL_ADD_CUSTOMER_NUMBER,
+    CTL_OPT_NIC = CTL_OPT_VERB + CTL_ADD_NIC,
+    CTL_OPT_PHONE = CTL_OPT_VERB + CTL_ADD_PHONE,
+    CTL_OPT_DOMAIN = CTL_OPT_VERB + CTL_ADD_DOMAIN,
+    CTL_OPT_PERM = CTL_OPT_VERB + CTL_ADD_PERMS,
+    CTL_OPT_LOCALE = CTL_OPT_VERB + CTL_ADD_LOCALE,
+    CTL_OPT_PARENT = CTL_OPT_VERB + CTL_ADD_PARENT
 };
 
-typedef struct {
-    ca_id_kind_e   kind;
-    const char    *option;
-    const char    *given;
-    char           canonical[CA_IDENT_MAX];
-    char           key[CA_KEY_MAX];
-} ctl_add_ident_t;
 
-typedef struct {
-    const char       *usage_of;
-    const char       *brand;
-    const char       *parent;
-    const char       *locale;
-    const char       *phone_country;
-    unsigned          password_stdin:1;
-    unsigned          allocated:1;        /* ids taken from the counters */
-    ctl_perms_t       perms;
-    ctl_add_ident_t   ids[CTL_NIDS];
-
-    char              perms_text[CTL_PERMS_MAX];
-    char              hash[CA_PWHASH_MAX];
-    char              now[CTL_TIME_LEN];
-    char              account[CTL_ID_LEN];
-    char              user[CTL_ID_LEN];
-    char              ref[CA_ID_REF_MAX];
-    char              account_key[CA_KEY_MAX];
-    char              users_key[CA_KEY_MAX];
-    char              user_key[CA_KEY_MAX];
-} ctl_add_t;
-
-
-static void ctl_add_init(ctl_add_t *add);
 static int ctl_add_parse(ctl_t *ctl, ctl_args_t *args, ctl_add_t *add);
 static int ctl_add_option(ctl_add_t *add, int id, const char *value);
-static const char *ctl_add_option_name(int id);
-static int ctl_add_check(ctl_add_t *add);
+static int ctl_add_invalid(const ctl_add_t *add, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int ctl_add_check_ids(ctl_add_t *add);
 static int ctl_locale_is_valid(const char *locale);
 static int ctl_add_parent(ctl_t *ctl, ctl_add_t *add);
@@ -90,6 +60,14 @@ static const ctl_opt_t  ctl_add_opts[] = {
     { "phone-country",   CTL_ARG_VALUE, CTL_OPT_PHONE_COUNTRY },
     { "password-stdin",  CTL_ARG_NONE,  CTL_OPT_PASSWORD_STDIN },
     { NULL, CTL_ARG_NONE, 0 }
+};
+
+/* The names of the fields in messages: options, or the CSV columns. */
+static const char  *ctl_add_names[2][CTL_ADD_NFIELDS] = {
+    { "--email", "--customer-number", "--nic", "--phone", "--domain",
+      "--perm", "--locale", "--parent" },
+    { "email", "customer_number", "nic", "phone", "domain",
+      "perms", "locale", "parent" }
 };
 
 static const char  ctl_add_usage[] =
@@ -130,12 +108,24 @@ ctl_user_add(ctl_t *ctl, int argc, char **argv)
     ctl_args_t  args;
     ctl_add_t   add;
 
-    ctl_add_init(&add);
+    ctl_add_init(&add, "user add");
     ctl_args_init(&args, argc, argv, add.usage_of);
 
     rc = ctl_add_parse(ctl, &args, &add);
     if (rc != CTL_OK || add.brand == NULL) {
         return rc;
+    }
+
+    rc = ctl_check_brand(add.usage_of, add.brand);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    if (add.phone_country) {
+        rc = ctl_check_phone_country(add.usage_of, add.phone_country);
+        if (rc != CTL_OK) {
+            return rc;
+        }
     }
 
     rc = ctl_add_check(&add);
@@ -155,14 +145,7 @@ ctl_user_add(ctl_t *ctl, int argc, char **argv)
         return rc;
     }
 
-    if (add.parent) {
-        rc = ctl_add_parent(ctl, &add);
-        if (rc != CTL_OK) {
-            return rc;
-        }
-    }
-
-    rc = ctl_txn_retry(ctl, ctl_add_attempt, &add);
+    rc = ctl_add_commit(ctl, &add);
     if (rc != CTL_OK) {
         return rc;
     }
@@ -173,26 +156,42 @@ ctl_user_add(ctl_t *ctl, int argc, char **argv)
 }
 
 
-static void
-ctl_add_init(ctl_add_t *add)
+/* usage_of: the verb of a command line, or NULL for a CSV line. */
+
+void
+ctl_add_init(ctl_add_t *add, const char *usage_of)
 {
-    static const ca_id_kind_e  kinds[CTL_NIDS] = {
+    static const ca_id_kind_e  kinds[CTL_ADD_NIDS] = {
         CA_ID_EMAIL, CA_ID_CUSTOMER_NUMBER, CA_ID_NIC, CA_ID_PHONE,
         CA_ID_DOMAIN
-    };
-    static const char  *options[CTL_NIDS] = {
-        "email", "customer-number", "nic", "phone", "domain"
     };
 
     int  i;
 
     memset(add, 0, sizeof(*add));
-    add->usage_of = "user add";
+    add->usage_of = usage_of;
 
-    for (i = 0; i < CTL_NIDS; i++) {
+    for (i = 0; i < CTL_ADD_NIDS; i++) {
         add->ids[i].kind = kinds[i];
-        add->ids[i].option = options[i];
     }
+}
+
+
+/* "--email" for user add, "email" for a CSV line: field is CTL_ADD_*. */
+
+const char *
+ctl_add_name(const ctl_add_t *add, int field)
+{
+    return ctl_add_names[add->usage_of == NULL][field];
+}
+
+
+/* The CSV column of a field: "customer_number". */
+
+const char *
+ctl_add_column(int field)
+{
+    return ctl_add_names[1][field];
 }
 
 
@@ -233,19 +232,14 @@ ctl_add_parse(ctl_t *ctl, ctl_args_t *args, ctl_add_t *add)
             add->brand = value;
             break;
 
-        case CTL_OPT_REDIS:
-        case CTL_OPT_REDIS_PASSWORD:
-        case CTL_OPT_DB:
-        case CTL_OPT_HASH_COST:
-            rc = ctl_global_option(ctl, args, id, value);
-            if (rc != CTL_OK) {
-                return rc;
+        default:
+            if (CTL_OPT_IS_GLOBAL(id)) {
+                rc = ctl_global_option(ctl, args, id, value);
+
+            } else {
+                rc = ctl_add_option(add, id, value);
             }
 
-            break;
-
-        default:
-            rc = ctl_add_option(add, id, value);
             if (rc != CTL_OK) {
                 return rc;
             }
@@ -285,8 +279,10 @@ ctl_add_option(ctl_add_t *add, int id, const char *value)
     }
 
     if (*slot) {
-        return ctl_usage_error(add->usage_of, "--%s given twice",
-                               ctl_add_option_name(id));
+        return ctl_usage_error(add->usage_of, "%s given twice",
+                               id == CTL_OPT_PHONE_COUNTRY
+                               ? "--phone-country"
+                               : ctl_add_name(add, id - CTL_OPT_VERB));
     }
 
     *slot = value;
@@ -295,51 +291,61 @@ ctl_add_option(ctl_add_t *add, int id, const char *value)
 }
 
 
-static const char *
-ctl_add_option_name(int id)
-{
-    const ctl_opt_t  *opt;
+/* A bad value: a usage error on the command line, a line's error in CSV. */
 
-    for (opt = ctl_add_opts; opt->name; opt++) {
-        if (opt->id == id) {
-            return opt->name;
-        }
+static int
+ctl_add_invalid(const ctl_add_t *add, const char *fmt, ...)
+{
+    char     msg[512];
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    if (add->usage_of) {
+        return ctl_usage_error(add->usage_of, "%s", msg);
     }
 
-    return "?";
+    ctl_error("%s", msg);
+
+    return CTL_USAGE;
 }
 
 
-static int
+/*
+ * Checks what the add was told (the brand and the phone country were
+ * checked by the verb) and works out the canonical identifiers, the
+ * permission list and the defaults.
+ */
+
+int
 ctl_add_check(ctl_add_t *add)
 {
-    int  rc, i;
+    int  i;
 
-    rc = ctl_check_brand(add->usage_of, add->brand);
-    if (rc != CTL_OK) {
-        return rc;
-    }
-
-    if (add->ids[0].given == NULL) {
-        return ctl_usage_error(add->usage_of, "missing --email");
+    if (add->ids[CTL_ADD_EMAIL].given == NULL) {
+        return ctl_add_invalid(add, "missing %s",
+                               ctl_add_name(add, CTL_ADD_EMAIL));
     }
 
     if (add->parent) {
-        for (i = 1; i < CTL_NIDS; i++) {
+        for (i = 1; i < CTL_ADD_NIDS; i++) {
             if (add->ids[i].given) {
-                return ctl_usage_error(add->usage_of, "--%s identifies an"
-                                       " account: not with --parent",
-                                       add->ids[i].option);
+                return ctl_add_invalid(add, "%s identifies an account: not"
+                                       " with %s", ctl_add_name(add, i),
+                                       ctl_add_name(add, CTL_ADD_PARENT));
             }
         }
 
         if (add->perms.n == 0) {
-            return ctl_usage_error(add->usage_of, "a sub-user needs --perm");
+            return ctl_add_invalid(add, "a sub-user needs %s",
+                                   ctl_add_name(add, CTL_ADD_PERMS));
         }
     }
 
     if (add->perms.n == 0) {
-        ctl_perms_add(&add->perms, add->usage_of, "all");
+        (void) ctl_perms_parse(&add->perms, "all", ',');
     }
 
     ctl_perms_format(&add->perms, add->perms_text);
@@ -348,15 +354,9 @@ ctl_add_check(ctl_add_t *add)
         add->locale = "en";
 
     } else if (!ctl_locale_is_valid(add->locale)) {
-        return ctl_usage_error(add->usage_of, "invalid --locale: %s (such"
-                               " as en, es, pt-BR)", add->locale);
-    }
-
-    if (add->phone_country) {
-        rc = ctl_check_phone_country(add->usage_of, add->phone_country);
-        if (rc != CTL_OK) {
-            return rc;
-        }
+        return ctl_add_invalid(add, "invalid %s: %s (such as en, es, pt-BR)",
+                               ctl_add_name(add, CTL_ADD_LOCALE),
+                               add->locale);
     }
 
     ctl_time_now(add->now);
@@ -374,7 +374,7 @@ ctl_add_check_ids(ctl_add_t *add)
     ca_id_kind_e      kind;
     ctl_add_ident_t  *id;
 
-    for (i = 0; i < CTL_NIDS; i++) {
+    for (i = 0; i < CTL_ADD_NIDS; i++) {
         id = &add->ids[i];
 
         if (id->given == NULL) {
@@ -385,16 +385,16 @@ ctl_add_check_ids(ctl_add_t *add)
                                        id->given, strlen(id->given),
                                        id->canonical);
         if (kind != id->kind) {
-            return ctl_usage_error(add->usage_of, "invalid --%s: %s",
-                                   id->option, id->given);
+            return ctl_add_invalid(add, "invalid %s: %s",
+                                   ctl_add_name(add, i), id->given);
         }
 
         if (ca_key_ident(id->key, sizeof(id->key), add->brand,
                          ca_ident_kind_name(id->kind), id->canonical)
             < 0)
         {
-            return ctl_usage_error(add->usage_of, "--%s too long",
-                                   id->option);
+            return ctl_add_invalid(add, "%s too long",
+                                   ctl_add_name(add, i));
         }
     }
 
@@ -435,6 +435,50 @@ ctl_locale_is_valid(const char *locale)
     }
 
     return i - n - 1 >= 2 && i - n - 1 <= 8;
+}
+
+
+/* Writes the user (and its account), checked: after ctl_add_check(). */
+
+int
+ctl_add_commit(ctl_t *ctl, ctl_add_t *add)
+{
+    int  rc;
+
+    if (add->parent) {
+        rc = ctl_add_parent(ctl, add);
+        if (rc != CTL_OK) {
+            return rc;
+        }
+    }
+
+    return ctl_txn_retry(ctl, ctl_add_attempt, add);
+}
+
+
+/*
+ * A dry run of ctl_add_commit(): the same checks against Redis, nothing
+ * written.  With parent_pending, the parent is the user of an earlier line
+ * of the same dry run: the caller knows it, Redis does not.
+ */
+
+int
+ctl_add_verify(ctl_t *ctl, ctl_add_t *add)
+{
+    int  rc;
+
+    if (add->parent && !add->parent_pending) {
+        rc = ctl_add_parent(ctl, add);
+        if (rc != CTL_OK) {
+            return rc;
+        }
+    }
+
+    rc = ctl_add_check_free(ctl, add);
+
+    ctl_txn_abandon(ctl);
+
+    return rc;
 }
 
 
@@ -517,13 +561,13 @@ ctl_add_check_free(ctl_t *ctl, ctl_add_t *add)
 
     ctl_cmd_init(&cmd, "WATCH");
 
-    for (i = 0; i < CTL_NIDS; i++) {
+    for (i = 0; i < CTL_ADD_NIDS; i++) {
         if (add->ids[i].given) {
             ctl_cmd_arg(&cmd, add->ids[i].key);
         }
     }
 
-    if (add->parent) {
+    if (add->parent && !add->parent_pending) {
         ctl_cmd_arg(&cmd, add->account_key);
     }
 
@@ -531,7 +575,7 @@ ctl_add_check_free(ctl_t *ctl, ctl_add_t *add)
         return CTL_FAIL;
     }
 
-    for (i = 0; i < CTL_NIDS; i++) {
+    for (i = 0; i < CTL_ADD_NIDS; i++) {
         id = &add->ids[i];
 
         if (id->given == NULL) {
@@ -548,7 +592,7 @@ ctl_add_check_free(ctl_t *ctl, ctl_add_t *add)
         }
     }
 
-    if (add->parent) {
+    if (add->parent && !add->parent_pending) {
         if (ctl_redis_exists(ctl, add->account_key, &exists) != CTL_OK) {
             return CTL_FAIL;
         }
@@ -694,7 +738,7 @@ ctl_add_queue(ctl_t *ctl, ctl_add_t *add)
         return CTL_FAIL;
     }
 
-    for (i = 0; i < CTL_NIDS; i++) {
+    for (i = 0; i < CTL_ADD_NIDS; i++) {
         if (add->ids[i].given == NULL) {
             continue;
         }
@@ -722,7 +766,7 @@ ctl_add_queue_account(ctl_t *ctl, ctl_add_t *add)
     ctl_cmd_arg(&cmd, add->account_key);
     ctl_cmd_field(&cmd, "owner", add->user);
 
-    for (i = 0; i < CTL_NIDS; i++) {
+    for (i = 0; i < CTL_ADD_NIDS; i++) {
         if (add->ids[i].given) {
             ctl_cmd_field(&cmd, ca_ident_kind_name(add->ids[i].kind),
                           add->ids[i].canonical);
@@ -742,7 +786,7 @@ ctl_add_queue_user(ctl_t *ctl, ctl_add_t *add)
 
     ctl_cmd_init(&cmd, "HSET");
     ctl_cmd_arg(&cmd, add->user_key);
-    ctl_cmd_field(&cmd, "email", add->ids[0].canonical);
+    ctl_cmd_field(&cmd, "email", add->ids[CTL_ADD_EMAIL].canonical);
     ctl_cmd_field(&cmd, "hash", add->hash);
     ctl_cmd_field(&cmd, "perms", add->perms_text);
     ctl_cmd_field(&cmd, "status", "active");
