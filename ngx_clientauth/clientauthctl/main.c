@@ -28,6 +28,7 @@ static void ctl_report(const char *hint, const char *fmt, va_list ap);
 
 static const ctl_verb_t  ctl_verbs[] = {
     { "user",     "add",    ctl_user_add },
+    { "user",     "import", ctl_user_import },
     { "user",     "passwd", ctl_user_passwd },
     { "user",     "show",   ctl_user_show },
     { "user",     "lock",   ctl_user_lock },
@@ -42,6 +43,7 @@ static char  ctl_context[64];
 
 #define CTL_SYNOPSIS_USER                                                    \
     CTL_SYNOPSIS_USER_ADD                                                    \
+    CTL_SYNOPSIS_USER_IMPORT                                                 \
     CTL_SYNOPSIS_USER_PASSWD                                                 \
     CTL_SYNOPSIS_USER_SHOW                                                   \
     CTL_SYNOPSIS_USER_LOCK                                                   \
@@ -71,8 +73,8 @@ static const char  ctl_usage[] =
     "--phone-country) or domain name.  Passwords are read from standard\n"
     "input (one line) with --password-stdin, never from the command line.\n"
     "\n"
-    "Exit status: 0 success, 1 failure (not found, Redis error),\n"
-    "2 bad command line.\n";
+    "Exit status: 0 success, 1 failure (not found, Redis error; for user\n"
+    "import: any line failed, the others were applied), 2 bad command line.\n";
 
 
 static const ctl_opt_t  ctl_no_opts[] = {
