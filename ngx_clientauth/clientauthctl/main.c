@@ -31,6 +31,9 @@ static const ctl_verb_t  ctl_verbs[] = {
     { "user",     "import", ctl_user_import },
     { "user",     "passwd", ctl_user_passwd },
     { "user",     "show",   ctl_user_show },
+    { "user",     "list",   ctl_user_list },
+    { "user",     "perms",  ctl_user_perms },
+    { "user",     "email",  ctl_user_email },
     { "user",     "lock",   ctl_user_lock },
     { "user",     "unlock", ctl_user_unlock },
     { "sessions", "revoke", ctl_sessions_revoke },
@@ -46,6 +49,9 @@ static char  ctl_context[64];
     CTL_SYNOPSIS_USER_IMPORT                                                 \
     CTL_SYNOPSIS_USER_PASSWD                                                 \
     CTL_SYNOPSIS_USER_SHOW                                                   \
+    CTL_SYNOPSIS_USER_LIST                                                   \
+    CTL_SYNOPSIS_USER_PERMS                                                  \
+    CTL_SYNOPSIS_USER_EMAIL                                                  \
     CTL_SYNOPSIS_USER_LOCK                                                   \
     CTL_SYNOPSIS_USER_UNLOCK
 
