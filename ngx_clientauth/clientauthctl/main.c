@@ -37,6 +37,7 @@ static const ctl_verb_t  ctl_verbs[] = {
     { "user",     "lock",   ctl_user_lock },
     { "user",     "unlock", ctl_user_unlock },
     { "sessions", "revoke", ctl_sessions_revoke },
+    { "outbox",   "show",   ctl_outbox_show },
     { NULL, NULL, NULL }
 };
 
@@ -59,6 +60,7 @@ static const char  ctl_usage[] =
     "usage:\n"
     CTL_SYNOPSIS_USER
     CTL_SYNOPSIS_SESSIONS_REVOKE
+    CTL_SYNOPSIS_OUTBOX_SHOW
     "\n"
     "Provisions and operates ngx_clientauth accounts in Redis.\n"
     "\n"
@@ -193,6 +195,14 @@ ctl_group_help(const char *group)
         fputs("usage:\n"
               CTL_SYNOPSIS_USER
               "\n'" CTL_NAME " user VERB --help' describes a verb.\n",
+              stdout);
+        return CTL_OK;
+    }
+
+    if (strcmp(group, "outbox") == 0) {
+        fputs("usage:\n"
+              CTL_SYNOPSIS_OUTBOX_SHOW
+              "\n'" CTL_NAME " outbox VERB --help' describes a verb.\n",
               stdout);
         return CTL_OK;
     }
