@@ -131,7 +131,11 @@ class RedisServer:
                 return self.call("PING") == "PONG"
             except OSError:
                 return False
-        wait_until(up, timeout, "redis-server on port %d" % self.port)
+        try:
+            wait_until(up, timeout, "redis-server on port %d" % self.port)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self):
@@ -324,14 +328,6 @@ class Backend:
             return [r for r in self.requests if marker in r["path"]]
 
 
-def echoed_headers(response):
-    """The headers the backend received, as a list of [name, value]."""
-    assert response.status_code == 200, (response.status_code,
-                                         response.text[:300])
-    assert response.headers.get("X-Backend") == "portal"
-    return response.json()["headers"]
-
-
 def identity_of(headers):
     """{lower-case name: [values]} of the X-Client-* headers received."""
     found = {}
@@ -372,7 +368,7 @@ http {{
     server {{
         listen {listen};
         clientauth_brand magic;
-        clientauth_identifiers email;
+        clientauth_identifiers {identifiers};
 {server}
         location = /auth/login  {{ clientauth_login; }}
         location = /auth/logout {{ clientauth_logout; }}
@@ -403,7 +399,8 @@ http {{
 
 def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
                  redis_opts="", hash_cost="t=1 m=8m", cookie_secure=False,
-                 main="", http="", server="", locations="", listen_opts=""):
+                 main="", http="", server="", locations="", listen_opts="",
+                 identifiers="email"):
     """The test gateway's nginx.conf: DESIGN.md's minimal shape plus a
     status page, a public location, a billing-only location and one with
     its own login URL; the keyword arguments add per-test directives."""
@@ -416,6 +413,7 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
         cookie_secure="" if cookie_secure else
         "    clientauth_cookie_secure off;",
         http=http, server=server, locations=locations,
+        identifiers=identifiers,
         listen=("%s:%d %s" % (HOST, port, listen_opts)).strip(),
         backend="%s:%d" % (HOST, backend_port))
 
@@ -461,7 +459,12 @@ class Nginx:
                     return True
             except OSError:
                 return False
-        wait_until(up, timeout, "nginx to listen on port %d" % self.port)
+        try:
+            wait_until(up, timeout, "nginx to listen on port %d" % self.port)
+        except BaseException:
+            self.stop()
+            Nginx.registry.remove(self)
+            raise
         return self
 
     def stop(self):

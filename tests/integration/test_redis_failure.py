@@ -86,6 +86,7 @@ def test_service_comes_back_by_itself_after_sigcont(gw_300ms, customer):
     end = time.monotonic() + 1.5
     while time.monotonic() < end:
         assert_unavailable(gw_300ms.get("/stopped", token))
+        time.sleep(0.05)
 
     gw_300ms.redis.resume()
 

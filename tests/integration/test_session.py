@@ -75,6 +75,27 @@ def test_session_cookie_is_found_among_other_cookies(gw, owner):
     assert identity_of(r.json()["headers"]) == expected_identity(owner, "all")
 
 
+def test_identity_variables_hold_the_same_values(make_gateway, backend,
+                                                 biller):
+    g = make_gateway(locations="""
+        location /vars/ {
+            clientauth on;
+            proxy_set_header X-Ids "$clientauth_account|$clientauth_user";
+            proxy_set_header X-Rest
+                "$clientauth_brand|$clientauth_permissions";
+            proxy_pass http://127.0.0.1:%d;
+        }
+""" % backend.port)
+    token = g.login_token(biller.email, biller.password)
+
+    r = g.get("/vars/x", token)
+
+    assert r.status_code == 200
+    seen = r.json()["headers"]
+    assert ["X-Ids", "%s|%s" % (biller.account, biller.user)] in seen
+    assert ["X-Rest", "magic|billing"] in seen
+
+
 # ------------------------------------------------------------ anti-spoofing
 
 SPOOFED = [
