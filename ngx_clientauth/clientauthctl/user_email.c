@@ -3,7 +3,9 @@
  * identifier: the index entry moves to the new address in the same
  * transaction that writes the user hash (and the account hash, for the
  * owner, whose address is the account's primary one), so the old address
- * stops logging in exactly when the new one starts.
+ * stops logging in exactly when the new one starts.  A password-reset link
+ * mailed to the old address dies with it: the user hash's "reset" field,
+ * which names the one token the gateway still accepts, is cleared.
  */
 
 #include <stdio.h>
@@ -58,7 +60,8 @@ static const char  ctl_email_usage[] =
     "the old mailbox: the new address logs in and gets the mail, the old\n"
     "one no longer identifies anybody.  For the account's owner it is the\n"
     "account's primary address too.  Refused when the new address is in use\n"
-    "in the brand.  Sessions are left as they are.\n"
+    "in the brand.  A reset link sent to the old address stops working;\n"
+    "sessions are left as they are.\n"
     "\n"
     "  --email NEW            the new address\n"
     "  --phone-country CC     country calling code for a national phone\n"
@@ -377,6 +380,9 @@ ctl_email_queue(ctl_t *ctl, ctl_email_job_t *job)
            != CTL_OK
         || ctl_redis_do(ctl, CTL_R_STATUS, "HSET", job->user->key, "email",
                         job->email, NULL)
+           != CTL_OK
+        || ctl_redis_do(ctl, CTL_R_STATUS, "HDEL", job->user->key, "reset",
+                        NULL)
            != CTL_OK)
     {
         return CTL_FAIL;
