@@ -40,15 +40,16 @@ static char *ngx_http_clientauth_pool_int(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_address_subject(ngx_http_request_t *r,
     ngx_str_t *subject);
 static int64_t ngx_http_clientauth_reply_int(redisReply *reply);
+static ngx_uint_t ngx_http_clientauth_limit_in_phase(
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t s);
+static void ngx_http_clientauth_limit_repair(
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a);
 
 
 ngx_int_t
 ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, const char *kind,
-    const char *ident)
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset)
 {
-    size_t                           klen, ilen;
-    ngx_str_t                       *subject;
     ngx_http_clientauth_srv_conf_t  *ascf;
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -67,35 +68,51 @@ ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
 
     a->now = ngx_http_clientauth_now_ms();
 
-    if (ngx_http_clientauth_address_subject(r,
-            &a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS]) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
     ngx_str_set(&a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_BRAND], "all");
+
+    return ngx_http_clientauth_address_subject(r,
+               &a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS]);
+}
+
+
+/*
+ * What the attempt is counted against once the identifier was looked up:
+ * the account it names, so that all of an account's identifiers share one
+ * count; else the canonical identifier itself, so that unknown identifiers
+ * are limited exactly like known ones.  kind NULL: no identifier of an
+ * accepted shape, only the address and the brand count.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, const char *account, const char *kind,
+    const char *ident)
+{
+    ngx_str_t  *subject;
+
+    if (account) {
+        kind = "account";
+        ident = account;
+    }
 
     if (kind == NULL) {
         return NGX_OK;
     }
 
-    klen = ngx_strlen(kind);
-    ilen = ngx_strlen(ident);
-
     a->kind.data = (u_char *) kind;
-    a->kind.len = klen;
+    a->kind.len = ngx_strlen(kind);
     a->identifier.data = (u_char *) ident;
-    a->identifier.len = ilen;
+    a->identifier.len = ngx_strlen(ident);
 
-    /* "<kind>:<identifier>": every spelling of one identifier, one bucket */
     subject = &a->subject[NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT];
 
-    subject->data = ngx_pnalloc(r->pool, klen + 1 + ilen + 1);
+    subject->data = ngx_pnalloc(r->pool, a->kind.len + a->identifier.len + 2);
     if (subject->data == NULL) {
         return NGX_ERROR;
     }
 
-    subject->len = ngx_sprintf(subject->data, "%s:%s%Z", kind, ident)
+    subject->len = ngx_sprintf(subject->data, "%V:%V%Z", &a->kind,
+                               &a->identifier)
                    - subject->data - 1;
 
     return NGX_OK;
@@ -103,17 +120,20 @@ ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
 
 
 /*
- * Appends the throttle's commands: PTTL lock, INCR + PEXPIRE fails, and
- * INCR + PEXPIRE + GET previous bucket for each limit in force.  Returns
- * how many were appended, or NGX_ERROR.
+ * Appends the throttle's commands for one phase.  The first, sent with the
+ * identifier lookup, counts the address and the brand; the second, once
+ * the subject is known, the lockout (PTTL lock, INCR fails, GET bans) and
+ * the account's window.  A window is INCR + PEXPIRE of the current bucket
+ * and GET of the previous one.  Returns how many were appended, or
+ * NGX_ERROR.
  */
 
 ngx_int_t
 ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
-    ngx_http_clientauth_argv_t *cmds, ngx_uint_t first)
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t first, ngx_uint_t phase)
 {
-    char                         *lock, *fails, *cur, *prev, *ttl;
+    char                         *lock, *fails, *bans, *cur, *prev, *ttl;
     size_t                        len;
     int64_t                       bucket;
     ngx_uint_t                    s, n;
@@ -122,13 +142,15 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
 
     n = first;
     a->first = first;
+    a->phase = phase;
 
-    if (a->kind.len && a->lockout) {
+    if (phase == 2 && a->kind.len && a->lockout) {
         lock = ngx_http_clientauth_login_key(r, ascf, a, "lock");
         fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
+        bans = ngx_http_clientauth_login_key(r, ascf, a, "bans");
         ttl = ngx_http_clientauth_pool_int(r, ascf->lockout.find_time, &len);
 
-        if (lock == NULL || fails == NULL || ttl == NULL) {
+        if (lock == NULL || fails == NULL || bans == NULL || ttl == NULL) {
             return NGX_ERROR;
         }
 
@@ -139,17 +161,34 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "INCR");
         ngx_http_clientauth_argv_add_str(&cmds[n++], fails);
+        a->fails_key = fails;
+
+        /*
+         * find_time slides with each attempt (NX sets it on a new key, GT
+         * pushes it back), but never shortens the longer life a ban gives
+         * the count.
+         */
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+        ngx_http_clientauth_argv_add_str(&cmds[n], fails);
+        ngx_http_clientauth_argv_add(&cmds[n], ttl, len);
+        ngx_http_clientauth_argv_add_str(&cmds[n++], "NX");
 
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
         ngx_http_clientauth_argv_add_str(&cmds[n], fails);
-        ngx_http_clientauth_argv_add(&cmds[n++], ttl, len);
+        ngx_http_clientauth_argv_add(&cmds[n], ttl, len);
+        ngx_http_clientauth_argv_add_str(&cmds[n++], "GT");
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], bans);
     }
 
     for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
         limit = &a->limits[s];
 
-        if (limit->count == 0 || a->subject[s].len == 0) {
+        if (!ngx_http_clientauth_limit_in_phase(a, s)) {
             continue;
         }
 
@@ -214,7 +253,7 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
 
     i = n - a->first;
 
-    if (a->kind.len && a->lockout) {
+    if (a->phase == 2 && a->kind.len && a->lockout) {
         if (i == 0) {
             a->lock_ttl = ngx_http_clientauth_reply_int(reply);
             return;
@@ -222,18 +261,29 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
 
         if (i == 1) {
             a->fails = ngx_http_clientauth_reply_int(reply);
+
+            if (a->fails <= 0) {
+                /* a DEL on success raced an undo: set the count right */
+                ngx_http_clientauth_limit_repair(ascf, a);
+            }
+
             return;
         }
 
-        if (i == 2) {
+        if (i == 4) {
+            a->bans = ngx_http_clientauth_reply_int(reply);
             return;
         }
 
-        i -= 3;
+        if (i < 5) {
+            return;
+        }
+
+        i -= 5;
     }
 
     for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
-        if (a->limits[s].count == 0 || a->subject[s].len == 0) {
+        if (!ngx_http_clientauth_limit_in_phase(a, s)) {
             continue;
         }
 
@@ -271,7 +321,7 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
     ngx_uint_t                    s;
     ngx_http_clientauth_limit_t  *limit;
 
-    if (a->lock_ttl > 0) {
+    if (a->phase == 2 && a->lock_ttl > 0) {
         *retry = (time_t) ((a->lock_ttl + 999) / 1000);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: login refused: \"%V\" is locked out for "
@@ -280,8 +330,12 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (a->kind.len && a->lockout
-        && a->fails > (int64_t) ascf->lockout.retries)
+    /*
+     * The count is not reset by a ban (a reset would race with the undo of
+     * attempts refused meanwhile): each ban allows as many tries again.
+     */
+    if (a->phase == 2 && a->kind.len && a->lockout
+        && a->fails > (int64_t) ascf->lockout.retries * (a->bans + 1))
     {
         return NGX_AGAIN;
     }
@@ -291,7 +345,7 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
     for (s = 0; s < NGX_HTTP_CLIENTAUTH_LIMITS; s++) {
         limit = &a->limits[s];
 
-        if (limit->count == 0 || a->subject[s].len == 0
+        if (!ngx_http_clientauth_limit_in_phase(a, s)
             || ca_window_allows(a->current[s], a->previous[s], a->now,
                                 limit->window, limit->count))
         {
@@ -311,11 +365,51 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
 
     if (longest) {
         *retry = (time_t) ((longest + 999) / 1000);
-        ngx_http_clientauth_limit_undo(r, ascf, a);
+
+        if (a->phase == 2) {
+            ngx_http_clientauth_limit_undo(r, ascf, a);
+        }
+
         return NGX_DECLINED;
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_clientauth_limit_in_phase(ngx_http_clientauth_attempt_t *a,
+    ngx_uint_t s)
+{
+    if (a->limits[s].count == 0 || a->subject[s].len == 0) {
+        return 0;
+    }
+
+    return (s == NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT) == (a->phase == 2);
+}
+
+
+/*
+ * The count went to zero or below: an undo's DECR came after a success's
+ * DEL.  Moved up by as much (INCRBY, not SET, keeps concurrent INCRs), and
+ * this attempt counts as the first.
+ */
+
+static void
+ngx_http_clientauth_limit_repair(ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_attempt_t *a)
+{
+    ngx_http_clientauth_argv_t  cmd;
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "INCRBY");
+    ngx_http_clientauth_argv_add_str(&cmd, a->fails_key);
+    ngx_http_clientauth_argv_add(&cmd, a->repair, ngx_sprintf(a->repair,
+                                 "%L", 1 - a->fails) - a->repair);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+
+    a->fails = 1;
 }
 
 
@@ -345,10 +439,63 @@ ngx_http_clientauth_limit_undo(ngx_http_request_t *r,
 }
 
 
-/* The n-th ban of this identifier: INCR bans, kept as long as a ban can be. */
+/*
+ * Attempts that all found one failure too many race to lock the identifier
+ * out: SET NX elects one of them to count the ban and set its length; the
+ * others only learn how long it lasts.  None of them was a guess: each
+ * gives its failure back.
+ */
 
 ngx_int_t
 ngx_http_clientauth_ban_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmds)
+{
+    char    *lock, *ttl;
+    size_t   len;
+
+    lock = ngx_http_clientauth_login_key(r, ascf, a, "lock");
+    ttl = ngx_http_clientauth_pool_int(r, ascf->lockout.ban_time, &len);
+
+    if (lock == NULL || ttl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "SET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], lock);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "1");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "PX");
+    ngx_http_clientauth_argv_add(&cmds[0], ttl, len);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "NX");
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "PTTL");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lock);
+
+    ngx_http_clientauth_limit_undo(r, ascf, a);
+
+    return 2;
+}
+
+
+void
+ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a, ngx_uint_t n,
+    redisReply *reply)
+{
+    if (n == 0) {
+        a->banner = (reply->type == REDIS_REPLY_STATUS);
+
+    } else {
+        a->lock_ttl = ngx_http_clientauth_reply_int(reply);
+    }
+}
+
+
+/* The elected attempt counts the ban: INCR bans, kept as long as bans grow. */
+
+ngx_int_t
+ngx_http_clientauth_escalate_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     ngx_http_clientauth_argv_t *cmds)
 {
@@ -377,8 +524,8 @@ ngx_http_clientauth_ban_commands(ngx_http_request_t *r,
 
 
 void
-ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a, ngx_uint_t n,
-    redisReply *reply)
+ngx_http_clientauth_escalate_reply(ngx_http_clientauth_attempt_t *a,
+    ngx_uint_t n, redisReply *reply)
 {
     if (n == 0) {
         a->bans = ngx_http_clientauth_reply_int(reply);
@@ -387,17 +534,17 @@ ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a, ngx_uint_t n,
 
 
 /*
- * Locks the identifier out (SET NX: concurrent attempts that all found one
- * failure too many set one ban) and starts the count afresh for after it.
- * Returns the ban's length in seconds, or NGX_ERROR.
+ * Gives the elected ban its length, doubled for each earlier one, and keeps
+ * the failure count as long as the bans are remembered.  Returns the ban's
+ * length in seconds, or NGX_ERROR.
  */
 
 time_t
 ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a)
 {
-    char                        *lock, *fails, *ttl;
-    size_t                       len;
+    char                        *lock, *fails, *ttl, *keep;
+    size_t                       len, klen;
     int64_t                      ban;
     ngx_http_clientauth_argv_t   cmds[2];
 
@@ -407,22 +554,22 @@ ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
     lock = ngx_http_clientauth_login_key(r, ascf, a, "lock");
     fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
     ttl = ngx_http_clientauth_pool_int(r, ban, &len);
+    keep = ngx_http_clientauth_pool_int(r, 2 * (int64_t) ascf->lockout.max_ban,
+                                        &klen);
 
-    if (lock == NULL || fails == NULL || ttl == NULL) {
+    if (lock == NULL || fails == NULL || ttl == NULL || keep == NULL) {
         return NGX_ERROR;
     }
 
     ngx_http_clientauth_argv_reset(&cmds[0]);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "SET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "PEXPIRE");
     ngx_http_clientauth_argv_add_str(&cmds[0], lock);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "1");
-    ngx_http_clientauth_argv_add_str(&cmds[0], "PX");
     ngx_http_clientauth_argv_add(&cmds[0], ttl, len);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "NX");
 
     ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "PEXPIRE");
     ngx_http_clientauth_argv_add_str(&cmds[1], fails);
+    ngx_http_clientauth_argv_add(&cmds[1], keep, klen);
 
     if (ngx_http_clientauth_redis_post(ascf->redis, cmds, 2) != NGX_OK) {
         return NGX_ERROR;
@@ -437,27 +584,33 @@ ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
 }
 
 
-/* Appends DEL fails to a success's transaction; returns 1, 0 or NGX_ERROR. */
+/*
+ * Appends DEL fails bans to a success's transaction: the next lockout is a
+ * first one again.  Returns 1, 0 or NGX_ERROR.
+ */
 
 ngx_int_t
 ngx_http_clientauth_limit_success(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     ngx_http_clientauth_argv_t *cmd)
 {
-    char  *fails;
+    char  *fails, *bans;
 
     if (a->kind.len == 0 || !a->lockout) {
         return 0;
     }
 
     fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
-    if (fails == NULL) {
+    bans = ngx_http_clientauth_login_key(r, ascf, a, "bans");
+
+    if (fails == NULL || bans == NULL) {
         return NGX_ERROR;
     }
 
     ngx_http_clientauth_argv_reset(cmd);
     ngx_http_clientauth_argv_add_str(cmd, "DEL");
     ngx_http_clientauth_argv_add_str(cmd, fails);
+    ngx_http_clientauth_argv_add_str(cmd, bans);
 
     return 1;
 }

@@ -11,16 +11,15 @@
 #include "ngx_http_clientauth_redis.h"
 
 
-/*
- * reset: count password-reset requests rather than logins (no lockout).
- * kind and ident NULL: an identifier of no accepted shape.
- */
+/* reset: count password-reset requests rather than logins (no lockout). */
 ngx_int_t ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, const char *kind,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset);
+ngx_int_t ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, const char *account, const char *kind,
     const char *ident);
 ngx_int_t ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
-    ngx_http_clientauth_argv_t *cmds, ngx_uint_t first);
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t first, ngx_uint_t phase);
 void ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
     ngx_http_clientauth_attempt_t *a, ngx_uint_t n, redisReply *reply);
 ngx_int_t ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
@@ -32,6 +31,11 @@ ngx_int_t ngx_http_clientauth_ban_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     ngx_http_clientauth_argv_t *cmds);
 void ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a,
+    ngx_uint_t n, redisReply *reply);
+ngx_int_t ngx_http_clientauth_escalate_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
+    ngx_http_clientauth_argv_t *cmds);
+void ngx_http_clientauth_escalate_reply(ngx_http_clientauth_attempt_t *a,
     ngx_uint_t n, redisReply *reply);
 time_t ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a);

@@ -20,8 +20,10 @@
 
 typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_START = 0,
-    NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK,
+    NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK,     /* identifier, address, brand */
+    NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE,     /* lockout, account */
     NGX_HTTP_CLIENTAUTH_LOGIN_BAN,
+    NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE,
     NGX_HTTP_CLIENTAUTH_LOGIN_USER,
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
     NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
@@ -40,6 +42,7 @@ struct ngx_http_clientauth_login_s {
     ngx_str_t                         next;
     ngx_str_t                         ref;         /* "<account>:<user>" */
     ngx_uint_t                        has_index;   /* reply 0 is the GET */
+    const char                       *kind;        /* of the identifier */
     char                              ident[CA_IDENT_MAX];
     ngx_http_clientauth_attempt_t     attempt;
     ngx_str_t                         user_field[NGX_HTTP_CLIENTAUTH_USER_FIELDS];
@@ -58,9 +61,13 @@ static ngx_int_t ngx_http_clientauth_login_next(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_account(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_escalated(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_too_many(ngx_http_request_t *r,
     time_t retry);
@@ -180,10 +187,16 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
         return ngx_http_clientauth_login_start(r, ctx, lg);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK:
+        return ngx_http_clientauth_login_account(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE:
         return ngx_http_clientauth_login_throttled(r, ctx, lg);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_BAN:
-        return ngx_http_clientauth_login_banned(r, lg);
+        return ngx_http_clientauth_login_banned(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE:
+        return ngx_http_clientauth_login_escalated(r, lg);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
         return ngx_http_clientauth_login_verify(r, ctx, lg);
@@ -256,14 +269,14 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     }
 
     /* an identifier of no accepted shape still counts per address, brand */
-    if (ngx_http_clientauth_attempt_init(r, &lg->attempt, 0,
-            lg->has_index ? ca_ident_kind_name(kind) : NULL, lg->ident)
-        != NGX_OK)
-    {
+    lg->kind = lg->has_index ? ca_ident_kind_name(kind) : NULL;
+
+    if (ngx_http_clientauth_attempt_init(r, &lg->attempt, 0) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_clientauth_limit_commands(r, ascf, &lg->attempt, cmds, n);
+    rc = ngx_http_clientauth_limit_commands(r, ascf, &lg->attempt, cmds, n,
+                                            1);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -272,13 +285,73 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK;
 
     if (n == 0) {
-        return ngx_http_clientauth_login_throttled(r, ctx, lg);
+        return ngx_http_clientauth_login_account(r, ctx, lg);
     }
 
     return ngx_http_clientauth_wait(r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
                                               ngx_http_clientauth_login_reply,
                                               cmds, n));
+}
+
+
+/*
+ * The address and the brand allow it: count it against the account the
+ * identifier names (or the identifier, when it names none), with the same
+ * round trip either way.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_account(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    time_t                           retry;
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[8];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ngx_http_clientauth_limit_verdict(r, ascf, &lg->attempt, &retry)
+        != NGX_OK)
+    {
+        return ngx_http_clientauth_too_many(r, retry);
+    }
+
+    if (lg->ref.len
+        && ca_id_ref_parse((char *) lg->ref.data, lg->ref.len, lg->account,
+                           lg->user) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: corrupt identifier index \"%V\"",
+                      &lg->ref);
+        ngx_str_null(&lg->ref);
+    }
+
+    if (ngx_http_clientauth_attempt_subject(r, &lg->attempt,
+                                            lg->ref.len ? lg->account : NULL,
+                                            lg->kind, lg->ident)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_clientauth_limit_commands(r, ascf, &lg->attempt, cmds, 0,
+                                            2);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE;
+
+    if (rc == 0) {
+        return ngx_http_clientauth_login_throttled(r, ctx, lg);
+    }
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              cmds, rc));
 }
 
 
@@ -321,6 +394,37 @@ ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_clientauth_login_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!lg->attempt.banner) {
+        /* another attempt set the ban: only say how long it lasts */
+        return ngx_http_clientauth_too_many(r,
+                   (time_t) ((ngx_max(lg->attempt.lock_ttl, 1000) + 999)
+                             / 1000));
+    }
+
+    rc = ngx_http_clientauth_escalate_commands(r, ascf, &lg->attempt, cmds);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE;
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              cmds, rc));
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_escalated(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg)
 {
     time_t                           retry;
@@ -364,17 +468,9 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
 
     if (lg->ref.len == 0
-        || ca_id_ref_parse((char *) lg->ref.data, lg->ref.len, lg->account,
-                           lg->user) != 0
         || ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
                        lg->account, lg->user) < 0)
     {
-        if (lg->ref.len) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "clientauth: corrupt identifier index \"%V\"",
-                          &lg->ref);
-        }
-
         return ngx_http_clientauth_login_verify(r, ctx, lg);
     }
 
@@ -417,6 +513,11 @@ ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY;
 
     rc = ngx_http_clientauth_hash_run(r, ctx, ascf, &in, &lg->verified);
+
+    if (rc != NGX_OK) {
+        /* not a guess: the password was never checked */
+        ngx_http_clientauth_limit_undo(r, ascf, &lg->attempt);
+    }
 
     if (rc == NGX_BUSY) {
         if (ngx_http_clientauth_retry_after(r, 1) != NGX_OK) {
@@ -696,8 +797,18 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
             &lg->attempt, n, reply);
         break;
 
+    case NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE:
+        ngx_http_clientauth_limit_reply(
+            ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+            &lg->attempt, n, reply);
+        break;
+
     case NGX_HTTP_CLIENTAUTH_LOGIN_BAN:
         ngx_http_clientauth_ban_reply(&lg->attempt, n, reply);
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE:
+        ngx_http_clientauth_escalate_reply(&lg->attempt, n, reply);
         break;
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_USER:

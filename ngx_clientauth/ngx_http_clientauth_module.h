@@ -159,6 +159,10 @@ typedef struct {
     int64_t                      current[NGX_HTTP_CLIENTAUTH_LIMITS];
     int64_t                      previous[NGX_HTTP_CLIENTAUTH_LIMITS];
     int64_t                      bans;
+    ngx_uint_t                   banner;       /* elected to set the ban */
+    ngx_uint_t                   phase;        /* 1: address, brand */
+    char                        *fails_key;
+    u_char                       repair[NGX_INT64_LEN];
 } ngx_http_clientauth_attempt_t;
 
 

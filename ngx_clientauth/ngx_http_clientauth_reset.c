@@ -25,7 +25,8 @@
 
 typedef enum {
     NGX_HTTP_CLIENTAUTH_RESET_START = 0,
-    NGX_HTTP_CLIENTAUTH_RESET_PRECHECK,     /* request: index + limits */
+    NGX_HTTP_CLIENTAUTH_RESET_PRECHECK,     /* request: index, address */
+    NGX_HTTP_CLIENTAUTH_RESET_THROTTLE,     /* request: account */
     NGX_HTTP_CLIENTAUTH_RESET_USER,         /* request: the user */
     NGX_HTTP_CLIENTAUTH_RESET_ISSUED,       /* request: token stored */
     NGX_HTTP_CLIENTAUTH_RESET_TOKEN,        /* confirm: token -> user */
@@ -68,6 +69,8 @@ typedef struct {
     char                              token_hash[CA_TOKEN_HASH_LEN + 1];
     char                              ident[CA_IDENT_MAX];
     ngx_uint_t                        has_index;
+    const char                       *kind;
+    ngx_uint_t                        refused;
     ngx_str_t                         ref;
     char                              account[21];
     char                              user[21];
@@ -94,6 +97,8 @@ static void ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
     ngx_uint_t n, redisReply *reply);
 
 static ngx_int_t ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static ngx_int_t ngx_http_clientauth_reset_account(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_lookup_user(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
@@ -122,7 +127,7 @@ static ngx_int_t ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_reset_call(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t n);
-static ngx_uint_t ngx_http_clientauth_reset_forget_identifiers(
+static ngx_uint_t ngx_http_clientauth_reset_forget_failures(
     ngx_http_request_t *r, ngx_http_clientauth_reset_t *rs,
     ngx_http_clientauth_argv_t *cmds);
 static ngx_int_t ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
@@ -288,6 +293,9 @@ ngx_http_clientauth_reset_next(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_ask(r, ctx, rs);
 
     case NGX_HTTP_CLIENTAUTH_RESET_PRECHECK:
+        return ngx_http_clientauth_reset_account(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_THROTTLE:
         return ngx_http_clientauth_reset_lookup_user(r, ctx, rs);
 
     case NGX_HTTP_CLIENTAUTH_RESET_USER:
@@ -403,14 +411,14 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
         rs->has_index = 1;
     }
 
-    if (ngx_http_clientauth_attempt_init(r, &rs->attempt, 1,
-            rs->has_index ? ca_ident_kind_name(kind) : NULL, rs->ident)
-        != NGX_OK)
-    {
+    rs->kind = rs->has_index ? ca_ident_kind_name(kind) : NULL;
+
+    if (ngx_http_clientauth_attempt_init(r, &rs->attempt, 1) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_clientauth_limit_commands(r, ascf, &rs->attempt, cmds, n);
+    rc = ngx_http_clientauth_limit_commands(r, ascf, &rs->attempt, cmds, n,
+                                            1);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -430,7 +438,59 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
 
 
 /*
- * Request, step 2: read the user.  Unknown and rate-limited requests read a
+ * Request, step 2: count the request against the account the identifier
+ * names (or the identifier itself).  Requests the address already exceeds
+ * go on all the same, to cost the same round trips as any other.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_account(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    time_t                           retry;
+    ngx_int_t                        n;
+    ngx_http_clientauth_argv_t       cmds[4];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    rs->refused = (ngx_http_clientauth_limit_verdict(r, ascf, &rs->attempt,
+                                                     &retry)
+                   != NGX_OK);
+
+    if (rs->ref.len
+        && ca_id_ref_parse((char *) rs->ref.data, rs->ref.len, rs->account,
+                           rs->user) != 0)
+    {
+        ngx_str_null(&rs->ref);
+    }
+
+    if (ngx_http_clientauth_attempt_subject(r, &rs->attempt,
+                                            rs->ref.len ? rs->account : NULL,
+                                            rs->kind, rs->ident)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_http_clientauth_limit_commands(r, ascf, &rs->attempt, cmds, 0, 2);
+    if (n == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (n == 0) {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
+    }
+
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_THROTTLE;
+
+    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+}
+
+
+/*
+ * Request, step 3: read the user.  Unknown and rate-limited requests read a
  * user that cannot exist, so that every request costs the same round trips.
  */
 
@@ -448,20 +508,15 @@ ngx_http_clientauth_reset_lookup_user(ngx_http_request_t *r,
     account = "0";
     user = "0";
 
-    if (ngx_http_clientauth_limit_verdict(r, ascf, &rs->attempt, &retry)
-        != NGX_OK)
+    if (rs->refused
+        || ngx_http_clientauth_limit_verdict(r, ascf, &rs->attempt, &retry)
+           != NGX_OK)
     {
         ngx_str_null(&rs->ref);
 
-    } else if (rs->ref.len
-               && ca_id_ref_parse((char *) rs->ref.data, rs->ref.len,
-                                  rs->account, rs->user) == 0)
-    {
+    } else if (rs->ref.len) {
         account = rs->account;
         user = rs->user;
-
-    } else {
-        ngx_str_null(&rs->ref);
     }
 
     if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data, account,
@@ -484,7 +539,7 @@ ngx_http_clientauth_reset_lookup_user(ngx_http_request_t *r,
 
 
 /*
- * Request, step 3: a token, its hash in Redis for the reset's lifetime, the
+ * Request, step 4: a token, its hash in Redis for the reset's lifetime, the
  * user's record naming it (superseding any earlier one), and the e-mail in
  * the outbox, in one MULTI.
  */
@@ -1018,7 +1073,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n++],
                                      ngx_http_clientauth_pool_cstr(r, key));
 
-    n += ngx_http_clientauth_reset_forget_identifiers(r, rs, &cmds[n]);
+    n += ngx_http_clientauth_reset_forget_failures(r, rs, &cmds[n]);
 
     to.account = rs->account;
     to.user = rs->user;
@@ -1042,49 +1097,31 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
 
 
 /*
- * One DEL of the failure counts and lockouts of the user's identifiers:
- * its e-mail, and the account's own identifiers when it is the owner.
+ * One DEL of the account's failure count, lockout and bans: they are
+ * counted per account (ngx_http_clientauth_attempt_subject()).
  */
 
 static ngx_uint_t
-ngx_http_clientauth_reset_forget_identifiers(ngx_http_request_t *r,
+ngx_http_clientauth_reset_forget_failures(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs, ngx_http_clientauth_argv_t *cmd)
 {
-    ngx_uint_t                       i, k, owner;
-    ngx_str_t                       *id;
+    ngx_uint_t                       k;
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
 
-    static const char  *kinds[] = {
-        "customer_number", "nic", "phone", "domain"
-    };
     static const char  *what[] = { "fails", "lock", "bans" };
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    owner = rs->field[NGX_HTTP_CLIENTAUTH_RF_ROLE].len == sizeof("owner") - 1
-            && ngx_strncmp(rs->field[NGX_HTTP_CLIENTAUTH_RF_ROLE].data,
-                           "owner", 5) == 0;
-
     ngx_http_clientauth_argv_reset(cmd);
     ngx_http_clientauth_argv_add_str(cmd, "DEL");
 
-    for (i = 0; i < 1 + NGX_HTTP_CLIENTAUTH_AF_LAST; i++) {
-        id = (i == 0) ? &rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL]
-                      : &rs->account_field[i - 1];
-
-        if (id->len == 0 || (i > 0 && !owner)) {
-            continue;
-        }
-
-        for (k = 0; k < 3; k++) {
-            if (ca_key_login(key, sizeof(key), (char *) ascf->brand.data,
-                             what[k], i == 0 ? "email" : kinds[i - 1],
-                             (char *) id->data) >= 0)
-            {
-                ngx_http_clientauth_argv_add_str(cmd,
-                    ngx_http_clientauth_pool_cstr(r, key));
-            }
+    for (k = 0; k < 3; k++) {
+        if (ca_key_login(key, sizeof(key), (char *) ascf->brand.data,
+                         what[k], "account", rs->account) >= 0)
+        {
+            ngx_http_clientauth_argv_add_str(cmd,
+                ngx_http_clientauth_pool_cstr(r, key));
         }
     }
 
@@ -1316,6 +1353,10 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
             ngx_http_clientauth_limit_reply(ascf, &rs->attempt, n, reply);
         }
 
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_RESET_THROTTLE:
+        ngx_http_clientauth_limit_reply(ascf, &rs->attempt, n, reply);
         break;
 
     case NGX_HTTP_CLIENTAUTH_RESET_USER:

@@ -29,7 +29,7 @@ static ngx_int_t ngx_http_clientauth_deny(ngx_http_request_t *r,
     ngx_http_clientauth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_clientauth_permitted(ngx_str_t *held,
     ngx_array_t *required);
-static void ngx_http_clientauth_strip_identity(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_strip_identity(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_set_identity(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
 static ngx_int_t ngx_http_clientauth_int64(ngx_str_t *s, int64_t *value);
@@ -91,7 +91,10 @@ ngx_http_clientauth_access_handler(ngx_http_request_t *r)
 
     if (!ctx->identity_stripped) {
         /* a client never speaks for the gateway, protected URI or not */
-        ngx_http_clientauth_strip_identity(r);
+        if (ngx_http_clientauth_strip_identity(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         ctx->identity_stripped = 1;
     }
 
@@ -457,45 +460,71 @@ ngx_http_clientauth_is_identity_header(ngx_str_t *key)
 }
 
 
-static void
+/*
+ * Client-sent identity headers are left out of a new header list.  They are
+ * not shifted out in place: r->headers_in keeps pointers to the elements
+ * (Host, Cookie, ...), which must stay where they are; they stay valid in
+ * the old list, which remains in the pool.
+ */
+
+static ngx_int_t
 ngx_http_clientauth_strip_identity(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, found, n;
+    ngx_list_t        old;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t  *h, *copy;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    found = 0;
+    n = 0;
 
-    for (i = 0; /* void */; i++) {
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; i < part->nelts; i++) {
+            n++;
+
+            if (ngx_http_clientauth_is_identity_header(&h[i].key)) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "clientauth: removed client-sent header "
+                              "\"%V\"", &h[i].key);
+                found++;
             }
+        }
+    }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
+    if (found == 0) {
+        return NGX_OK;
+    }
 
-            if (part->nelts == 0) {
+    /* the list head is copied: its "last" may point into itself */
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, n + 4,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (part = &old.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (ngx_http_clientauth_is_identity_header(&h[i].key)) {
                 continue;
             }
+
+            copy = ngx_list_push(&r->headers_in.headers);
+            if (copy == NULL) {
+                return NGX_ERROR;
+            }
+
+            *copy = h[i];
         }
-
-        if (!ngx_http_clientauth_is_identity_header(&h[i].key)) {
-            continue;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: removed client-sent header \"%V\"",
-                      &h[i].key);
-
-        ngx_memmove(&h[i], &h[i + 1],
-                    (part->nelts - i - 1) * sizeof(ngx_table_elt_t));
-        part->nelts--;
-        i--;
     }
+
+    return NGX_OK;
 }
 
 
