@@ -163,7 +163,17 @@ ca_argon2_verify(ca_scheme_e scheme, const char *stored,
     const char *password, size_t pwlen, const ca_pwhash_cost_t *cost,
     int *needs_rehash)
 {
-    int  rehash;
+    int          rehash;
+    const char  *tag;
+
+    /*
+     * A tag shorter than 32 bytes (43 base64 characters) is a hash cut
+     * short, which argon2 would verify as a mere mismatch.
+     */
+    tag = strrchr(stored, '$');
+    if (tag == NULL || strlen(tag + 1) < 43) {
+        return CA_PW_ERROR;
+    }
 
     if (scheme == CA_SCHEME_ARGON2ID) {
         rehash = crypto_pwhash_argon2id_str_needs_rehash(stored,
