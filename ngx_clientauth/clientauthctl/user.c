@@ -31,6 +31,8 @@ typedef struct {
 static int ctl_passwd_attempt(ctl_t *ctl, void *data);
 static int ctl_passwd_queue_history(ctl_t *ctl, const ctl_user_t *u,
     const redisReply *old, int *queued);
+static int ctl_queue_fresh_start(ctl_t *ctl, const ctl_user_t *u,
+    int *queued);
 static int ctl_user_set_status(ctl_t *ctl, int argc, char **argv,
     const char *verb, const char *usage, int lock);
 static int ctl_status_attempt(ctl_t *ctl, void *data);
@@ -165,6 +167,10 @@ ctl_passwd_attempt(ctl_t *ctl, void *data)
     }
 
     if (rc == CTL_OK) {
+        rc = ctl_queue_fresh_start(ctl, job->user, &queued);
+    }
+
+    if (rc == CTL_OK) {
         rc = ctl_sessions_queue_revoke(ctl, job->user, members, &ndel);
     }
 
@@ -206,6 +212,42 @@ ctl_passwd_queue_history(ctl_t *ctl, const ctl_user_t *u,
     if (ctl_cmd_queue(ctl, &cmd) != CTL_OK
         || ctl_redis_do(ctl, CTL_R_STATUS, "LTRIM", u->history_key, "0",
                         CTL_HISTORY_LAST, NULL)
+           != CTL_OK)
+    {
+        return CTL_FAIL;
+    }
+
+    *queued += 2;
+
+    return CTL_OK;
+}
+
+
+/*
+ * A password set by support, or an unlock, starts afresh: a reset link
+ * still in a mailbox no longer works, and the gateway's failure count,
+ * lockout and bans (kept per account) are cleared.
+ */
+
+static int
+ctl_queue_fresh_start(ctl_t *ctl, const ctl_user_t *u, int *queued)
+{
+    int          i;
+    char         keys[3][CA_KEY_MAX];
+    static const char  *what[] = { "fails", "lock", "bans" };
+
+    for (i = 0; i < 3; i++) {
+        if (ca_key_login(keys[i], sizeof(keys[i]), u->brand, what[i],
+                         "account", u->account) < 0)
+        {
+            return CTL_FAIL;
+        }
+    }
+
+    if (ctl_redis_do(ctl, CTL_R_STATUS, "HDEL", u->key, "reset", NULL)
+        != CTL_OK
+        || ctl_redis_do(ctl, CTL_R_STATUS, "DEL", keys[0], keys[1], keys[2],
+                        NULL)
            != CTL_OK)
     {
         return CTL_FAIL;
@@ -280,7 +322,7 @@ ctl_status_attempt(ctl_t *ctl, void *data)
 {
     ctl_status_job_t  *job = data;
 
-    int          rc, ndel, aborted;
+    int          rc, ndel, aborted, queued;
     redisReply  *members, *exec;
 
     rc = ctl_user_watch(ctl, job->user);
@@ -300,9 +342,15 @@ ctl_status_attempt(ctl_t *ctl, void *data)
 
     rc = ctl_redis_do(ctl, CTL_R_STATUS, "MULTI", NULL);
 
+    queued = 1;
+
     if (rc == CTL_OK) {
         rc = ctl_redis_do(ctl, CTL_R_STATUS, "HSET", job->user->key,
                           "status", job->status, NULL);
+    }
+
+    if (rc == CTL_OK) {
+        rc = ctl_queue_fresh_start(ctl, job->user, &queued);
     }
 
     if (rc == CTL_OK && members) {
@@ -322,7 +370,7 @@ ctl_status_attempt(ctl_t *ctl, void *data)
         return aborted ? CTL_RETRY : CTL_FAIL;
     }
 
-    job->revoked = ctl_sessions_revoked(exec, 1, ndel);
+    job->revoked = ctl_sessions_revoked(exec, queued, ndel);
     freeReplyObject(exec);
 
     return CTL_OK;

@@ -1179,3 +1179,31 @@ def test_help_states_the_import_exit_status(ctl):
     for args in (["--help"], ["user", "import", "--help"]):
         out = ok(ctl(*args, global_args=[])).out
         assert "any line failed" in out or "some line failed" in out
+
+
+def gateway_throttle_keys(account):
+    return ["ca:%s:%s:account:%s" % (BRAND, what, account)
+            for what in ("fails", "lock", "bans")]
+
+
+@pytest.mark.parametrize("verb", ["passwd", "unlock"])
+def test_support_gives_a_fresh_start(ctl, redis, verb):
+    """A password set by support, or an unlock, ends the gateway's lockout
+    of the account and kills a reset link still in the lost mailbox."""
+    account, user = add_owner(ctl, "ana@example.com")
+    key = user_key(account, user)
+    redis.cli("HSET", key, "reset", "ab" * 32)
+    for k in gateway_throttle_keys(account):
+        redis.cli("SET", k, "7")
+
+    if verb == "passwd":
+        ok(ctl("user", "passwd", BRAND, "ana@example.com", "--password-stdin",
+               password="N3w-password!1"))
+    else:
+        ok(ctl("user", "lock", BRAND, "ana@example.com"))
+        ok(ctl("user", "unlock", BRAND, "ana@example.com"))
+
+    assert "reset" not in redis.hgetall(key)
+    for k in gateway_throttle_keys(account):
+        assert redis.cli("EXISTS", k) == "0", k
+    assert redis.hgetall(key)["status"] == "active"
