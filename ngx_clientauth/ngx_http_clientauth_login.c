@@ -26,12 +26,19 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE,
     NGX_HTTP_CLIENTAUTH_LOGIN_USER,
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
-    NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
+    NGX_HTTP_CLIENTAUTH_LOGIN_SESSION,
+    NGX_HTTP_CLIENTAUTH_LOGIN_FIX,          /* perms changed meanwhile */
+    NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE       /* password changed meanwhile */
 } ngx_http_clientauth_login_step_e;
 
 
-/* hash status perms email locale */
-#define NGX_HTTP_CLIENTAUTH_USER_FIELDS  5
+/* hash status perms email locale sgen */
+#define NGX_HTTP_CLIENTAUTH_USER_FIELDS  6
+
+/* the user as it is when the session is written: hash status perms sgen */
+#define NGX_HTTP_CLIENTAUTH_NOW_FIELDS   4
+
+#define NGX_HTTP_CLIENTAUTH_SETTLE_TRIES 3
 
 
 struct ngx_http_clientauth_login_s {
@@ -50,6 +57,14 @@ struct ngx_http_clientauth_login_s {
     char                              user[21];
     ngx_uint_t                        known;       /* the account exists */
     ngx_uint_t                        session_ok;
+    ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
+    ngx_str_t                         perms;       /* in the session */
+    ngx_str_t                         replaced;    /* by a restore */
+    ngx_uint_t                        tries;
+    char                             *skey;
+    char                             *setkey;
+    char                             *ukey;
+    char                              session_hash[CA_TOKEN_HASH_LEN + 1];
     ngx_http_clientauth_hash_out_t    verified;
     char                              token[CA_TOKEN_LEN + 1];
 };
@@ -82,6 +97,23 @@ static ngx_int_t ngx_http_clientauth_login_notice(ngx_http_request_t *r,
     ngx_http_clientauth_argv_t *cmd);
 static ngx_int_t ngx_http_clientauth_login_done(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_keys(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_now(ngx_http_clientauth_argv_t *cmd,
+    char *ukey);
+static void ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, redisReply *first);
+static ngx_int_t ngx_http_clientauth_login_settle(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_fix(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_restore(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_discard(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg);
+static ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
@@ -204,8 +236,11 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
     case NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY:
         return ngx_http_clientauth_login_session(r, ctx, lg);
 
-    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION */
-        return ngx_http_clientauth_login_done(r, lg);
+    case NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE:
+        return ngx_http_clientauth_login_restore(r, ctx, lg);
+
+    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION, _FIX */
+        return ngx_http_clientauth_login_settle(r, ctx, lg);
     }
 }
 
@@ -482,6 +517,7 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmd, "perms");
     ngx_http_clientauth_argv_add_str(&cmd, "email");
     ngx_http_clientauth_argv_add_str(&cmd, "locale");
+    ngx_http_clientauth_argv_add_str(&cmd, "sgen");
 
     return ngx_http_clientauth_wait(r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
@@ -549,11 +585,9 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_uint_t                       n;
     ngx_str_t                       *perms;
     ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[10];
+    ngx_http_clientauth_argv_t       cmds[11];
     ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             hash[CA_TOKEN_HASH_LEN + 1];
-    char                             skey[CA_KEY_MAX], setkey[CA_KEY_MAX];
-    char                             ukey[CA_KEY_MAX];
+    char                            *hash, *skey, *setkey, *ukey;
     u_char                           expires[NGX_INT64_LEN];
     u_char                           nowbuf[NGX_INT64_LEN];
     u_char                           idle[NGX_INT64_LEN];
@@ -574,39 +608,35 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     if (lg->user_field[1].len != sizeof("active") - 1
         || ngx_strncmp(lg->user_field[1].data, "active", 6) != 0)
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: login refused: user %s of account %s is "
-                      "locked", lg->user, lg->account);
-
-        if (ngx_http_clientauth_retry_after(r, 3600) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                   "locked", "Account locked",
-                   "This user is locked. Please contact support.");
+        return ngx_http_clientauth_login_locked(r, lg);
     }
 
     ca_token_generate(lg->token);
+    hash = lg->session_hash;
 
     if (ca_token_hash(lg->token, CA_TOKEN_LEN, hash) != 0
-        || ca_key_session(skey, sizeof(skey), (char *) ascf->brand.data,
-                          hash) < 0
-        || ca_key_user_sessions(setkey, sizeof(setkey),
-                                (char *) ascf->brand.data, lg->account,
-                                lg->user) < 0
-        || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
-                       lg->account, lg->user) < 0)
+        || ngx_http_clientauth_login_keys(r, ascf, lg) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    skey = lg->skey;
+    setkey = lg->setkey;
+    ukey = lg->ukey;
+
     now = ngx_http_clientauth_now_ms();
     perms = &lg->user_field[2];
+    lg->perms = *perms;
     n = 0;
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "MULTI");
+
+    /*
+     * The user as it is at EXEC: support may have changed it while the
+     * password was checked (ngx_http_clientauth_login_settle()).
+     */
+    ngx_http_clientauth_login_now(&cmds[n++], ukey);
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
@@ -705,6 +735,304 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
 }
 
 
+/*
+ * The session is written.  Support may have changed the user while its
+ * password was checked, and the MULTI read the user as it was at EXEC:
+ *
+ *   the password changed: the one checked is no longer valid; if the login
+ *     upgraded the old hash it overwrote the new one, which is put back;
+ *   its sessions were revoked (sgen moved on) or it was locked: this
+ *     session, written too late to be among those revoked, goes too;
+ *   its permissions changed: this session, written too late to be updated,
+ *     takes them, until a MULTI reads them back unchanged.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_settle(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_str_t  *hash, *status, *perms, *sgen, *expected;
+
+    if (!lg->session_ok) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: redis did not store the new session");
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    hash = &lg->now_field[0];
+    status = &lg->now_field[1];
+    perms = &lg->now_field[2];
+    sgen = &lg->now_field[3];
+
+    /* the first read precedes the upgrade in the MULTI; later ones follow */
+    expected = (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
+                || lg->verified.new_hash.len == 0)
+               ? &lg->user_field[0] : &lg->verified.new_hash;
+
+    if (!ngx_http_clientauth_str_eq(hash, expected)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: the password of user %s of account %s "
+                      "changed during its login", lg->user, lg->account);
+
+        if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
+            && lg->verified.new_hash.len)
+        {
+            lg->replaced = *hash;
+            return ngx_http_clientauth_login_restore(r, ctx, lg);
+        }
+
+        ngx_http_clientauth_login_discard(r, lg);
+        return ngx_http_clientauth_login_failed(r, lg, "account changed");
+    }
+
+    if (status->len != sizeof("active") - 1
+        || ngx_strncmp(status->data, "active", 6) != 0)
+    {
+        ngx_http_clientauth_login_discard(r, lg);
+        return ngx_http_clientauth_login_locked(r, lg);
+    }
+
+    if (!ngx_http_clientauth_str_eq(sgen, &lg->user_field[5])) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: the sessions of user %s of account %s "
+                      "were revoked during its login", lg->user, lg->account);
+        ngx_http_clientauth_login_discard(r, lg);
+        return ngx_http_clientauth_login_failed(r, lg, "account changed");
+    }
+
+    if (!ngx_http_clientauth_str_eq(perms, &lg->perms)) {
+        return ngx_http_clientauth_login_fix(r, ctx, lg);
+    }
+
+    return ngx_http_clientauth_login_done(r, lg);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_fix(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    u_char                          *p;
+    ngx_http_clientauth_argv_t       cmds[5];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: permissions of user %s of account %s "
+                      "kept changing during its login", lg->user,
+                      lg->account);
+        ngx_http_clientauth_login_discard(r, lg);
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lg->perms = lg->now_field[2];
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "MULTI");
+
+    ngx_http_clientauth_login_now(&cmds[1], lg->ukey);
+
+    ngx_http_clientauth_argv_reset(&cmds[2]);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "HSET");
+    ngx_http_clientauth_argv_add_str(&cmds[2], lg->skey);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "p");
+    ngx_http_clientauth_argv_add(&cmds[2], lg->perms.data, lg->perms.len);
+
+    /* a session revoked meanwhile must not come back without a deadline */
+    ngx_http_clientauth_argv_reset(&cmds[3]);
+    ngx_http_clientauth_argv_add_str(&cmds[3], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[3], lg->skey);
+    ngx_http_clientauth_argv_add(&cmds[3], p,
+                                 ngx_sprintf(p, "%M", ascf->session_idle) - p);
+
+    ngx_http_clientauth_argv_reset(&cmds[4]);
+    ngx_http_clientauth_argv_add_str(&cmds[4], "EXEC");
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_FIX;
+    lg->session_ok = 0;
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              cmds, 5));
+}
+
+
+/*
+ * Puts back the hash the upgrade overwrote.  The MULTI reads what it
+ * replaces: if that is not the upgrade, yet another password was set in
+ * between, and that one is put back in turn.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_restore(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_http_clientauth_argv_t       cmds[4];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE) {
+        if (!lg->session_ok) {
+            return ngx_http_clientauth_send_unavailable(r);
+        }
+
+        if (ngx_http_clientauth_str_eq(&lg->now_field[0],
+                                       &lg->verified.new_hash)
+            || ++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES)
+        {
+            ngx_http_clientauth_login_discard(r, lg);
+        return ngx_http_clientauth_login_failed(r, lg, "account changed");
+        }
+
+        lg->replaced = lg->now_field[0];
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "MULTI");
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "hash");
+
+    ngx_http_clientauth_argv_reset(&cmds[2]);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "HSET");
+    ngx_http_clientauth_argv_add_str(&cmds[2], lg->ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "hash");
+    ngx_http_clientauth_argv_add(&cmds[2], lg->replaced.data,
+                                 lg->replaced.len);
+
+    ngx_http_clientauth_argv_reset(&cmds[3]);
+    ngx_http_clientauth_argv_add_str(&cmds[3], "EXEC");
+
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE;
+    lg->session_ok = 0;
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
+                                              ngx_http_clientauth_login_reply,
+                                              cmds, 4));
+}
+
+
+/* Locked by support: no session until unlocked. */
+
+static ngx_int_t
+ngx_http_clientauth_login_locked(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: login refused: user %s of account %s is "
+                  "locked", lg->user, lg->account);
+
+    if (ngx_http_clientauth_retry_after(r, 3600) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
+               "locked", "Account locked",
+               "This user is locked. Please contact support.");
+}
+
+
+/* The session nobody will get. */
+
+static void
+ngx_http_clientauth_login_discard(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg)
+{
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[0], lg->skey);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "SREM");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->setkey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->session_hash);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, cmds, 2);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_keys(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg)
+{
+    char  *brand;
+    char   key[CA_KEY_MAX];
+
+    brand = (char *) ascf->brand.data;
+
+    if (ca_key_session(key, sizeof(key), brand, lg->session_hash) < 0
+        || (lg->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ca_key_user_sessions(key, sizeof(key), brand, lg->account,
+                                lg->user) < 0
+        || (lg->setkey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ca_key_user(key, sizeof(key), brand, lg->account, lg->user) < 0
+        || (lg->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_clientauth_login_now(ngx_http_clientauth_argv_t *cmd, char *ukey)
+{
+    ngx_http_clientauth_argv_reset(cmd);
+    ngx_http_clientauth_argv_add_str(cmd, "HMGET");
+    ngx_http_clientauth_argv_add_str(cmd, ukey);
+    ngx_http_clientauth_argv_add_str(cmd, "hash");
+    ngx_http_clientauth_argv_add_str(cmd, "status");
+    ngx_http_clientauth_argv_add_str(cmd, "perms");
+    ngx_http_clientauth_argv_add_str(cmd, "sgen");
+}
+
+
+/* The HMGET that opens each MULTI, as EXEC returns it. */
+
+static void
+ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, redisReply *first)
+{
+    ngx_uint_t  i;
+
+    if (first->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    for (i = 0; i < first->elements && i < NGX_HTTP_CLIENTAUTH_NOW_FIELDS;
+         i++)
+    {
+        (void) ngx_http_clientauth_reply_str(r->pool, first->element[i],
+                                             &lg->now_field[i]);
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
+}
+
+
 static ngx_int_t
 ngx_http_clientauth_login_done(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg)
@@ -715,12 +1043,6 @@ ngx_http_clientauth_login_done(ngx_http_request_t *r,
     static ngx_str_t  ok = ngx_string("{\"ok\":true}");
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    if (!lg->session_ok) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "clientauth: redis did not store the new session");
-        return ngx_http_clientauth_send_unavailable(r);
-    }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: user %s of account %s logged in%s",
@@ -830,7 +1152,11 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
 
         break;
 
-    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION: MULTI ... EXEC */
+    default: /* SESSION, FIX, RESTORE: MULTI ... EXEC */
+        if (n > 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+            ngx_http_clientauth_login_exec_reply(r, lg, reply->element[0]);
+        }
+
         if (reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "clientauth: redis refused a session write: %s",

@@ -281,7 +281,7 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     nmembers = lo->members ? lo->members->nelts : 0;
     member = nmembers ? lo->members->elts : NULL;
 
-    cmds = ngx_palloc(r->pool, (3 + nmembers / (NGX_HTTP_CLIENTAUTH_ARGS_MAX
+    cmds = ngx_palloc(r->pool, (4 + nmembers / (NGX_HTTP_CLIENTAUTH_ARGS_MAX
                                                 - 2))
                                * sizeof(ngx_http_clientauth_argv_t));
     if (cmds == NULL
@@ -325,8 +325,23 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n++],
                                      ngx_http_clientauth_pool_cstr(r, key));
 
-    lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
     lo->set_reply = n - 1;
+
+    if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
+                    (char *) lo->account.data, (char *) lo->user.data) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a login in flight drops the session it writes after this */
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HINCRBY");
+    ngx_http_clientauth_argv_add_str(&cmds[n],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+    ngx_http_clientauth_argv_add_str(&cmds[n], "sgen");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "1");
+
+    lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
 
     return ngx_http_clientauth_logout_call(r, ctx, cmds, n);
 }
@@ -411,7 +426,7 @@ ngx_http_clientauth_logout_reply(ngx_http_request_t *r, ngx_uint_t n,
             break;
         }
 
-        if (!lo->everywhere || n != lo->set_reply) {
+        if (!lo->everywhere || n < lo->set_reply) {
             lo->revoked += reply->integer;
         }
 

@@ -740,13 +740,14 @@ ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[0], "hash");
     ngx_http_clientauth_argv_add_str(&cmds[0], "role");
 
+    /* the last N passwords: the current one and N - 1 former ones */
     ngx_http_clientauth_argv_reset(&cmds[1]);
     ngx_http_clientauth_argv_add_str(&cmds[1], "LRANGE");
     ngx_http_clientauth_argv_add_str(&cmds[1], hkey);
     ngx_http_clientauth_argv_add_str(&cmds[1], "0");
     ngx_http_clientauth_argv_add(&cmds[1], p,
                                  ngx_sprintf(p, "%i",
-                                     (ngx_int_t) ascf->password_history - 1)
+                                     (ngx_int_t) ascf->password_history - 2)
                                  - p);
 
     ngx_http_clientauth_argv_reset(&cmds[2]);
@@ -846,14 +847,18 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
 
     ngx_memzero(&in, sizeof(ngx_http_clientauth_hash_in_t));
 
-    if (rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].len) {
+    if (rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].len
+        && ascf->password_history > 0)
+    {
         in.stored[in.nstored++] =
                           (char *) rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].data;
     }
 
     old = rs->history ? rs->history->elts : NULL;
 
+    /* LRANGE 0 -1 and 0 -2 (history 1 and 0) read more than wanted */
     for (i = 0; rs->history && i < rs->history->nelts
+                && i + 1 < ascf->password_history
                 && in.nstored < NGX_HTTP_CLIENTAUTH_HASHES_MAX; i++)
     {
         in.stored[in.nstored++] = (char *) old[i].data;
@@ -966,7 +971,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     }
 
     nsess = rs->sessions ? rs->sessions->nelts : 0;
-    max = 12 + nsess / (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) + 1;
+    max = 13 + nsess / (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) + 1;
 
     cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
@@ -1015,9 +1020,16 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "reset");
 
+    /* a login in flight drops the session it writes after this */
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HINCRBY");
+    ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "sgen");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "1");
+
     old = &rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH];
 
-    if (old->len && ascf->password_history) {
+    if (old->len && ascf->password_history > 1) {
         if (ca_key_user_history(key, sizeof(key), (char *) ascf->brand.data,
                                 rs->account, rs->user) < 0)
         {
@@ -1037,7 +1049,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
         ngx_http_clientauth_argv_add_str(&cmds[n], "0");
         ngx_http_clientauth_argv_add(&cmds[n++], keep,
                                      ngx_sprintf(keep, "%ui",
-                                                 ascf->password_history - 1)
+                                                 ascf->password_history - 2)
                                      - keep);
     }
 

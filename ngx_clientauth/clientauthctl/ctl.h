@@ -293,7 +293,7 @@ void ctl_perms_format(const ctl_perms_t *perms, char buf[CTL_PERMS_MAX]);
 /* session.c */
 redisReply *ctl_sessions_members(ctl_t *ctl, const ctl_user_t *u);
 int ctl_sessions_queue_revoke(ctl_t *ctl, const ctl_user_t *u,
-    const redisReply *members, int *ndel);
+    const redisReply *members, int bump, int *ndel);
 long long ctl_sessions_revoked(const redisReply *exec, int first, int ndel);
 int ctl_sessions_live(ctl_t *ctl, const ctl_user_t *u, long long *live);
 int ctl_sessions_watch_live(ctl_t *ctl, const ctl_user_t *u,

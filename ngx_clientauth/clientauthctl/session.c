@@ -78,7 +78,7 @@ ctl_sessions_members(ctl_t *ctl, const ctl_user_t *u)
 
 int
 ctl_sessions_queue_revoke(ctl_t *ctl, const ctl_user_t *u,
-    const redisReply *members, int *ndel)
+    const redisReply *members, int bump, int *ndel)
 {
     int         rc;
     char       *keys;
@@ -104,7 +104,18 @@ ctl_sessions_queue_revoke(ctl_t *ctl, const ctl_user_t *u,
         return rc;
     }
 
-    return ctl_redis_do(ctl, CTL_R_STATUS, "DEL", u->sessions_key, NULL);
+    rc = ctl_redis_do(ctl, CTL_R_STATUS, "DEL", u->sessions_key, NULL);
+
+    if (rc == CTL_OK && bump) {
+        /*
+         * A login in flight writes its session after this DEL: the new
+         * session generation tells it to drop that session.
+         */
+        rc = ctl_redis_do(ctl, CTL_R_STATUS, "HINCRBY", u->key, "sgen", "1",
+                          NULL);
+    }
+
+    return rc;
 }
 
 
@@ -370,8 +381,9 @@ ctl_sessions_revoke(ctl_t *ctl, int argc, char **argv)
 
 
 /*
- * Sessions of a user that is gone are revoked all the same: no check that
- * the user hash exists, only the session set is watched.
+ * Sessions of a user that is gone are revoked all the same: the session
+ * set is watched, and the user hash only to bump its session generation
+ * when it exists (never to create it).
  */
 
 static int
@@ -379,15 +391,24 @@ ctl_sessions_revoke_attempt(ctl_t *ctl, void *data)
 {
     ctl_revoke_job_t  *job = data;
 
-    int          rc, ndel, aborted;
-    redisReply  *members, *exec;
+    int          rc, ndel, aborted, exists;
+    redisReply  *members, *exec, *reply;
 
     if (ctl_redis_do(ctl, CTL_R_STATUS, "WATCH", job->user->sessions_key,
-                     NULL)
+                     job->user->key, NULL)
         != CTL_OK)
     {
         return CTL_FAIL;
     }
+
+    reply = ctl_redis_call(ctl, CTL_R_INTEGER, "EXISTS", job->user->key,
+                           NULL);
+    if (reply == NULL) {
+        return CTL_FAIL;
+    }
+
+    exists = (reply->integer == 1);
+    freeReplyObject(reply);
 
     members = ctl_sessions_members(ctl, job->user);
     if (members == NULL) {
@@ -397,7 +418,8 @@ ctl_sessions_revoke_attempt(ctl_t *ctl, void *data)
     rc = ctl_redis_do(ctl, CTL_R_STATUS, "MULTI", NULL);
 
     if (rc == CTL_OK) {
-        rc = ctl_sessions_queue_revoke(ctl, job->user, members, &ndel);
+        rc = ctl_sessions_queue_revoke(ctl, job->user, members, exists,
+                                       &ndel);
     }
 
     freeReplyObject(members);

@@ -171,7 +171,7 @@ ctl_passwd_attempt(ctl_t *ctl, void *data)
     }
 
     if (rc == CTL_OK) {
-        rc = ctl_sessions_queue_revoke(ctl, job->user, members, &ndel);
+        rc = ctl_sessions_queue_revoke(ctl, job->user, members, 1, &ndel);
     }
 
     freeReplyObject(old);
@@ -354,7 +354,7 @@ ctl_status_attempt(ctl_t *ctl, void *data)
     }
 
     if (rc == CTL_OK && members) {
-        rc = ctl_sessions_queue_revoke(ctl, job->user, members, &ndel);
+        rc = ctl_sessions_queue_revoke(ctl, job->user, members, 1, &ndel);
     }
 
     if (members) {

@@ -8,7 +8,10 @@ ca_window_bucket(int64_t now_ms, int64_t window_ms)
 }
 
 
-/* The previous bucket's attempts still inside the window, rounded down. */
+/*
+ * The previous bucket's attempts still inside the window, rounded up: a
+ * limit of N never lets N + 1 through across a bucket boundary.
+ */
 
 static int64_t
 ca_window_carried(int64_t previous, int64_t now_ms, int64_t window_ms)
@@ -17,7 +20,7 @@ ca_window_carried(int64_t previous, int64_t now_ms, int64_t window_ms)
 
     remaining = window_ms - now_ms % window_ms;
 
-    return previous * remaining / window_ms;
+    return (previous * remaining + window_ms - 1) / window_ms;
 }
 
 
@@ -31,10 +34,10 @@ ca_window_allows(int64_t current, int64_t previous, int64_t now_ms,
 
 /*
  * The next attempt counts current + 1.  In this bucket it fits once the
- * previous bucket's weight, rounded down, has decayed enough:
- * previous * (W - e) / W < limit - current, i.e. e > W - room * W / previous.
- * Otherwise in the next bucket, where it counts 1 and this bucket weighs
- * current * (W - t) / W < limit.
+ * previous bucket's weight, rounded up, has decayed to the room left:
+ * previous * (W - e) / W <= limit - current - 1, i.e.
+ * e >= W - room * W / previous.  Otherwise in the next bucket, where it
+ * counts 1 and this bucket weighs current * (W - t) / W <= limit - 1.
  */
 
 int64_t
@@ -44,10 +47,10 @@ ca_window_retry_ms(int64_t current, int64_t previous, int64_t now_ms,
     int64_t  elapsed, room, at, t;
 
     elapsed = now_ms % window_ms;
-    room = limit - current;
+    room = limit - current - 1;
 
     if (room > 0 && previous > 0) {
-        at = window_ms - room * window_ms / previous + 1;
+        at = window_ms - room * window_ms / previous;
 
         if (at < window_ms) {
             return at > elapsed ? at - elapsed : 1;
@@ -58,7 +61,7 @@ ca_window_retry_ms(int64_t current, int64_t previous, int64_t now_ms,
         return window_ms - elapsed;
     }
 
-    t = window_ms - limit * window_ms / (current > 0 ? current : 1) + 1;
+    t = window_ms - (limit - 1) * window_ms / (current > 0 ? current : 1);
 
     return window_ms - elapsed + (t > 0 ? t : 0);
 }

@@ -552,3 +552,20 @@ def test_passwd_during_a_legacy_login_keeps_the_new_password(gw, tmp_path):
     assert_login_refused(gw.login("legacy@example.com", old_pw))
     assert gw.redis.call("LRANGE", "ca:{magic:1}:user:1:history", 0, -1) \
         == [legacy]
+
+
+def test_sessions_revoked_during_a_login_take_its_session_too(gw):
+    """Support revokes every session of a user while a login of that user
+    is being verified: the session that login writes afterwards is not in
+    the list support revoked, yet it must not survive the revocation."""
+    owner = add(gw.redis, "owner@example.com", OWNER_PW, cost=SLOW_COST)
+    wait, pending = login_in_flight(gw, owner.email, OWNER_PW)
+
+    ctl(gw.redis, "sessions", "revoke", BRAND, owner.email)
+    assert pending(), "the login answered before the revoke: hash too fast"
+
+    r = wait()
+    assert r.status_code == 401, (r.status_code, r.text)
+    assert "Set-Cookie" not in r.headers
+    assert show(gw.redis, owner.email)["sessions"] == "0"
+    assert gw.login(owner.email, OWNER_PW).status_code == 200

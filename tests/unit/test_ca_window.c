@@ -37,8 +37,10 @@ test_previous_bucket_weighs_by_overlap(void **state)
     assert_true(ca_window_allows(5, 10, 10 * MIN + MIN / 2, MIN, 10));
     assert_false(ca_window_allows(6, 10, 10 * MIN + MIN / 2, MIN, 10));
 
-    /* at the very end almost nothing */
-    assert_true(ca_window_allows(10, 10, 11 * MIN - 1, MIN, 10));
+    /* at the very end almost nothing, but rounded up: a limit of 10 never
+     * lets 11 through across the boundary */
+    assert_true(ca_window_allows(9, 10, 11 * MIN - 1, MIN, 10));
+    assert_false(ca_window_allows(10, 10, 11 * MIN - 1, MIN, 10));
 }
 
 
@@ -49,7 +51,7 @@ test_retry_waits_for_next_bucket_when_full(void **state)
 
     /* 6 of 5 at 10 s into the bucket: the rest of it, then 1/6 of the next */
     wait = ca_window_retry_ms(6, 0, 10000, MIN, 5);
-    assert_int_equal(wait, 50000 + MIN / 6 + 1);
+    assert_int_equal(wait, 50000 + MIN - 4 * MIN / 6);
     assert_true(ca_window_allows(1, 6, 10000 + wait, MIN, 5));
     assert_false(ca_window_allows(1, 6, 10000 + wait - 1000, MIN, 5));
 }
