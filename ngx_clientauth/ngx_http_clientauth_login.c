@@ -41,7 +41,7 @@ typedef enum {
 #define NGX_HTTP_CLIENTAUTH_SETTLE_TRIES 3
 
 
-struct ngx_http_clientauth_login_s {
+typedef struct {
     ngx_http_clientauth_login_step_e  step;
     ca_form_t                         form;
     ngx_str_t                         identifier;
@@ -67,13 +67,11 @@ struct ngx_http_clientauth_login_s {
     char                              session_hash[CA_TOKEN_HASH_LEN + 1];
     ngx_http_clientauth_hash_out_t    verified;
     char                              token[CA_TOKEN_LEN + 1];
-};
+} ngx_http_clientauth_login_t;
 
 
-static void ngx_http_clientauth_login_body(ngx_http_request_t *r);
-static void ngx_http_clientauth_login_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_login_next(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_login_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_account(ngx_http_request_t *r,
@@ -130,7 +128,6 @@ ngx_int_t
 ngx_http_clientauth_login_handler(ngx_http_request_t *r)
 {
     ngx_str_t                        next;
-    ngx_http_clientauth_ctx_t       *ctx;
     ngx_http_clientauth_login_t     *lg;
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
@@ -149,69 +146,21 @@ ngx_http_clientauth_login_handler(ngx_http_request_t *r)
         return ngx_http_clientauth_cross_site(r);
     }
 
-    ctx = ngx_http_clientauth_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     lg = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_login_t));
     if (lg == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->login = lg;
-
-    return ngx_http_clientauth_read_form(r, ngx_http_clientauth_login_body);
+    return ngx_http_clientauth_flow_start(r, ngx_http_clientauth_login_next,
+                                          lg, 1);
 }
 
-
-/*
- * The body reader holds the request (r->main->count) until the content
- * handler's NGX_DONE; from here on the request is finalized once, with the
- * answer, and a step that waits leaves it alone.
- */
-
-static void
-ngx_http_clientauth_login_body(ngx_http_request_t *r)
-{
-    r->write_event_handler = ngx_http_clientauth_login_resume;
-
-    ngx_http_clientauth_login_resume(r);
-}
-
-
-static void
-ngx_http_clientauth_login_resume(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_clientauth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-
-    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
-        return;
-    }
-
-    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
-    r->read_event_handler = ngx_http_block_reading;
-
-    rc = ngx_http_clientauth_login_next(r, ctx, ctx->login);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
-}
-
-
-/* Returns NGX_DONE while waiting, else what to finalize the request with. */
 
 static ngx_int_t
 ngx_http_clientauth_login_next(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+    ngx_http_clientauth_ctx_t *ctx)
 {
-    if (ctx->redis_error) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
+    ngx_http_clientauth_login_t  *lg = ctx->flow;
 
     switch (lg->step) {
 
@@ -1087,7 +1036,7 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
     ngx_http_clientauth_login_t  *lg;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-    lg = ctx->login;
+    lg = ctx->flow;
 
     if (reply == NULL) {
         return;

@@ -11,7 +11,7 @@
 
 
 typedef enum {
-    NGX_HTTP_CLIENTAUTH_LOGOUT_START = 0,
+    NGX_HTTP_CLIENTAUTH_LOGOUT_START = 0,   /* with a body: everywhere? */
     NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER,       /* everywhere: whose session */
     NGX_HTTP_CLIENTAUTH_LOGOUT_MEMBERS,     /* everywhere: all of theirs */
     NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED
@@ -31,10 +31,10 @@ typedef struct {
 } ngx_http_clientauth_logout_t;
 
 
-static void ngx_http_clientauth_logout_body(ngx_http_request_t *r);
-static void ngx_http_clientauth_logout_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_logout_scope(ngx_http_request_t *r,
+    ngx_http_clientauth_logout_t *lo);
 static ngx_int_t ngx_http_clientauth_logout_next(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_logout_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
 static ngx_int_t ngx_http_clientauth_logout_members(ngx_http_request_t *r,
@@ -52,9 +52,7 @@ static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
 ngx_int_t
 ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                        rc;
     ngx_str_t                        cookie;
-    ngx_http_clientauth_ctx_t       *ctx;
     ngx_http_clientauth_logout_t    *lo;
     ngx_http_clientauth_srv_conf_t  *ascf;
 
@@ -69,17 +67,10 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    ctx = ngx_http_clientauth_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     lo = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_logout_t));
     if (lo == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->flow = lo;
 
     if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
                                           &ascf->cookie_name, &cookie)
@@ -90,43 +81,26 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
         return ngx_http_clientauth_logout_done(r);
     }
 
-    r->write_event_handler = ngx_http_clientauth_logout_resume;
-
-    if (r->headers_in.content_type) {
-        return ngx_http_clientauth_read_form(r,
-                                             ngx_http_clientauth_logout_body);
-    }
-
-    rc = ngx_http_clientauth_logout_start(r, ctx, lo);
-
-    if (rc == NGX_DONE) {
-        /* held until the last step finalizes it */
-        r->main->count++;
-    }
-
-    return rc;
+    return ngx_http_clientauth_flow_start(r, ngx_http_clientauth_logout_next,
+                                          lo, r->headers_in.content_type != NULL);
 }
 
 
-static void
-ngx_http_clientauth_logout_body(ngx_http_request_t *r)
-{
-    ngx_int_t                      rc;
-    ngx_str_t                      value;
-    ngx_http_clientauth_ctx_t     *ctx;
-    ngx_http_clientauth_logout_t  *lo;
+/* everywhere=1 (or true, on) in a form or JSON body */
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-    lo = ctx->flow;
+static ngx_int_t
+ngx_http_clientauth_logout_scope(ngx_http_request_t *r,
+    ngx_http_clientauth_logout_t *lo)
+{
+    ngx_int_t  rc;
+    ngx_str_t  value;
 
     rc = ngx_http_clientauth_parse_form(r, &lo->form);
 
     if (rc != NGX_OK) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
-        ngx_http_finalize_request(r,
-            ngx_http_clientauth_send_message(r, rc, "malformed_request",
-                "Bad request", "The request could not be understood."));
-        return;
+        return ngx_http_clientauth_send_message(r, rc, "malformed_request",
+                   "Bad request", "The request could not be understood.");
     }
 
     ngx_http_clientauth_form_value(&lo->form, "everywhere", &value);
@@ -137,47 +111,28 @@ ngx_http_clientauth_logout_body(ngx_http_request_t *r)
                      || (value.len == 2
                          && ngx_strncmp(value.data, "on", 2) == 0);
 
-    rc = ngx_http_clientauth_logout_start(r, ctx, lo);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
-}
-
-
-static void
-ngx_http_clientauth_logout_resume(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_clientauth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-
-    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
-        return;
-    }
-
-    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
-    r->read_event_handler = ngx_http_block_reading;
-
-    rc = ngx_http_clientauth_logout_next(r, ctx, ctx->flow);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
+    return NGX_OK;
 }
 
 
 static ngx_int_t
 ngx_http_clientauth_logout_next(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
+    ngx_http_clientauth_ctx_t *ctx)
 {
-    if (ctx->redis_error) {
-        /* the session may still be alive: do not pretend otherwise */
-        return ngx_http_clientauth_send_unavailable(r);
-    }
+    ngx_int_t                      rc;
+    ngx_http_clientauth_logout_t  *lo = ctx->flow;
 
     switch (lo->step) {
+
+    case NGX_HTTP_CLIENTAUTH_LOGOUT_START:
+        if (r->headers_in.content_type) {
+            rc = ngx_http_clientauth_logout_scope(r, lo);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        return ngx_http_clientauth_logout_start(r, ctx, lo);
 
     case NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER:
         return ngx_http_clientauth_logout_members(r, ctx, lo);

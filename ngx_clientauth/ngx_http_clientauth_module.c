@@ -9,7 +9,7 @@
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
-#include "ca_policy.h"
+#include "ngx_http_clientauth_body.h"
 
 
 static void *ngx_http_clientauth_create_main_conf(ngx_conf_t *cf);
@@ -52,6 +52,8 @@ static char *ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
 static char *ngx_http_clientauth_merge_hashing(ngx_conf_t *cf,
     ngx_http_clientauth_srv_conf_t *prev, ngx_http_clientauth_srv_conf_t *conf);
 static void ngx_http_clientauth_cleanup(void *data);
+static void ngx_http_clientauth_flow_body(ngx_http_request_t *r);
+static void ngx_http_clientauth_flow_resume(ngx_http_request_t *r);
 
 
 static ngx_conf_num_bounds_t  ngx_http_clientauth_hash_queue_bounds = {
@@ -1274,6 +1276,83 @@ ngx_http_clientauth_get_ctx(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_clientauth_module);
 
     return ctx;
+}
+
+
+/*
+ * Starts an endpoint's flow: its steps run now (or once the body is read)
+ * and again each time Redis or the thread pool answers, until one returns
+ * something other than NGX_DONE, which finalizes the request, once.  The
+ * request is held (r->main->count) meanwhile: by the body reader, or here.
+ */
+
+ngx_int_t
+ngx_http_clientauth_flow_start(ngx_http_request_t *r,
+    ngx_http_clientauth_step_pt next, void *flow, ngx_uint_t read_body)
+{
+    ngx_int_t                   rc;
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->next = next;
+    ctx->flow = flow;
+
+    if (read_body) {
+        /* no step may run before the body is all in */
+        return ngx_http_clientauth_read_form(r,
+                                             ngx_http_clientauth_flow_body);
+    }
+
+    r->write_event_handler = ngx_http_clientauth_flow_resume;
+
+    rc = next(r, ctx);
+
+    if (rc == NGX_DONE) {
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_clientauth_flow_body(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_http_clientauth_flow_resume;
+
+    ngx_http_clientauth_flow_resume(r);
+}
+
+
+static void
+ngx_http_clientauth_flow_resume(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_clientauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
+
+    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
+        return;
+    }
+
+    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (ctx->redis_error) {
+        rc = ngx_http_clientauth_send_unavailable(r);
+
+    } else {
+        rc = ctx->next(r, ctx);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
 }
 
 

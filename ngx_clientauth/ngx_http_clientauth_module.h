@@ -140,9 +140,6 @@ typedef enum {
 } ngx_http_clientauth_wait_e;
 
 
-typedef struct ngx_http_clientauth_login_s  ngx_http_clientauth_login_t;
-
-
 /* What the throttle learns about one attempt, before any hashing. */
 typedef struct {
     ngx_http_clientauth_limit_t *limits;       /* login's or reset's */
@@ -166,7 +163,17 @@ typedef struct {
 } ngx_http_clientauth_attempt_t;
 
 
-typedef struct {
+typedef struct ngx_http_clientauth_ctx_s  ngx_http_clientauth_ctx_t;
+
+/*
+ * One step of an endpoint's flow: NGX_DONE while it waits for Redis or the
+ * thread pool, else what to finalize the request with.
+ */
+typedef ngx_int_t (*ngx_http_clientauth_step_pt)(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+
+
+struct ngx_http_clientauth_ctx_s {
     ngx_http_clientauth_wait_e   wait;
     ngx_http_clientauth_cmd_t   *cmd;          /* in flight, not in r->pool */
     void                        *task;         /* hash task in flight */
@@ -182,9 +189,9 @@ typedef struct {
     int64_t                      session_expires;    /* ms */
     int64_t                      session_refreshed;  /* ms */
 
-    ngx_http_clientauth_login_t *login;
-    void                        *flow;         /* reset's or logout's */
-} ngx_http_clientauth_ctx_t;
+    ngx_http_clientauth_step_pt  next;         /* the endpoint's flow */
+    void                        *flow;         /* and its state */
+};
 
 
 extern ngx_module_t  ngx_http_clientauth_module;
@@ -194,6 +201,8 @@ extern ngx_module_t  ngx_http_clientauth_module;
 ngx_http_clientauth_ctx_t *ngx_http_clientauth_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_add_cleanup(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
+ngx_int_t ngx_http_clientauth_flow_start(ngx_http_request_t *r,
+    ngx_http_clientauth_step_pt next, void *flow, ngx_uint_t read_body);
 int64_t ngx_http_clientauth_now_ms(void);
 
 /* ngx_http_clientauth_session.c */

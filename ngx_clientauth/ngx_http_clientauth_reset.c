@@ -87,12 +87,8 @@ typedef struct {
 } ngx_http_clientauth_reset_t;
 
 
-static ngx_http_clientauth_reset_t *ngx_http_clientauth_reset_ctx(
-    ngx_http_request_t *r);
-static void ngx_http_clientauth_reset_body(ngx_http_request_t *r);
-static void ngx_http_clientauth_reset_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_reset_next(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+    ngx_http_clientauth_ctx_t *ctx);
 static void ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
     ngx_uint_t n, redisReply *reply);
 
@@ -161,14 +157,15 @@ ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r)
         return ngx_http_clientauth_cross_site(r);
     }
 
-    rs = ngx_http_clientauth_reset_ctx(r);
+    rs = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_reset_t));
     if (rs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_START;
 
-    return ngx_http_clientauth_read_form(r, ngx_http_clientauth_reset_body);
+    return ngx_http_clientauth_flow_start(r, ngx_http_clientauth_reset_next,
+                                          rs, 1);
 }
 
 
@@ -177,8 +174,6 @@ ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_http_clientauth_ctx_t    *ctx;
     ngx_http_clientauth_reset_t  *rs;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
@@ -189,103 +184,33 @@ ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r)
         return ngx_http_clientauth_cross_site(r);
     }
 
-    rs = ngx_http_clientauth_reset_ctx(r);
+    rs = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_reset_t));
     if (rs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_TOKEN;
 
-    if (r->method == NGX_HTTP_POST) {
-        return ngx_http_clientauth_read_form(r,
-                                             ngx_http_clientauth_reset_body);
+    if (r->method != NGX_HTTP_POST) {
+        if (ngx_http_discard_request_body(r) != NGX_OK
+            || ngx_http_clientauth_query_arg(r, "token", &rs->token)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_clientauth_query_arg(r, "token", &rs->token) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-    r->write_event_handler = ngx_http_clientauth_reset_resume;
-
-    rc = ngx_http_clientauth_reset_check_token(r, ctx, rs);
-
-    if (rc == NGX_DONE) {
-        /* held until the last step finalizes it */
-        r->main->count++;
-    }
-
-    return rc;
-}
-
-
-static ngx_http_clientauth_reset_t *
-ngx_http_clientauth_reset_ctx(ngx_http_request_t *r)
-{
-    ngx_http_clientauth_ctx_t    *ctx;
-    ngx_http_clientauth_reset_t  *rs;
-
-    ctx = ngx_http_clientauth_get_ctx(r);
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    rs = ngx_pcalloc(r->pool, sizeof(ngx_http_clientauth_reset_t));
-    if (rs == NULL) {
-        return NULL;
-    }
-
-    ctx->flow = rs;
-
-    return rs;
-}
-
-
-static void
-ngx_http_clientauth_reset_body(ngx_http_request_t *r)
-{
-    r->write_event_handler = ngx_http_clientauth_reset_resume;
-
-    ngx_http_clientauth_reset_resume(r);
-}
-
-
-static void
-ngx_http_clientauth_reset_resume(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_clientauth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-
-    if (ctx->wait == NGX_HTTP_CLIENTAUTH_WAITING) {
-        return;
-    }
-
-    ctx->wait = NGX_HTTP_CLIENTAUTH_IDLE;
-    r->read_event_handler = ngx_http_block_reading;
-
-    rc = ngx_http_clientauth_reset_next(r, ctx, ctx->flow);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
+    return ngx_http_clientauth_flow_start(r, ngx_http_clientauth_reset_next,
+                                          rs, r->method == NGX_HTTP_POST);
 }
 
 
 static ngx_int_t
 ngx_http_clientauth_reset_next(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+    ngx_http_clientauth_ctx_t *ctx)
 {
-    ngx_int_t  rc;
-
-    if (ctx->redis_error) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
+    ngx_int_t                     rc;
+    ngx_http_clientauth_reset_t  *rs = ctx->flow;
 
     switch (rs->step) {
 
@@ -305,6 +230,10 @@ ngx_http_clientauth_reset_next(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_accepted(r);
 
     case NGX_HTTP_CLIENTAUTH_RESET_TOKEN:
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_clientauth_reset_check_token(r, ctx, rs);
+        }
+
         /* a POST whose body is in: read the fields, then the token */
         rc = ngx_http_clientauth_parse_form(r, &rs->form);
         if (rc != NGX_OK) {
