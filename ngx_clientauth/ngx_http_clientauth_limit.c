@@ -37,16 +37,21 @@ static char *ngx_http_clientauth_login_key(ngx_http_request_t *r,
     const char *what);
 static char *ngx_http_clientauth_pool_int(ngx_http_request_t *r,
     int64_t value, size_t *len);
+static ngx_int_t ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset);
+static ngx_int_t ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, const char *account, const char *kind,
+    const char *ident);
 static ngx_int_t ngx_http_clientauth_address_subject(ngx_http_request_t *r,
     ngx_str_t *subject);
 static int64_t ngx_http_clientauth_reply_int(redisReply *reply);
 static ngx_uint_t ngx_http_clientauth_limit_in_phase(
     ngx_http_clientauth_attempt_t *a, ngx_uint_t s);
-static void ngx_http_clientauth_limit_repair(
-    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a);
+static void ngx_http_clientauth_limit_repair(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a);
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_uint_t reset)
 {
@@ -83,7 +88,7 @@ ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
  * accepted shape, only the address and the brand count.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, const char *account, const char *kind,
     const char *ident)
@@ -116,6 +121,103 @@ ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
                    - subject->data - 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * Recognises the identifier among the brand's kinds and appends the first
+ * round trip: GET of its index (when it has an accepted shape) and the
+ * address and brand windows.  Returns how many commands, or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, ngx_str_t *identifier,
+    ngx_http_clientauth_argv_t *cmds)
+{
+    char                            *key;
+    ngx_int_t                        n, rc;
+    ca_id_kind_e                     kind;
+    ca_ident_opts_t                  opts;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             buf[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ngx_http_clientauth_attempt_init(r, a, reset) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    opts.accepted = ascf->identifiers;
+    opts.phone_country = (char *) ascf->phone_country.data;
+
+    kind = ca_ident_normalise(&opts, (char *) identifier->data,
+                              identifier->len, a->ident);
+    n = 0;
+
+    if (kind != CA_ID_NONE
+        && ca_key_ident(buf, sizeof(buf), (char *) ascf->brand.data,
+                        ca_ident_kind_name(kind), a->ident) >= 0)
+    {
+        key = ngx_http_clientauth_pool_cstr(r, buf);
+        if (key == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], key);
+
+        a->ident_kind = ca_ident_kind_name(kind);
+    }
+
+    rc = ngx_http_clientauth_limit_commands(r, ascf, a, cmds, n, 1);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return n + rc;
+}
+
+
+/*
+ * Once the first round trip is in: whether the address or the brand
+ * refuse (*refused, *retry), which account the identifier names, and the
+ * second round trip, counted against that account.  Returns how many
+ * commands, or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t *refused, time_t *retry)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    *refused = (ngx_http_clientauth_limit_verdict(r, ascf, a, retry)
+                != NGX_OK);
+
+    if (a->ref.len
+        && ca_id_ref_parse((char *) a->ref.data, a->ref.len, a->account,
+                           a->user) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: corrupt identifier index \"%V\"",
+                      &a->ref);
+        ngx_str_null(&a->ref);
+    }
+
+    if (ngx_http_clientauth_attempt_subject(r, a,
+                                            a->ref.len ? a->account : NULL,
+                                            a->ident_kind, a->ident)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clientauth_limit_commands(r, ascf, a, cmds, 0, 2);
 }
 
 
@@ -239,16 +341,32 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
 }
 
 
-/* Records reply n (numbered within the whole batch) if it is the throttle's. */
+/*
+ * Records reply n of a round trip the attempt started: the identifier's
+ * index, or one of the throttle's counters.  Returns NGX_ERROR for a reply
+ * that is neither expected nor usable.
+ */
 
-void
-ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
+ngx_int_t
+ngx_http_clientauth_limit_reply(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_uint_t n, redisReply *reply)
 {
     ngx_uint_t  i, s;
 
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: redis refused a login check: %s",
+                      reply->str);
+        return NGX_ERROR;
+    }
+
+    if (a->phase == 1 && a->ident_kind && n == 0) {
+        return (ngx_http_clientauth_reply_str(r->pool, reply, &a->ref)
+                == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+    }
+
     if (n < a->first || n >= a->first + a->nreplies) {
-        return;
+        return NGX_OK;
     }
 
     i = n - a->first;
@@ -256,7 +374,7 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
     if (a->phase == 2 && a->kind.len && a->lockout) {
         if (i == 0) {
             a->lock_ttl = ngx_http_clientauth_reply_int(reply);
-            return;
+            return NGX_OK;
         }
 
         if (i == 1) {
@@ -264,19 +382,19 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
 
             if (a->fails <= 0) {
                 /* a DEL on success raced an undo: set the count right */
-                ngx_http_clientauth_limit_repair(ascf, a);
+                ngx_http_clientauth_limit_repair(r, a);
             }
 
-            return;
+            return NGX_OK;
         }
 
         if (i == 4) {
             a->bans = ngx_http_clientauth_reply_int(reply);
-            return;
+            return NGX_OK;
         }
 
         if (i < 5) {
-            return;
+            return NGX_OK;
         }
 
         i -= 5;
@@ -289,20 +407,22 @@ ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
 
         if (i == 0) {
             a->current[s] = ngx_http_clientauth_reply_int(reply);
-            return;
+            return NGX_OK;
         }
 
         if (i == 2) {
             a->previous[s] = ngx_http_clientauth_reply_int(reply);
-            return;
+            return NGX_OK;
         }
 
         if (i < 3) {
-            return;
+            return NGX_OK;
         }
 
         i -= 3;
     }
+
+    return NGX_OK;
 }
 
 
@@ -396,10 +516,13 @@ ngx_http_clientauth_limit_in_phase(ngx_http_clientauth_attempt_t *a,
  */
 
 static void
-ngx_http_clientauth_limit_repair(ngx_http_clientauth_srv_conf_t *ascf,
+ngx_http_clientauth_limit_repair(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a)
 {
-    ngx_http_clientauth_argv_t  cmd;
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     ngx_http_clientauth_argv_reset(&cmd);
     ngx_http_clientauth_argv_add_str(&cmd, "INCRBY");

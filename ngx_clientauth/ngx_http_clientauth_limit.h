@@ -12,15 +12,16 @@
 
 
 /* reset: count password-reset requests rather than logins (no lockout). */
-ngx_int_t ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset);
-ngx_int_t ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, const char *account, const char *kind,
-    const char *ident);
+ngx_int_t ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, ngx_str_t *identifier,
+    ngx_http_clientauth_argv_t *cmds);
+ngx_int_t ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t *refused, time_t *retry);
 ngx_int_t ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     ngx_http_clientauth_argv_t *cmds, ngx_uint_t first, ngx_uint_t phase);
-void ngx_http_clientauth_limit_reply(ngx_http_clientauth_srv_conf_t *ascf,
+ngx_int_t ngx_http_clientauth_limit_reply(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_uint_t n, redisReply *reply);
 ngx_int_t ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,

@@ -47,14 +47,8 @@ typedef struct {
     ngx_str_t                         identifier;
     ngx_str_t                         password;
     ngx_str_t                         next;
-    ngx_str_t                         ref;         /* "<account>:<user>" */
-    ngx_uint_t                        has_index;   /* reply 0 is the GET */
-    const char                       *kind;        /* of the identifier */
-    char                              ident[CA_IDENT_MAX];
     ngx_http_clientauth_attempt_t     attempt;
     ngx_str_t                         user_field[NGX_HTTP_CLIENTAUTH_USER_FIELDS];
-    char                              account[21];
-    char                              user[21];
     ngx_uint_t                        known;       /* the account exists */
     ngx_uint_t                        session_ok;
     ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
@@ -198,13 +192,9 @@ static ngx_int_t
 ngx_http_clientauth_login_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_int_t                        rc;
-    ngx_uint_t                       n;
-    ca_id_kind_e                     kind;
-    ca_ident_opts_t                  opts;
+    ngx_int_t                        rc, n;
     ngx_http_clientauth_argv_t       cmds[16];
     ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             key[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
@@ -235,37 +225,12 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
                    "accepts.");
     }
 
-    opts.accepted = ascf->identifiers;
-    opts.phone_country = (char *) ascf->phone_country.data;
-
-    kind = ca_ident_normalise(&opts, (char *) lg->identifier.data,
-                              lg->identifier.len, lg->ident);
-    n = 0;
-
-    if (kind != CA_ID_NONE
-        && ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
-                        ca_ident_kind_name(kind), lg->ident) >= 0)
-    {
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
-        ngx_http_clientauth_argv_add_str(&cmds[n++], key);
-        lg->has_index = 1;
-    }
-
-    /* an identifier of no accepted shape still counts per address, brand */
-    lg->kind = lg->has_index ? ca_ident_kind_name(kind) : NULL;
-
-    if (ngx_http_clientauth_attempt_init(r, &lg->attempt, 0) != NGX_OK) {
+    n = ngx_http_clientauth_attempt_start(r, &lg->attempt, 0,
+                                          &lg->identifier, cmds);
+    if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_clientauth_limit_commands(r, ascf, &lg->attempt, cmds, n,
-                                            1);
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n += rc;
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK;
 
     if (n == 0) {
@@ -290,52 +255,33 @@ ngx_http_clientauth_login_account(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
     time_t                           retry;
-    ngx_int_t                        rc;
+    ngx_int_t                        n;
+    ngx_uint_t                       refused;
     ngx_http_clientauth_argv_t       cmds[8];
     ngx_http_clientauth_srv_conf_t  *ascf;
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    if (ngx_http_clientauth_limit_verdict(r, ascf, &lg->attempt, &retry)
-        != NGX_OK)
-    {
+    n = ngx_http_clientauth_attempt_account(r, &lg->attempt, cmds, &refused,
+                                            &retry);
+    if (n == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (refused) {
         return ngx_http_clientauth_too_many(r, retry);
-    }
-
-    if (lg->ref.len
-        && ca_id_ref_parse((char *) lg->ref.data, lg->ref.len, lg->account,
-                           lg->user) != 0)
-    {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "clientauth: corrupt identifier index \"%V\"",
-                      &lg->ref);
-        ngx_str_null(&lg->ref);
-    }
-
-    if (ngx_http_clientauth_attempt_subject(r, &lg->attempt,
-                                            lg->ref.len ? lg->account : NULL,
-                                            lg->kind, lg->ident)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_clientauth_limit_commands(r, ascf, &lg->attempt, cmds, 0,
-                                            2);
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE;
 
-    if (rc == 0) {
+    if (n == 0) {
         return ngx_http_clientauth_login_throttled(r, ctx, lg);
     }
 
     return ngx_http_clientauth_wait(r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
                                               ngx_http_clientauth_login_reply,
-                                              cmds, rc));
+                                              cmds, n));
 }
 
 
@@ -451,9 +397,9 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
 
-    if (lg->ref.len == 0
+    if (lg->attempt.ref.len == 0
         || ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
-                       lg->account, lg->user) < 0)
+                       lg->attempt.account, lg->attempt.user) < 0)
     {
         return ngx_http_clientauth_login_verify(r, ctx, lg);
     }
@@ -547,7 +493,7 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     if (lg->known && lg->verified.error) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "clientauth: user %s of account %s has an unusable "
-                      "password hash", lg->user, lg->account);
+                      "password hash", lg->attempt.user, lg->attempt.account);
     }
 
     if (!lg->known || lg->verified.matched != 0) {
@@ -591,9 +537,9 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
     ngx_http_clientauth_argv_add_str(&cmds[n], skey);
     ngx_http_clientauth_argv_add_str(&cmds[n], "a");
-    ngx_http_clientauth_argv_add_str(&cmds[n], lg->account);
+    ngx_http_clientauth_argv_add_str(&cmds[n], lg->attempt.account);
     ngx_http_clientauth_argv_add_str(&cmds[n], "u");
-    ngx_http_clientauth_argv_add_str(&cmds[n], lg->user);
+    ngx_http_clientauth_argv_add_str(&cmds[n], lg->attempt.user);
     ngx_http_clientauth_argv_add_str(&cmds[n], "p");
     ngx_http_clientauth_argv_add(&cmds[n], perms->data, perms->len);
     ngx_http_clientauth_argv_add_str(&cmds[n], "x");
@@ -665,8 +611,8 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
 {
     ngx_http_clientauth_recipient_t  to;
 
-    to.account = lg->account;
-    to.user = lg->user;
+    to.account = lg->attempt.account;
+    to.user = lg->attempt.user;
     to.email = lg->user_field[3];
     to.locale = lg->user_field[4];
 
@@ -721,7 +667,7 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     if (!ngx_http_clientauth_str_eq(hash, expected)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the password of user %s of account %s "
-                      "changed during its login", lg->user, lg->account);
+                      "changed during its login", lg->attempt.user, lg->attempt.account);
 
         if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
             && lg->verified.new_hash.len)
@@ -744,7 +690,7 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     if (!ngx_http_clientauth_str_eq(sgen, &lg->user_field[5])) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the sessions of user %s of account %s "
-                      "were revoked during its login", lg->user, lg->account);
+                      "were revoked during its login", lg->attempt.user, lg->attempt.account);
         ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
@@ -770,8 +716,8 @@ ngx_http_clientauth_login_fix(ngx_http_request_t *r,
     if (++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "clientauth: permissions of user %s of account %s "
-                      "kept changing during its login", lg->user,
-                      lg->account);
+                      "kept changing during its login", lg->attempt.user,
+                      lg->attempt.account);
         ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_send_unavailable(r);
     }
@@ -881,7 +827,7 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
 {
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: login refused: user %s of account %s is "
-                  "locked", lg->user, lg->account);
+                  "locked", lg->attempt.user, lg->attempt.account);
 
     if (ngx_http_clientauth_retry_after(r, 3600) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -928,10 +874,10 @@ ngx_http_clientauth_login_keys(ngx_http_request_t *r,
 
     if (ca_key_session(key, sizeof(key), brand, lg->session_hash) < 0
         || (lg->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
-        || ca_key_user_sessions(key, sizeof(key), brand, lg->account,
-                                lg->user) < 0
+        || ca_key_user_sessions(key, sizeof(key), brand, lg->attempt.account,
+                                lg->attempt.user) < 0
         || (lg->setkey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
-        || ca_key_user(key, sizeof(key), brand, lg->account, lg->user) < 0
+        || ca_key_user(key, sizeof(key), brand, lg->attempt.account, lg->attempt.user) < 0
         || (lg->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
     {
         return NGX_ERROR;
@@ -995,7 +941,7 @@ ngx_http_clientauth_login_done(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: user %s of account %s logged in%s",
-                  lg->user, lg->account,
+                  lg->attempt.user, lg->attempt.account,
                   lg->verified.new_hash.len ? ", password hash upgraded" : "");
 
     ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_SUCCESS);
@@ -1045,33 +991,13 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
     switch (lg->step) {
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_PRECHECK:
-        if (reply->type == REDIS_REPLY_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "clientauth: redis refused a login check: %s",
-                          reply->str);
-            ctx->redis_error = 1;
-            break;
-        }
-
-        if (lg->has_index && n == 0) {
-            if (ngx_http_clientauth_reply_str(r->pool, reply, &lg->ref)
-                == NGX_ERROR)
-            {
-                ctx->redis_error = 1;
-            }
-
-            break;
-        }
-
-        ngx_http_clientauth_limit_reply(
-            ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
-            &lg->attempt, n, reply);
-        break;
-
     case NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE:
-        ngx_http_clientauth_limit_reply(
-            ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
-            &lg->attempt, n, reply);
+        if (ngx_http_clientauth_limit_reply(r, &lg->attempt, n, reply)
+            != NGX_OK)
+        {
+            ctx->redis_error = 1;
+        }
+
         break;
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_BAN:

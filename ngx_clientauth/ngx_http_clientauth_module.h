@@ -140,8 +140,16 @@ typedef enum {
 } ngx_http_clientauth_wait_e;
 
 
-/* What the throttle learns about one attempt, before any hashing. */
+/*
+ * One login or reset attempt as the throttle sees it, before any hashing:
+ * the identifier, the account it names, and the counters.
+ */
 typedef struct {
+    char                         ident[CA_IDENT_MAX];   /* canonical */
+    const char                  *ident_kind;   /* NULL: no accepted shape */
+    ngx_str_t                    ref;          /* "<account>:<user>" */
+    char                         account[21];
+    char                         user[21];
     ngx_http_clientauth_limit_t *limits;       /* login's or reset's */
     ngx_str_t                   *scopes;       /* their key names */
     ngx_uint_t                   lockout;      /* login only */

@@ -67,9 +67,6 @@ typedef struct {
     ngx_str_t                         password;
     ngx_str_t                         confirm;
     char                              token_hash[CA_TOKEN_HASH_LEN + 1];
-    char                              ident[CA_IDENT_MAX];
-    ngx_uint_t                        has_index;
-    const char                       *kind;
     ngx_uint_t                        refused;
     ngx_str_t                         ref;
     char                              account[21];
@@ -297,15 +294,8 @@ static ngx_int_t
 ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
-    ngx_int_t                        rc;
-    ngx_uint_t                       n;
-    ca_id_kind_e                     kind;
-    ca_ident_opts_t                  opts;
-    ngx_http_clientauth_argv_t       cmds[8];
-    ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             key[CA_KEY_MAX];
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ngx_int_t                    rc, n;
+    ngx_http_clientauth_argv_t   cmds[8];
 
     rc = ngx_http_clientauth_parse_form(r, &rs->form);
     if (rc != NGX_OK) {
@@ -323,36 +313,11 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
                    "Please enter your identifier.");
     }
 
-    opts.accepted = ascf->identifiers;
-    opts.phone_country = (char *) ascf->phone_country.data;
-
-    kind = ca_ident_normalise(&opts, (char *) rs->identifier.data,
-                              rs->identifier.len, rs->ident);
-    n = 0;
-
-    if (kind != CA_ID_NONE
-        && ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
-                        ca_ident_kind_name(kind), rs->ident) >= 0)
-    {
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "GET");
-        ngx_http_clientauth_argv_add_str(&cmds[n++], key);
-        rs->has_index = 1;
-    }
-
-    rs->kind = rs->has_index ? ca_ident_kind_name(kind) : NULL;
-
-    if (ngx_http_clientauth_attempt_init(r, &rs->attempt, 1) != NGX_OK) {
+    n = ngx_http_clientauth_attempt_start(r, &rs->attempt, 1,
+                                          &rs->identifier, cmds);
+    if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    rc = ngx_http_clientauth_limit_commands(r, ascf, &rs->attempt, cmds, n,
-                                            1);
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n += rc;
 
     if (n == 0) {
         /* nothing to look up or count: still one round trip, as always */
@@ -376,36 +341,20 @@ static ngx_int_t
 ngx_http_clientauth_reset_account(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
-    time_t                           retry;
-    ngx_int_t                        n;
-    ngx_http_clientauth_argv_t       cmds[4];
-    ngx_http_clientauth_srv_conf_t  *ascf;
+    time_t                       retry;
+    ngx_int_t                    n;
+    ngx_http_clientauth_argv_t   cmds[4];
 
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    rs->refused = (ngx_http_clientauth_limit_verdict(r, ascf, &rs->attempt,
-                                                     &retry)
-                   != NGX_OK);
-
-    if (rs->ref.len
-        && ca_id_ref_parse((char *) rs->ref.data, rs->ref.len, rs->account,
-                           rs->user) != 0)
-    {
-        ngx_str_null(&rs->ref);
-    }
-
-    if (ngx_http_clientauth_attempt_subject(r, &rs->attempt,
-                                            rs->ref.len ? rs->account : NULL,
-                                            rs->kind, rs->ident)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = ngx_http_clientauth_limit_commands(r, ascf, &rs->attempt, cmds, 0, 2);
+    n = ngx_http_clientauth_attempt_account(r, &rs->attempt, cmds,
+                                            &rs->refused, &retry);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* the request's user, as the confirm step's token names its own */
+    rs->ref = rs->attempt.ref;
+    ngx_memcpy(rs->account, rs->attempt.account, sizeof(rs->account));
+    ngx_memcpy(rs->user, rs->attempt.user, sizeof(rs->user));
 
     if (n == 0) {
         ngx_http_clientauth_argv_reset(&cmds[n]);
@@ -1266,11 +1215,9 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t                       i;
     ngx_http_clientauth_ctx_t       *ctx;
     ngx_http_clientauth_reset_t     *rs;
-    ngx_http_clientauth_srv_conf_t  *ascf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
     rs = ctx->flow;
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     if (reply == NULL) {
         return;
@@ -1287,17 +1234,13 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
     switch (rs->step) {
 
     case NGX_HTTP_CLIENTAUTH_RESET_PRECHECK:
-        if (rs->has_index && n == 0) {
-            (void) ngx_http_clientauth_reply_str(r->pool, reply, &rs->ref);
-
-        } else {
-            ngx_http_clientauth_limit_reply(ascf, &rs->attempt, n, reply);
+    case NGX_HTTP_CLIENTAUTH_RESET_THROTTLE:
+        if (ngx_http_clientauth_limit_reply(r, &rs->attempt, n, reply)
+            != NGX_OK)
+        {
+            ctx->redis_error = 1;
         }
 
-        break;
-
-    case NGX_HTTP_CLIENTAUTH_RESET_THROTTLE:
-        ngx_http_clientauth_limit_reply(ascf, &rs->attempt, n, reply);
         break;
 
     case NGX_HTTP_CLIENTAUTH_RESET_USER:
