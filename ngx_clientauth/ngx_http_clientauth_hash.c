@@ -51,7 +51,10 @@ static ngx_uint_t   ngx_http_clientauth_hash_inflight;
  * left; a task has none of its own, so this one holds the worker while any
  * task is queued or running.
  */
-static ngx_event_t  ngx_http_clientauth_hash_holder;
+static ngx_event_t       ngx_http_clientauth_hash_holder;
+
+/* what debug logging of the holder's timer takes for its connection */
+static ngx_connection_t  ngx_http_clientauth_hash_dummy_conn;
 
 
 void
@@ -60,7 +63,9 @@ ngx_http_clientauth_hash_init_process(ngx_cycle_t *cycle)
     ngx_http_clientauth_hash_inflight = 0;
 
     ngx_memzero(&ngx_http_clientauth_hash_holder, sizeof(ngx_event_t));
+    ngx_http_clientauth_hash_dummy_conn.fd = (ngx_socket_t) -1;
     ngx_http_clientauth_hash_holder.handler = ngx_http_clientauth_hash_hold;
+    ngx_http_clientauth_hash_holder.data = &ngx_http_clientauth_hash_dummy_conn;
     ngx_http_clientauth_hash_holder.log = cycle->log;
 }
 
@@ -152,7 +157,9 @@ ngx_http_clientauth_hash_job(ngx_http_request_t *r,
     job->task.handler = ngx_http_clientauth_hash_thread;
     job->task.event.handler = ngx_http_clientauth_hash_done;
     job->task.event.data = job;
-    job->task.event.log = r->connection->log;
+
+    /* the request, and its connection's log, may be gone when it ends */
+    job->task.event.log = ngx_cycle->log;
 
     return job;
 }

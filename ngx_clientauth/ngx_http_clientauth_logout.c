@@ -22,7 +22,7 @@ typedef struct {
     ngx_http_clientauth_logout_step_e  step;
     ngx_uint_t                         everywhere;
     ngx_uint_t                         revoked;
-    ngx_uint_t                         set_reply;  /* DEL of the index */
+    ngx_uint_t                         members_at; /* SMEMBERS in EXEC */
     ca_form_t                          form;
     ngx_str_t                          account;
     ngx_str_t                          user;
@@ -219,25 +219,25 @@ ngx_http_clientauth_logout_members(ngx_http_request_t *r,
 }
 
 
-/* DEL every session of the user, this one included, and their index. */
+/*
+ * One MULTI: this session, every session of the user and their index, and
+ * a new session generation for logins in flight.
+ */
 
 static ngx_int_t
 ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
 {
-    ngx_str_t                       *member;
-    ngx_uint_t                       i, n, nmembers;
+    ngx_int_t                        rc;
+    ngx_uint_t                       n;
     ngx_http_clientauth_argv_t      *cmds;
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    nmembers = lo->members ? lo->members->nelts : 0;
-    member = nmembers ? lo->members->elts : NULL;
-
-    cmds = ngx_palloc(r->pool, (4 + nmembers / (NGX_HTTP_CLIENTAUTH_ARGS_MAX
-                                                - 2))
+    cmds = ngx_palloc(r->pool, (3 + ngx_http_clientauth_revoke_size(
+                                        lo->members))
                                * sizeof(ngx_http_clientauth_argv_t));
     if (cmds == NULL
         || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
@@ -249,52 +249,27 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     n = 0;
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
-    ngx_http_clientauth_argv_add_str(&cmds[n++],
-                                     ngx_http_clientauth_pool_cstr(r, key));
-
-    for (i = 0; i < nmembers; i++) {
-        if (i % (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) == 0) {
-            ngx_http_clientauth_argv_reset(&cmds[n]);
-            ngx_http_clientauth_argv_add_str(&cmds[n++], "DEL");
-        }
-
-        if (member[i].len == CA_TOKEN_HASH_LEN
-            && ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                              (char *) member[i].data) >= 0)
-        {
-            ngx_http_clientauth_argv_add_str(&cmds[n - 1],
-                                     ngx_http_clientauth_pool_cstr(r, key));
-        }
-    }
-
-    if (ca_key_user_sessions(key, sizeof(key), (char *) ascf->brand.data,
-                             (char *) lo->account.data,
-                             (char *) lo->user.data) < 0)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "MULTI");
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
     ngx_http_clientauth_argv_add_str(&cmds[n++],
                                      ngx_http_clientauth_pool_cstr(r, key));
 
-    lo->set_reply = n - 1;
-
-    if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
-                    (char *) lo->account.data, (char *) lo->user.data) < 0)
-    {
+    rc = ngx_http_clientauth_revoke_commands(r, ascf,
+                                             (char *) lo->account.data,
+                                             (char *) lo->user.data,
+                                             lo->members, &cmds[n],
+                                             &lo->members_at);
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a login in flight drops the session it writes after this */
+    lo->members_at += n - 1;        /* its place in EXEC's reply */
+    n += rc;
+
     ngx_http_clientauth_argv_reset(&cmds[n]);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "HINCRBY");
-    ngx_http_clientauth_argv_add_str(&cmds[n],
-                                     ngx_http_clientauth_pool_cstr(r, key));
-    ngx_http_clientauth_argv_add_str(&cmds[n], "sgen");
-    ngx_http_clientauth_argv_add_str(&cmds[n++], "1");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
     lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
 
@@ -375,14 +350,45 @@ ngx_http_clientauth_logout_reply(ngx_http_request_t *r, ngx_uint_t n,
 
         break;
 
-    default: /* NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED: DEL replies */
-        if (reply->type != REDIS_REPLY_INTEGER) {
-            ctx->redis_error = 1;
+    default: /* NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED */
+        if (!lo->everywhere) {
+            if (reply->type != REDIS_REPLY_INTEGER) {
+                ctx->redis_error = 1;
+                break;
+            }
+
+            lo->revoked = reply->integer;
             break;
         }
 
-        if (!lo->everywhere || n < lo->set_reply) {
-            lo->revoked += reply->integer;
+        if (n == 0) {
+            break;                  /* +OK of MULTI, then +QUEUED */
+        }
+
+        if (reply->type != REDIS_REPLY_ARRAY) {
+            if (reply->type == REDIS_REPLY_ERROR) {
+                ctx->redis_error = 1;
+            }
+
+            break;
+        }
+
+        /* EXEC: the DELs of sessions, then SMEMBERS, DEL, HINCRBY */
+        for (i = 0; i < reply->elements; i++) {
+            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                ctx->redis_error = 1;
+
+            } else if (i < lo->members_at
+                       && reply->element[i]->type == REDIS_REPLY_INTEGER)
+            {
+                lo->revoked += reply->element[i]->integer;
+            }
+        }
+
+        if (!ctx->redis_error && lo->members_at < reply->elements) {
+            ngx_http_clientauth_revoke_late(r,
+                ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+                reply->element[lo->members_at]);
         }
 
         break;

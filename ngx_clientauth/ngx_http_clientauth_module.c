@@ -682,10 +682,29 @@ ngx_http_clientauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clientauth_loc_conf_t *prev = parent;
     ngx_http_clientauth_loc_conf_t *conf = child;
 
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->login_url, prev->login_url, "/auth/login");
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size, 4096);
+
+    if (!conf->enable
+        && (conf->endpoint == NGX_HTTP_CLIENTAUTH_NONE
+            || conf->endpoint == NGX_HTTP_CLIENTAUTH_STATUS))
+    {
+        return NGX_CONF_OK;
+    }
+
+    /* a protected location that could not check sessions would be open */
+    ascf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_clientauth_module);
+
+    if (ascf->brand.len == 0 || ascf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth needs \"clientauth_brand\" and "
+                           "\"clientauth_redis\" in the server");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -723,6 +742,13 @@ ngx_http_clientauth_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_clientauth_init_process(ngx_cycle_t *cycle)
 {
+    /* the cache manager and loader serve no requests */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     if (sodium_init() < 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "clientauth: libsodium failed to initialise");
@@ -1006,11 +1032,15 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t         *clcf;
     ngx_http_clientauth_main_conf_t  *amcf;
 
+    ngx_http_clientauth_loc_conf_t *alcf = conf;
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     if (clcf->handler) {
         return "is duplicate: the location already has a content handler";
     }
+
+    alcf->endpoint = cmd->offset;
 
     switch (cmd->offset) {
 

@@ -122,6 +122,7 @@ typedef struct {
     ngx_str_t                    login_url;
     ngx_array_t                 *require;      /* of ngx_str_t */
     size_t                       max_body_size;
+    ngx_uint_t                   endpoint;     /* this location's, if any */
 } ngx_http_clientauth_loc_conf_t;
 
 

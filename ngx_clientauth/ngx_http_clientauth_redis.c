@@ -718,7 +718,8 @@ ngx_http_clientauth_redis_post(ngx_http_clientauth_redis_conf_t *rcf,
 
     rd = ngx_http_clientauth_bridge(rcf);
 
-    if (rd == NULL || rd->ac == NULL) {
+    /* before AUTH and SELECT succeeded, a write could land anywhere */
+    if (rd == NULL || rd->ac == NULL || !rd->ready) {
         return NGX_DECLINED;
     }
 
@@ -834,9 +835,13 @@ ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
     ngx_http_clientauth_redis_arm_deadline(rd);
 
     if (i < n) {
-        /* part of the batch is queued: fail the whole, as one */
+        /*
+         * Part of the batch is queued: fail it whole, and the connection
+         * with it, which may be left inside a MULTI with no EXEC.
+         */
         cmd->request = NULL;
         cmd->ctx = NULL;
+        ngx_post_event(&rd->drop, &ngx_posted_events);
         return NGX_DECLINED;
     }
 
@@ -856,8 +861,16 @@ ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
     if (cmd->handshake) {
         ngx_http_clientauth_handshake_reply(cmd, reply);
 
-    } else if (cmd->request) {
-        cmd->on_reply(cmd->request, n, reply);
+    } else {
+        if (!cmd->redis->ready) {
+            /* AUTH or SELECT failed: the command ran as the wrong user or
+             * in the wrong database, its answer means nothing */
+            reply = NULL;
+        }
+
+        if (cmd->request) {
+            cmd->on_reply(cmd->request, n, reply);
+        }
     }
 
     if (cmd->received < cmd->sent) {
@@ -865,6 +878,13 @@ ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
     }
 
     ngx_queue_remove(&cmd->queue);
+
+    if (ngx_queue_empty(&cmd->redis->inflight)
+        && cmd->redis->deadline.timer_set)
+    {
+        /* nothing to wait for: a worker shutting down need not wait */
+        ngx_del_timer(&cmd->redis->deadline);
+    }
 
     if (cmd->request == NULL) {
         ngx_http_clientauth_cmd_free(cmd);

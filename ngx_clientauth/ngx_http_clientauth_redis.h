@@ -69,6 +69,15 @@ typedef struct {
 } ngx_http_clientauth_recipient_t;
 
 
+/* ngx_http_clientauth_session.c */
+ngx_int_t ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, const char *account,
+    const char *user, ngx_array_t *listed, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t *members);
+ngx_uint_t ngx_http_clientauth_revoke_size(ngx_array_t *listed);
+void ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, redisReply *members);
+
 /* ngx_http_clientauth_outbox.c */
 ngx_int_t ngx_http_clientauth_outbox_message(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_argv_t *cmd,

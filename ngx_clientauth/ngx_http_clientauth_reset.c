@@ -77,6 +77,7 @@ typedef struct {
     ngx_array_t                      *history;     /* of ngx_str_t */
     ngx_array_t                      *sessions;    /* of ngx_str_t */
     ngx_uint_t                        claimed;
+    ngx_uint_t                        members_at;  /* SMEMBERS in EXEC */
     ngx_uint_t                        applied;
     unsigned                          broken;      /* ca_rule_e bits */
     ngx_http_clientauth_attempt_t     attempt;
@@ -687,6 +688,16 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_gone(r);
     }
 
+    if (rs->field[NGX_HTTP_CLIENTAUTH_RF_STATUS].len != sizeof("active") - 1
+        || ngx_strncmp(rs->field[NGX_HTTP_CLIENTAUTH_RF_STATUS].data,
+                       "active", 6) != 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: reset link of locked user %s of account "
+                      "%s refused", rs->user, rs->account);
+        return ngx_http_clientauth_reset_gone(r);
+    }
+
     if (r->method != NGX_HTTP_POST) {
         if (ngx_http_clientauth_accepts(r, "application/json")) {
             return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
@@ -833,8 +844,9 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
     u_char                           *p, *now, *keep;
-    ngx_str_t                        *old, *sess;
-    ngx_uint_t                        n, i, nsess, max;
+    ngx_int_t                         rc;
+    ngx_str_t                        *old;
+    ngx_uint_t                        n, max;
     ngx_http_clientauth_argv_t       *cmds;
     ngx_http_clientauth_srv_conf_t   *ascf;
     ngx_http_clientauth_recipient_t   to;
@@ -848,8 +860,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_gone(r);
     }
 
-    nsess = rs->sessions ? rs->sessions->nelts : 0;
-    max = 13 + nsess / (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) + 1;
+    max = 9 + ngx_http_clientauth_revoke_size(rs->sessions);
 
     cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
@@ -898,12 +909,6 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "reset");
 
-    /* a login in flight drops the session it writes after this */
-    ngx_http_clientauth_argv_reset(&cmds[n]);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "HINCRBY");
-    ngx_http_clientauth_argv_add_str(&cmds[n], (char *) p);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "sgen");
-    ngx_http_clientauth_argv_add_str(&cmds[n++], "1");
 
     old = &rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH];
 
@@ -931,37 +936,15 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
                                      - keep);
     }
 
-    /* every session of the user, then the set that lists them */
-    sess = nsess ? rs->sessions->elts : NULL;
-
-    for (i = 0; i < nsess; i++) {
-        if (i % (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 2) == 0) {
-            ngx_http_clientauth_argv_reset(&cmds[n]);
-            ngx_http_clientauth_argv_add_str(&cmds[n++], "DEL");
-        }
-
-        if (sess[i].len != CA_TOKEN_HASH_LEN
-            || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                              (char *) sess[i].data) < 0)
-        {
-            continue;
-        }
-
-        ngx_http_clientauth_argv_add_str(&cmds[n - 1],
-                                         ngx_http_clientauth_pool_cstr(r,
-                                                                       key));
-    }
-
-    if (ca_key_user_sessions(key, sizeof(key), (char *) ascf->brand.data,
-                             rs->account, rs->user) < 0)
-    {
+    rc = ngx_http_clientauth_revoke_commands(r, ascf, rs->account, rs->user,
+                                             rs->sessions, &cmds[n],
+                                             &rs->members_at);
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(&cmds[n]);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
-    ngx_http_clientauth_argv_add_str(&cmds[n++],
-                                     ngx_http_clientauth_pool_cstr(r, key));
+    rs->members_at += n - 1;        /* its place in EXEC's reply */
+    n += rc;
 
     n += ngx_http_clientauth_reset_forget_failures(r, rs, &cmds[n]);
 
@@ -1303,6 +1286,14 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
                               reply->element[i]->str);
                 rs->applied = 0;
             }
+        }
+
+        if (rs->step == NGX_HTTP_CLIENTAUTH_RESET_APPLIED && rs->applied
+            && rs->members_at < reply->elements)
+        {
+            ngx_http_clientauth_revoke_late(r,
+                ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+                reply->element[rs->members_at]);
         }
 
         break;

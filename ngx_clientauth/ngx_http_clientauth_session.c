@@ -81,6 +81,7 @@ ngx_http_clientauth_access_handler(ngx_http_request_t *r)
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     if (ascf->brand.len == 0) {
+        /* the configuration makes sure no protected location is here */
         return NGX_DECLINED;
     }
 
@@ -626,4 +627,133 @@ ngx_http_clientauth_variable(ngx_http_request_t *r,
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * Appends the revocation of every session of a user to a MULTI: DEL of the
+ * sessions listed earlier (listed, of token hashes), SMEMBERS of the list
+ * (sessions written since: ngx_http_clientauth_revoke_late() deletes them
+ * once EXEC is in), DEL of the list, and a new session generation, which
+ * makes a login still in flight drop the session it writes after this.
+ * Needs at most ngx_http_clientauth_revoke_size() commands; *members is
+ * set to the index of the SMEMBERS among them.
+ */
+
+ngx_int_t
+ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, const char *account,
+    const char *user, ngx_array_t *listed, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t *members)
+{
+    char        *brand, *set;
+    ngx_int_t    open;
+    ngx_str_t   *hash;
+    ngx_uint_t   i, n;
+    char         key[CA_KEY_MAX];
+
+    brand = (char *) ascf->brand.data;
+    hash = listed ? listed->elts : NULL;
+    open = -1;
+    n = 0;
+
+    for (i = 0; listed && i < listed->nelts; i++) {
+        if (hash[i].len != CA_TOKEN_HASH_LEN
+            || ca_key_session(key, sizeof(key), brand, (char *) hash[i].data)
+               < 0)
+        {
+            continue;
+        }
+
+        if (open < 0 || cmds[open].argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
+            open = n++;
+            ngx_http_clientauth_argv_reset(&cmds[open]);
+            ngx_http_clientauth_argv_add_str(&cmds[open], "DEL");
+        }
+
+        ngx_http_clientauth_argv_add_str(&cmds[open],
+                                      ngx_http_clientauth_pool_cstr(r, key));
+    }
+
+    if (ca_key_user_sessions(key, sizeof(key), brand, account, user) < 0) {
+        return NGX_ERROR;
+    }
+
+    set = ngx_http_clientauth_pool_cstr(r, key);
+
+    if (ca_key_user(key, sizeof(key), brand, account, user) < 0) {
+        return NGX_ERROR;
+    }
+
+    *members = n;
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "SMEMBERS");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], set);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], set);
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "HINCRBY");
+    ngx_http_clientauth_argv_add_str(&cmds[n],
+                                     ngx_http_clientauth_pool_cstr(r, key));
+    ngx_http_clientauth_argv_add_str(&cmds[n], "sgen");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "1");
+
+    return n;
+}
+
+
+ngx_uint_t
+ngx_http_clientauth_revoke_size(ngx_array_t *listed)
+{
+    ngx_uint_t  nlisted;
+
+    nlisted = listed ? listed->nelts : 0;
+
+    return nlisted / (NGX_HTTP_CLIENTAUTH_ARGS_MAX - 1) + 1 + 3;
+}
+
+
+/* The sessions the MULTI found listed (an SMEMBERS reply): all gone. */
+
+void
+ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, redisReply *members)
+{
+    size_t                       i;
+    ngx_http_clientauth_argv_t   cmd;
+    char                         key[CA_KEY_MAX];
+
+    if (members->type != REDIS_REPLY_ARRAY || members->elements == 0) {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+
+    for (i = 0; i < members->elements; i++) {
+        if (members->element[i]->type != REDIS_REPLY_STRING
+            || members->element[i]->len != CA_TOKEN_HASH_LEN
+            || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
+                              members->element[i]->str) < 0)
+        {
+            continue;
+        }
+
+        ngx_http_clientauth_argv_add_str(&cmd,
+                                      ngx_http_clientauth_pool_cstr(r, key));
+
+        if (cmd.argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
+            (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+            ngx_http_clientauth_argv_reset(&cmd);
+            ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+        }
+    }
+
+    if (cmd.argc > 1) {
+        (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+    }
 }
