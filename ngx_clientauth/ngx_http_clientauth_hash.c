@@ -28,6 +28,7 @@ typedef struct {
     ngx_int_t                         matched;
     ngx_uint_t                        error;
     char                              new_hash[CA_PWHASH_MAX];
+    char                              pad[CA_PWHASH_MAX];
     unsigned                          rehash:1;
     unsigned                          hash_new:1;
     size_t                            pwlen;
@@ -150,6 +151,11 @@ ngx_http_clientauth_hash_job(ngx_http_request_t *r,
     }
 
     job->nstored = in->nstored;
+
+    if (in->pad && ngx_strlen(in->pad) < CA_PWHASH_MAX) {
+        ngx_memcpy(job->pad, in->pad, ngx_strlen(in->pad) + 1);
+    }
+
     job->pwlen = in->password.len;
     ngx_memcpy(job->password, in->password.data, in->password.len);
 
@@ -188,6 +194,17 @@ ngx_http_clientauth_hash_thread(void *data, ngx_log_t *log)
         } else if (rc == CA_PW_MATCH && job->matched < 0) {
             job->matched = i;
         }
+    }
+
+    /*
+     * A legacy or cheaper hash verifies faster than the dummy hash unknown
+     * accounts are checked against: the difference would tell them apart.
+     */
+    if (job->pad[0] && job->nstored == 1
+        && !ca_pwhash_is_current(job->stored[0], &job->cost))
+    {
+        (void) ca_pwhash_verify(job->pad, job->password, job->pwlen,
+                                &job->cost, &ignored);
     }
 
     if ((job->hash_new && job->matched < 0)

@@ -19,6 +19,8 @@ typedef struct {
     ngx_uint_t                   nstored;
     const char                  *stored[NGX_HTTP_CLIENTAUTH_HASHES_MAX];
     ngx_str_t                    password;
+    const char                  *pad;          /* verified too when stored[0]
+                                                  is not of the current cost */
     unsigned                     rehash:1;      /* upgrade stored[0] */
     unsigned                     hash_new:1;    /* hash the password */
 } ngx_http_clientauth_hash_in_t;

@@ -397,11 +397,13 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
 
-    if (lg->attempt.ref.len == 0
-        || ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
-                       lg->attempt.account, lg->attempt.user) < 0)
+    /* no account: a user that cannot exist costs the same round trip */
+    if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
+                    lg->attempt.ref.len ? lg->attempt.account : "0",
+                    lg->attempt.ref.len ? lg->attempt.user : "0")
+        < 0)
     {
-        return ngx_http_clientauth_login_verify(r, ctx, lg);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_clientauth_argv_reset(&cmd);
@@ -440,6 +442,9 @@ ngx_http_clientauth_login_verify(ngx_http_request_t *r,
                              : ascf->dummy_hash;
     in.password = lg->password;
     in.rehash = lg->known;
+
+    /* a cheaper legacy hash is padded to the dummy's cost */
+    in.pad = ascf->dummy_hash;
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY;
 

@@ -257,3 +257,12 @@ ca_crypt_verify(const char *stored, const char *password, size_t pwlen)
 
     return rc;
 }
+
+
+int
+ca_pwhash_is_current(const char *stored, const ca_pwhash_cost_t *cost)
+{
+    return ca_scheme_of(stored) == CA_SCHEME_ARGON2ID
+           && crypto_pwhash_argon2id_str_needs_rehash(stored, cost->opslimit,
+                                                      cost->memlimit) == 0;
+}

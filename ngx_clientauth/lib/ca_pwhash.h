@@ -37,6 +37,12 @@ ca_pw_rc_e ca_pwhash_verify(const char *stored, const char *password,
 int ca_pwhash_hash(const char *password, size_t pwlen,
     const ca_pwhash_cost_t *cost, char out[CA_PWHASH_MAX]);
 
+/*
+ * Whether stored is an argon2id hash of exactly this cost: what a login
+ * with the right password would leave in place.  Cheap: parses only.
+ */
+int ca_pwhash_is_current(const char *stored, const ca_pwhash_cost_t *cost);
+
 /* Which scheme a stored hash uses: "argon2id", "bcrypt", "sha512crypt"; NULL
  * for anything else (clientauthctl's import checks rows with this). */
 const char *ca_pwhash_scheme(const char *stored);

@@ -459,6 +459,21 @@ test_concurrent_verifications(void **state)
 }
 
 
+static void
+test_is_current_only_for_argon2id_of_this_cost(void **state)
+{
+    char              hash[CA_PWHASH_MAX];
+    ca_pwhash_cost_t  other = { low.opslimit + 1, low.memlimit };
+
+    assert_int_equal(ca_pwhash_hash(S(PASSWORD), &low, hash), 0);
+
+    assert_true(ca_pwhash_is_current(hash, &low));
+    assert_false(ca_pwhash_is_current(hash, &other));
+    assert_false(ca_pwhash_is_current("$6$salt$abc", &low));
+    assert_false(ca_pwhash_is_current("$argon2id$garbage", &low));
+}
+
+
 int
 main(void)
 {
@@ -477,6 +492,7 @@ main(void)
         cmocka_unit_test(test_legacy_password_too_long_for_libcrypt),
         cmocka_unit_test(test_unknown_schemes_are_errors),
         cmocka_unit_test(test_corrupt_argon2id),
+        cmocka_unit_test(test_is_current_only_for_argon2id_of_this_cost),
         cmocka_unit_test(test_corrupt_legacy_hashes),
         cmocka_unit_test(test_concurrent_verifications),
     };
