@@ -733,6 +733,13 @@ ngx_http_clientauth_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_clientauth_access_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_clientauth_strip_handler;
+
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_clientauth_module);
 
     return ngx_http_clientauth_metrics_init(cf, amcf);

@@ -188,7 +188,6 @@ struct ngx_http_clientauth_ctx_s {
     void                        *task;         /* hash task in flight */
     unsigned                     redis_error:1;
     unsigned                     cleanup_added:1;
-    unsigned                     identity_stripped:1;
     unsigned                     session_found:1;
     unsigned                     session_valid:1;
 
@@ -215,6 +214,7 @@ ngx_int_t ngx_http_clientauth_flow_start(ngx_http_request_t *r,
 int64_t ngx_http_clientauth_now_ms(void);
 
 /* ngx_http_clientauth_session.c */
+ngx_int_t ngx_http_clientauth_strip_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_access_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_clientauth_session_cookie(ngx_http_request_t *r,

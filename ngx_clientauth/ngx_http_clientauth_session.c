@@ -25,6 +25,7 @@ static ngx_int_t ngx_http_clientauth_session_decide(ngx_http_request_t *r,
     ngx_http_clientauth_loc_conf_t *alcf);
 static void ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
+static ngx_uint_t ngx_http_clientauth_satisfy_any(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_deny(ngx_http_request_t *r,
     ngx_http_clientauth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_clientauth_permitted(ngx_str_t *held,
@@ -71,6 +72,31 @@ static ngx_http_variable_t  ngx_http_clientauth_vars[] = {
 };
 
 
+/*
+ * A client never speaks for the gateway, protected URI or not: its
+ * identity headers go before any phase (rewrite, limit_req keys, ...) could
+ * read them.
+ */
+
+ngx_int_t
+ngx_http_clientauth_strip_handler(ngx_http_request_t *r)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ascf->brand.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_clientauth_strip_identity(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
 ngx_int_t
 ngx_http_clientauth_access_handler(ngx_http_request_t *r)
 {
@@ -85,24 +111,15 @@ ngx_http_clientauth_access_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_clientauth_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (!ctx->identity_stripped) {
-        /* a client never speaks for the gateway, protected URI or not */
-        if (ngx_http_clientauth_strip_identity(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->identity_stripped = 1;
-    }
-
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
 
     if (!alcf->enable) {
         return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_clientauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     switch (ctx->wait) {
@@ -254,6 +271,11 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "clientauth: session store unavailable, "
                       "refusing the request");
+
+        if (ngx_http_clientauth_satisfy_any(r)) {
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
         return ngx_http_clientauth_finalize(r,
                    ngx_http_clientauth_send_unavailable(r));
     }
@@ -278,6 +300,11 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
                       "this location requires", &ctx->identity.user,
                       &ctx->identity.account);
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_SESSION_FORBIDDEN);
+
+        if (ngx_http_clientauth_satisfy_any(r)) {
+            return NGX_HTTP_FORBIDDEN;
+        }
+
         return ngx_http_clientauth_finalize(r,
                    ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
                        "forbidden", "Access denied",
@@ -346,6 +373,22 @@ ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
 }
 
 
+/*
+ * Under "satisfy any" another access module may still let the request in:
+ * the refusal is only returned, for the phase engine to weigh.
+ */
+
+static ngx_uint_t
+ngx_http_clientauth_satisfy_any(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->satisfy == NGX_HTTP_SATISFY_ANY;
+}
+
+
 /* Browsers go to the login page with the way back; other clients get 401. */
 
 static ngx_int_t
@@ -355,6 +398,10 @@ ngx_http_clientauth_deny(ngx_http_request_t *r,
     u_char     *p;
     size_t      len;
     ngx_str_t   location;
+
+    if (ngx_http_clientauth_satisfy_any(r)) {
+        return NGX_HTTP_UNAUTHORIZED;
+    }
 
     if (!ngx_http_clientauth_accepts(r, "text/html")) {
         return ngx_http_clientauth_finalize(r,
@@ -536,6 +583,11 @@ ngx_http_clientauth_set_identity(ngx_http_request_t *r,
     ngx_str_t        *values[4];
     ngx_uint_t        i;
     ngx_table_elt_t  *h;
+
+    /* an internal redirect validates again: no earlier pass's headers */
+    if (ngx_http_clientauth_strip_identity(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     values[0] = &ctx->identity.account;
     values[1] = &ctx->identity.user;
