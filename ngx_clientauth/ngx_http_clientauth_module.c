@@ -571,7 +571,8 @@ static char *
 ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
     ngx_http_clientauth_srv_conf_t *conf)
 {
-    ngx_uint_t  i;
+    ngx_uint_t   i;
+    const char  *prefix;
 
     if (conf->brand.len
         && !ca_brand_is_valid((char *) conf->brand.data, conf->brand.len))
@@ -595,13 +596,21 @@ ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
     }
 
     if (conf->cookie_name.data == NULL && conf->brand.len) {
-        conf->cookie_name.len = sizeof("clientauth_") - 1 + conf->brand.len;
+        /*
+         * "__Host-": browsers take it only from this very host, over
+         * HTTPS, for Path=/, so a sibling subdomain cannot plant one.
+         */
+        prefix = conf->cookie_secure ? "__Host-" : "";
+
+        conf->cookie_name.len = ngx_strlen(prefix) + sizeof("clientauth_") - 1
+                                + conf->brand.len;
         conf->cookie_name.data = ngx_pnalloc(cf->pool, conf->cookie_name.len);
         if (conf->cookie_name.data == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        ngx_sprintf(conf->cookie_name.data, "clientauth_%V", &conf->brand);
+        ngx_sprintf(conf->cookie_name.data, "%sclientauth_%V", prefix,
+                    &conf->brand);
     }
 
     if (conf->session_refresh > conf->session_idle) {

@@ -53,12 +53,17 @@ def test_api_client_logs_in_with_a_json_body(gw, owner):
 
 
 def test_session_cookie_is_secure_by_default(make_gateway, owner):
+    """Secure by default, and then named __Host-: browsers accept it only
+    from this host, over HTTPS, for Path=/, so a sibling subdomain cannot
+    plant one (cookie tossing)."""
     g = make_gateway(cookie_secure=True)
 
     r = g.login(owner.email, owner.password)
 
     assert r.status_code == 200
-    _, attrs = cookie_parts(r)
+    setc = r.headers["Set-Cookie"]
+    assert setc.startswith("__Host-%s=" % COOKIE), setc
+    attrs = setc.split("; ")[1:]
     assert sorted(attrs) == ["HttpOnly", "Path=/", "SameSite=Lax", "Secure"]
 
 

@@ -3,7 +3,7 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers import (BRAND, HOST, HTTP_TEMPS, MODULE, Gateway, Nginx,
+from helpers import (BRAND, COOKIE, HOST, HTTP_TEMPS, MODULE, Gateway, Nginx,
                      add_user, check_logs, free_port, identity_of, wait_until)
 
 
@@ -125,16 +125,18 @@ def test_minimal_design_config_works(tmp_path, redis_store, backend):
         r = g.login(owner.email, owner.password)
         assert r.status_code == 200
         assert r.headers["Set-Cookie"].endswith("; Secure")
-        token = r.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
-        r = g.get("/portal/home", token)
+        name, token = r.headers["Set-Cookie"].split(";")[0].split("=", 1)
+        assert name == "__Host-" + COOKIE
+        cookie = {"Cookie": "%s=%s" % (name, token)}
+        r = g.get("/portal/home", headers=cookie)
         assert r.status_code == 200
         assert identity_of(r.json()["headers"]) == {
             "x-client-account": [owner.account],
             "x-client-user": [owner.user],
             "x-client-brand": [BRAND],
             "x-client-permissions": ["all"]}
-        assert g.post("/auth/logout", token).status_code == 200
-        assert g.get("/portal/home", token).status_code == 401
+        assert g.post("/auth/logout", headers=cookie).status_code == 200
+        assert g.get("/portal/home", headers=cookie).status_code == 401
     finally:
         nginx.stop()
         Nginx.registry.remove(nginx)
