@@ -107,7 +107,7 @@ static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
-    ngx_uint_t n, redisReply *reply);
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why);
 static ngx_int_t ngx_http_clientauth_login_page(ngx_http_request_t *r,
@@ -979,14 +979,12 @@ ngx_http_clientauth_login_done(ngx_http_request_t *r,
 
 
 static void
-ngx_http_clientauth_login_reply(ngx_http_request_t *r, ngx_uint_t n,
-    redisReply *reply)
+ngx_http_clientauth_login_reply(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
     ngx_uint_t                    i;
-    ngx_http_clientauth_ctx_t    *ctx;
     ngx_http_clientauth_login_t  *lg;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
     lg = ctx->flow;
 
     if (reply == NULL) {

@@ -45,7 +45,7 @@ static ngx_int_t ngx_http_clientauth_logout_call(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t n);
 static void ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
-    ngx_uint_t n, redisReply *reply);
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
 
 
@@ -294,15 +294,13 @@ ngx_http_clientauth_logout_call(ngx_http_request_t *r,
 
 
 static void
-ngx_http_clientauth_logout_reply(ngx_http_request_t *r, ngx_uint_t n,
-    redisReply *reply)
+ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
     ngx_uint_t                     i;
     ngx_str_t                     *s;
-    ngx_http_clientauth_ctx_t     *ctx;
     ngx_http_clientauth_logout_t  *lo;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
     lo = ctx->flow;
 
     if (reply == NULL) {

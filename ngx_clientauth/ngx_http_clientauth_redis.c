@@ -869,7 +869,7 @@ ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
         }
 
         if (cmd->request) {
-            cmd->on_reply(cmd->request, n, reply);
+            cmd->on_reply(cmd->request, cmd->ctx, n, reply);
         }
     }
 

@@ -31,7 +31,7 @@ typedef struct {
  * posted event once every reply is in.
  */
 typedef void (*ngx_http_clientauth_reply_pt)(ngx_http_request_t *r,
-    ngx_uint_t n, redisReply *reply);
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 
 
 ngx_int_t ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle);

@@ -88,7 +88,7 @@ typedef struct {
 static ngx_int_t ngx_http_clientauth_reset_next(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static void ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
-    ngx_uint_t n, redisReply *reply);
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 
 static ngx_int_t ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
@@ -1192,14 +1192,12 @@ ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r)
 
 
 static void
-ngx_http_clientauth_reset_reply(ngx_http_request_t *r, ngx_uint_t n,
-    redisReply *reply)
+ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
     ngx_uint_t                       i;
-    ngx_http_clientauth_ctx_t       *ctx;
     ngx_http_clientauth_reset_t     *rs;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
     rs = ctx->flow;
 
     if (reply == NULL) {

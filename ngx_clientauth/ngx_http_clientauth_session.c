@@ -19,7 +19,7 @@ static ngx_int_t ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
     ngx_http_clientauth_loc_conf_t *alcf);
 static void ngx_http_clientauth_session_reply(ngx_http_request_t *r,
-    ngx_uint_t n, redisReply *reply);
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_session_decide(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
     ngx_http_clientauth_loc_conf_t *alcf);
@@ -208,14 +208,12 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
 
 
 static void
-ngx_http_clientauth_session_reply(ngx_http_request_t *r, ngx_uint_t n,
-    redisReply *reply)
+ngx_http_clientauth_session_reply(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
     ngx_uint_t                  i;
     ngx_str_t                   field[NGX_HTTP_CLIENTAUTH_SESSION_FIELDS];
-    ngx_http_clientauth_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
 
     if (reply == NULL) {
         return;
