@@ -448,3 +448,40 @@ def test_status_page_counts_session_checks(gw, owner):
     assert "# TYPE clientauth_session_checks_total counter\n" in r.text
     assert gw.metric(valid) == v0 + 1
     assert gw.metric(invalid) == i0 + 1
+
+
+# ------------------------------------------------------------ satisfy any
+
+def test_satisfy_any_lets_another_access_module_decide(make_gateway, backend,
+                                                       owner):
+    """Under "satisfy any" the session check is one voice among others: an
+    allowed address gets in without a session, a denied one without a
+    session gets nginx's 401, and a valid session is enough alone; the
+    spoofed identity headers are gone in every case."""
+    g = make_gateway(locations="""
+        location /office/ {
+            satisfy any;
+            allow 127.0.0.1;
+            deny all;
+            clientauth on;
+            proxy_pass http://127.0.0.1:%d;
+        }
+        location /strict/ {
+            satisfy any;
+            deny all;
+            clientauth on;
+            proxy_pass http://127.0.0.1:%d;
+        }
+""" % (backend.port, backend.port))
+
+    r = g.get("/office/x", headers={"X-Client-User": "999"})
+    assert r.status_code == 200
+    assert identity_of(r.json()["headers"]) == {}
+
+    assert g.get("/strict/x").status_code == 401
+    assert g.get("/strict/x", accept=HTML).status_code == 401
+
+    token = g.login_token(owner.email, owner.password)
+    r = g.get("/strict/x", token)
+    assert r.status_code == 200
+    assert identity_of(r.json()["headers"])["x-client-user"] == [owner.user]
