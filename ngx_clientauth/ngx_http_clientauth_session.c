@@ -49,6 +49,10 @@ static ngx_str_t  ngx_http_clientauth_identity_headers[] = {
     ngx_string("X-Client-Brand")
 };
 
+/* their lower-case names and hashes, made once */
+static u_char      ngx_http_clientauth_identity_lowcase[4][32];
+static ngx_uint_t  ngx_http_clientauth_identity_hash[4];
+
 
 static ngx_http_variable_t  ngx_http_clientauth_vars[] = {
 
@@ -600,12 +604,8 @@ ngx_http_clientauth_set_identity(ngx_http_request_t *r,
 
         h->key = ngx_http_clientauth_identity_headers[i];
         h->value = *values[i];
-        h->lowcase_key = ngx_pnalloc(r->pool, h->key.len);
-        if (h->lowcase_key == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+        h->lowcase_key = ngx_http_clientauth_identity_lowcase[i];
+        h->hash = ngx_http_clientauth_identity_hash[i];
     }
 
     return NGX_OK;
@@ -631,7 +631,16 @@ ngx_http_clientauth_int64(ngx_str_t *s, int64_t *value)
 ngx_int_t
 ngx_http_clientauth_add_variables(ngx_conf_t *cf)
 {
+    ngx_uint_t            i;
+    ngx_str_t            *name;
     ngx_http_variable_t  *var, *v;
+
+    for (i = 0; i < 4; i++) {
+        name = &ngx_http_clientauth_identity_headers[i];
+        ngx_http_clientauth_identity_hash[i] =
+            ngx_hash_strlow(ngx_http_clientauth_identity_lowcase[i],
+                            name->data, name->len);
+    }
 
     for (v = ngx_http_clientauth_vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
