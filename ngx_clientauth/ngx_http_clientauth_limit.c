@@ -127,7 +127,7 @@ ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
 /*
  * Recognises the identifier among the brand's kinds and appends the first
  * round trip: GET of its index (when it has an accepted shape) and the
- * address and brand windows.  Returns how many commands, or NGX_ERROR.
+ * address window.  Returns how many commands, or NGX_ERROR.
  */
 
 ngx_int_t
@@ -181,8 +181,8 @@ ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
 
 
 /*
- * Once the first round trip is in: whether the address or the brand
- * refuse (*refused, *retry), which account the identifier names, and the
+ * Once the first round trip is in: whether the address refuses (*refused,
+ * *retry), which account the identifier names, and the
  * second round trip, counted against that account.  Returns how many
  * commands, or NGX_ERROR.
  */
@@ -223,9 +223,9 @@ ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
 
 /*
  * Appends the throttle's commands for one phase.  The first, sent with the
- * identifier lookup, counts the address and the brand; the second, once
- * the subject is known, the lockout (PTTL lock, INCR fails, GET bans) and
- * the account's window.  A window is INCR + PEXPIRE of the current bucket
+ * identifier lookup, counts the address; the second, once the subject is
+ * known, the lockout (PTTL lock, INCR fails, GET bans) and the account's
+ * and the brand's windows.  A window is INCR + PEXPIRE of the current bucket
  * and GET of the previous one.  Returns how many were appended, or
  * NGX_ERROR.
  */
@@ -304,6 +304,10 @@ ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
         }
 
         cur = ngx_http_clientauth_pool_cstr(r, key);
+
+        if (s == NGX_HTTP_CLIENTAUTH_LIMIT_BRAND) {
+            a->brand_key = cur;
+        }
 
         if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data,
                          (char *) a->scopes[s].data,
@@ -505,7 +509,8 @@ ngx_http_clientauth_limit_in_phase(ngx_http_clientauth_attempt_t *a,
         return 0;
     }
 
-    return (s == NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT) == (a->phase == 2);
+    /* the address first; the account and the brand once the address allows */
+    return (s == NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS) == (a->phase == 1);
 }
 
 
@@ -536,29 +541,42 @@ ngx_http_clientauth_limit_repair(ngx_http_request_t *r,
 }
 
 
-/* An attempt refused before hashing is not a failed password. */
+/*
+ * An attempt refused before hashing is not a failed password, and the
+ * brand counts only attempts whose password is checked: a flood refused
+ * per address or account does not lock a whole brand's customers out.
+ */
 
 void
 ngx_http_clientauth_limit_undo(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a)
 {
     char                        *fails;
-    ngx_http_clientauth_argv_t   cmd;
+    ngx_uint_t                   n;
+    ngx_http_clientauth_argv_t   cmds[2];
 
-    if (a->kind.len == 0 || !a->lockout) {
-        return;
+    n = 0;
+
+    if (a->kind.len && a->lockout) {
+        fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
+
+        if (fails) {
+            ngx_http_clientauth_argv_reset(&cmds[n]);
+            ngx_http_clientauth_argv_add_str(&cmds[n], "DECR");
+            ngx_http_clientauth_argv_add_str(&cmds[n++], fails);
+        }
     }
 
-    fails = ngx_http_clientauth_login_key(r, ascf, a, "fails");
-    if (fails == NULL) {
-        return;
+    if (a->brand_key) {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "DECR");
+        ngx_http_clientauth_argv_add_str(&cmds[n++], a->brand_key);
+        a->brand_key = NULL;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
-    ngx_http_clientauth_argv_add_str(&cmd, "DECR");
-    ngx_http_clientauth_argv_add_str(&cmd, fails);
-
-    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+    if (n) {
+        (void) ngx_http_clientauth_redis_post(ascf->redis, cmds, n);
+    }
 }
 
 

@@ -193,7 +193,7 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
     ngx_int_t                        rc, n;
-    ngx_http_clientauth_argv_t       cmds[16];
+    ngx_http_clientauth_argv_t       cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
     ngx_http_clientauth_srv_conf_t  *ascf;
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -257,7 +257,7 @@ ngx_http_clientauth_login_account(ngx_http_request_t *r,
     time_t                           retry;
     ngx_int_t                        n;
     ngx_uint_t                       refused;
-    ngx_http_clientauth_argv_t       cmds[8];
+    ngx_http_clientauth_argv_t       cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
     ngx_http_clientauth_srv_conf_t  *ascf;
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);

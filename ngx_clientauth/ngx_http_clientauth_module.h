@@ -168,6 +168,7 @@ typedef struct {
     ngx_uint_t                   banner;       /* elected to set the ban */
     ngx_uint_t                   phase;        /* 1: address, brand */
     char                        *fails_key;
+    char                        *brand_key;    /* its bucket, to give back */
     u_char                       repair[NGX_INT64_LEN];
 } ngx_http_clientauth_attempt_t;
 

@@ -296,7 +296,7 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
     ngx_int_t                    rc, n;
-    ngx_http_clientauth_argv_t   cmds[8];
+    ngx_http_clientauth_argv_t   cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
     rc = ngx_http_clientauth_parse_form(r, &rs->form);
     if (rc != NGX_OK) {
@@ -344,7 +344,7 @@ ngx_http_clientauth_reset_account(ngx_http_request_t *r,
 {
     time_t                       retry;
     ngx_int_t                    n;
-    ngx_http_clientauth_argv_t   cmds[4];
+    ngx_http_clientauth_argv_t   cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
     n = ngx_http_clientauth_attempt_account(r, &rs->attempt, cmds,
                                             &rs->refused, &retry);

@@ -308,6 +308,33 @@ def test_brand_limit_spans_addresses_and_accounts(make_gateway, owner):
     assert len(limit_keys(g.redis, "address")) == 6
 
 
+def test_a_flood_refused_per_address_leaves_the_brand_open(make_gateway,
+                                                          owner):
+    """The brand counts only attempts whose password gets checked: a flood
+    that its address or the accounts' lockout already refuses does not
+    spend the brand's allowance, so the brand's customers still get in."""
+    g = make_gateway(server="set_real_ip_from 127.0.0.1;\n"
+                            "real_ip_header X-Real-IP;\n"
+                            "clientauth_login_limit address 3 1h;\n"
+                            "clientauth_lockout 2 1h 1h;\n"
+                            "clientauth_login_limit brand 6 1h;\n")
+    avoid_bucket_edge(3600)
+
+    flood = [form_login(g, "victim%d@example.com" % (i % 2), WRONG,
+                        headers={"X-Real-IP": "203.0.113.%d" % (i // 10)})
+             .status_code for i in range(30)]
+
+    # 3 addresses x 3 attempts, of which the 2 accounts' lockout lets 4
+    # be checked; everything else is refused before any hashing
+    assert flood.count(401) == 4, flood
+    assert flood.count(429) == 26, flood
+
+    r = form_login(g, owner.email, owner.password,
+                   headers={"X-Real-IP": "198.51.100.99"})
+
+    assert r.status_code == 200, r.text
+
+
 def test_address_limit_follows_realip(make_gateway, owner):
     g = make_gateway(server="set_real_ip_from 127.0.0.1;\n"
                             "real_ip_header X-Real-IP;\n"
