@@ -15,7 +15,8 @@
  * The most commands one round trip of an attempt appends: the index GET,
  * the lockout's 5 and 3 for each window.
  */
-#define NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS  (1 + 5 + 3 * NGX_HTTP_CLIENTAUTH_LIMITS)
+#define NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS                                     \
+    (1 + 5 + 3 * NGX_HTTP_CLIENTAUTH_LIMITS)
 
 /* reset: count password-reset requests rather than logins (no lockout). */
 ngx_int_t ngx_http_clientauth_attempt_start(ngx_http_request_t *r,

@@ -48,7 +48,8 @@ typedef struct {
     ngx_str_t                         password;
     ngx_str_t                         next;
     ngx_http_clientauth_attempt_t     attempt;
-    ngx_str_t                         user_field[NGX_HTTP_CLIENTAUTH_USER_FIELDS];
+    ngx_str_t                         user_field[
+                                          NGX_HTTP_CLIENTAUTH_USER_FIELDS];
     ngx_uint_t                        known;       /* the account exists */
     ngx_uint_t                        session_ok;
     ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
@@ -237,10 +238,8 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
         return ngx_http_clientauth_login_account(r, ctx, lg);
     }
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, n));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, n);
 }
 
 
@@ -258,9 +257,6 @@ ngx_http_clientauth_login_account(ngx_http_request_t *r,
     ngx_int_t                        n;
     ngx_uint_t                       refused;
     ngx_http_clientauth_argv_t       cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     n = ngx_http_clientauth_attempt_account(r, &lg->attempt, cmds, &refused,
                                             &retry);
@@ -278,10 +274,8 @@ ngx_http_clientauth_login_account(ngx_http_request_t *r,
         return ngx_http_clientauth_login_throttled(r, ctx, lg);
     }
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, n));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, n);
 }
 
 
@@ -315,10 +309,8 @@ ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_BAN;
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, rc));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, rc);
 }
 
 
@@ -346,10 +338,8 @@ ngx_http_clientauth_login_banned(ngx_http_request_t *r,
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE;
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, rc));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, rc);
 }
 
 
@@ -416,10 +406,8 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmd, "locale");
     ngx_http_clientauth_argv_add_str(&cmd, "sgen");
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              &cmd, 1));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    &cmd, 1);
 }
 
 
@@ -600,10 +588,8 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_SESSION;
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, n));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, n);
 }
 
 
@@ -672,7 +658,8 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     if (!ngx_http_clientauth_str_eq(hash, expected)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the password of user %s of account %s "
-                      "changed during its login", lg->attempt.user, lg->attempt.account);
+                      "changed during its login", lg->attempt.user,
+                      lg->attempt.account);
 
         if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
             && lg->verified.new_hash.len)
@@ -695,7 +682,8 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     if (!ngx_http_clientauth_str_eq(sgen, &lg->user_field[5])) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the sessions of user %s of account %s "
-                      "were revoked during its login", lg->attempt.user, lg->attempt.account);
+                      "were revoked during its login", lg->attempt.user,
+                      lg->attempt.account);
         ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
@@ -758,10 +746,8 @@ ngx_http_clientauth_login_fix(ngx_http_request_t *r,
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_FIX;
     lg->session_ok = 0;
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, 5));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, 5);
 }
 
 
@@ -776,9 +762,6 @@ ngx_http_clientauth_login_restore(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
     ngx_http_clientauth_argv_t       cmds[4];
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE) {
         if (!lg->session_ok) {
@@ -817,10 +800,8 @@ ngx_http_clientauth_login_restore(ngx_http_request_t *r,
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE;
     lg->session_ok = 0;
 
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_login_reply,
-                                              cmds, 4));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
+                                    cmds, 4);
 }
 
 
@@ -882,7 +863,8 @@ ngx_http_clientauth_login_keys(ngx_http_request_t *r,
         || ca_key_user_sessions(key, sizeof(key), brand, lg->attempt.account,
                                 lg->attempt.user) < 0
         || (lg->setkey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
-        || ca_key_user(key, sizeof(key), brand, lg->attempt.account, lg->attempt.user) < 0
+        || ca_key_user(key, sizeof(key), brand, lg->attempt.account,
+                       lg->attempt.user) < 0
         || (lg->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
     {
         return NGX_ERROR;

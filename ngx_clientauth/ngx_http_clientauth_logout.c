@@ -41,9 +41,6 @@ static ngx_int_t ngx_http_clientauth_logout_members(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
 static ngx_int_t ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo);
-static ngx_int_t ngx_http_clientauth_logout_call(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
-    ngx_uint_t n);
 static void ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_logout_done(ngx_http_request_t *r);
@@ -82,7 +79,8 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_clientauth_flow_start(r, ngx_http_clientauth_logout_next,
-                                          lo, r->headers_in.content_type != NULL);
+                                          lo,
+                                          r->headers_in.content_type != NULL);
 }
 
 
@@ -180,7 +178,8 @@ ngx_http_clientauth_logout_start(ngx_http_request_t *r,
         lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
     }
 
-    return ngx_http_clientauth_logout_call(r, ctx, &cmd, 1);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
+                                    &cmd, 1);
 }
 
 
@@ -215,7 +214,8 @@ ngx_http_clientauth_logout_members(ngx_http_request_t *r,
 
     lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_MEMBERS;
 
-    return ngx_http_clientauth_logout_call(r, ctx, &cmd, 1);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
+                                    &cmd, 1);
 }
 
 
@@ -273,23 +273,8 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
 
     lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
 
-    return ngx_http_clientauth_logout_call(r, ctx, cmds, n);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_logout_call(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
-    ngx_uint_t n)
-{
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_logout_reply,
-                                              cmds, n));
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
+                                    cmds, n);
 }
 
 

@@ -1029,3 +1029,20 @@ ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc)
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
+
+
+/* A flow's step sends its commands and waits (ngx_http_clientauth_wait()). */
+
+ngx_int_t
+ngx_http_clientauth_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_call(r, ctx, ascf->redis, on_reply,
+                                              cmds, n));
+}

@@ -88,6 +88,9 @@ ngx_int_t ngx_http_clientauth_outbox_message(ngx_http_request_t *r,
  * wait, or the 503 / 500 answer.
  */
 ngx_int_t ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_http_clientauth_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
 
 /* Reply helpers: the reply is a bulk string / nil / integer. */
 ngx_int_t ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,

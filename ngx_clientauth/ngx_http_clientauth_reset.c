@@ -118,9 +118,6 @@ static ngx_int_t ngx_http_clientauth_reset_form(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r);
-static ngx_int_t ngx_http_clientauth_reset_call(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
-    ngx_uint_t n);
 static ngx_uint_t ngx_http_clientauth_reset_forget_failures(
     ngx_http_request_t *r, ngx_http_clientauth_reset_t *rs,
     ngx_http_clientauth_argv_t *cmds);
@@ -273,22 +270,6 @@ ngx_http_clientauth_reset_next(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_clientauth_reset_call(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_argv_t *cmds,
-    ngx_uint_t n)
-{
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    return ngx_http_clientauth_wait(r,
-               ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
-                                              ngx_http_clientauth_reset_reply,
-                                              cmds, n));
-}
-
-
 /* Request, step 1: the identifier and the limits, in one round trip. */
 
 static ngx_int_t
@@ -328,7 +309,8 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_PRECHECK;
 
-    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    cmds, n);
 }
 
 
@@ -364,7 +346,8 @@ ngx_http_clientauth_reset_account(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_THROTTLE;
 
-    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    cmds, n);
 }
 
 
@@ -413,7 +396,8 @@ ngx_http_clientauth_reset_lookup_user(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_USER;
 
-    return ngx_http_clientauth_reset_call(r, ctx, &cmd, 1);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    &cmd, 1);
 }
 
 
@@ -452,7 +436,9 @@ ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
         ngx_http_clientauth_argv_reset(&cmds[0]);
         ngx_http_clientauth_argv_add_str(&cmds[0], "PING");
 
-        return ngx_http_clientauth_reset_call(r, ctx, cmds, 1);
+        return ngx_http_clientauth_call(r, ctx,
+                                        ngx_http_clientauth_reset_reply,
+                                        cmds, 1);
     }
 
     ca_token_generate(token);
@@ -524,7 +510,8 @@ ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
                   "clientauth: reset link sent to user %s of account %s",
                   rs->user, rs->account);
 
-    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    cmds, n);
 }
 
 
@@ -566,7 +553,8 @@ ngx_http_clientauth_reset_check_token(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_RECORD;
 
-    return ngx_http_clientauth_reset_call(r, ctx, &cmd, 1);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    &cmd, 1);
 }
 
 
@@ -643,7 +631,8 @@ ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_VERIFY;
 
-    return ngx_http_clientauth_reset_call(r, ctx, cmds, 4);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    cmds, 4);
 }
 
 
@@ -829,7 +818,8 @@ ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_APPLY;
 
-    return ngx_http_clientauth_reset_call(r, ctx, &cmd, 1);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    &cmd, 1);
 }
 
 
@@ -965,7 +955,8 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_APPLIED;
 
-    return ngx_http_clientauth_reset_call(r, ctx, cmds, n);
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
+                                    cmds, n);
 }
 
 
@@ -1038,7 +1029,8 @@ ngx_http_clientauth_reset_done(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_clientauth_reset_gone(ngx_http_request_t *r)
 {
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_CLIENTAUTH_GONE, "invalid_token",
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_CLIENTAUTH_GONE,
+               "invalid_token",
                "Link no longer valid",
                "This link is unknown, was already used or has expired. "
                "Please ask for a new one.");
@@ -1061,7 +1053,8 @@ ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
                   rs->broken);
 
     if (!ngx_http_clientauth_accepts(r, "application/json")) {
-        return ngx_http_clientauth_reset_form(r, NGX_HTTP_CLIENTAUTH_UNPROCESSABLE,
+        return ngx_http_clientauth_reset_form(r,
+                                              NGX_HTTP_CLIENTAUTH_UNPROCESSABLE,
                                               &rs->token, rs->broken);
     }
 
