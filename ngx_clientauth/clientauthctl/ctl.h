@@ -268,6 +268,7 @@ int ctl_redis_exists(ctl_t *ctl, const char *key, int *exists);
 int ctl_redis_usable(const ctl_t *ctl);
 int ctl_txn_retry(ctl_t *ctl, ctl_txn_pt attempt, void *data);
 redisReply *ctl_txn_exec(ctl_t *ctl, int *aborted);
+int ctl_txn_commit(ctl_t *ctl);
 void ctl_txn_abandon(ctl_t *ctl);
 
 /* lookup.c */

@@ -463,6 +463,25 @@ ctl_txn_exec(ctl_t *ctl, int *aborted)
 }
 
 
+/* EXEC when its replies are not needed: CTL_OK, CTL_RETRY or CTL_FAIL. */
+
+int
+ctl_txn_commit(ctl_t *ctl)
+{
+    int          aborted;
+    redisReply  *exec;
+
+    exec = ctl_txn_exec(ctl, &aborted);
+    if (exec == NULL) {
+        return aborted ? CTL_RETRY : CTL_FAIL;
+    }
+
+    freeReplyObject(exec);
+
+    return CTL_OK;
+}
+
+
 /*
  * After a failed attempt: DISCARD a MULTI being queued, else UNWATCH (an
  * error reply to DISCARD: there was none).  Silent: the failure that led

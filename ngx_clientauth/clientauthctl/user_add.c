@@ -515,8 +515,7 @@ ctl_add_attempt(ctl_t *ctl, void *data)
 {
     ctl_add_t  *add = data;
 
-    int          rc, aborted;
-    redisReply  *exec;
+    int  rc;
 
     rc = ctl_add_check_free(ctl, add);
 
@@ -536,14 +535,7 @@ ctl_add_attempt(ctl_t *ctl, void *data)
         return rc;
     }
 
-    exec = ctl_txn_exec(ctl, &aborted);
-    if (exec == NULL) {
-        return aborted ? CTL_RETRY : CTL_FAIL;
-    }
-
-    freeReplyObject(exec);
-
-    return CTL_OK;
+    return ctl_txn_commit(ctl);
 }
 
 

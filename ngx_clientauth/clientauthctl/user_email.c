@@ -195,8 +195,7 @@ ctl_email_attempt(ctl_t *ctl, void *data)
 {
     ctl_email_job_t  *job = data;
 
-    int          rc, aborted;
-    redisReply  *exec;
+    int  rc;
 
     rc = ctl_email_read(ctl, job);
 
@@ -221,14 +220,7 @@ ctl_email_attempt(ctl_t *ctl, void *data)
         return rc;
     }
 
-    exec = ctl_txn_exec(ctl, &aborted);
-    if (exec == NULL) {
-        return aborted ? CTL_RETRY : CTL_FAIL;
-    }
-
-    freeReplyObject(exec);
-
-    return CTL_OK;
+    return ctl_txn_commit(ctl);
 }
 
 

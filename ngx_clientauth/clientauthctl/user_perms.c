@@ -130,9 +130,9 @@ ctl_perms_attempt(ctl_t *ctl, void *data)
 {
     ctl_perms_job_t  *job = data;
 
-    int          rc, aborted;
+    int          rc;
     char        *keys;
-    redisReply  *members, *exec;
+    redisReply  *members;
 
     rc = ctl_user_watch(ctl, job->user);
     if (rc != CTL_OK) {
@@ -158,14 +158,7 @@ ctl_perms_attempt(ctl_t *ctl, void *data)
         return rc;
     }
 
-    exec = ctl_txn_exec(ctl, &aborted);
-    if (exec == NULL) {
-        return aborted ? CTL_RETRY : CTL_FAIL;
-    }
-
-    freeReplyObject(exec);
-
-    return CTL_OK;
+    return ctl_txn_commit(ctl);
 }
 
 
