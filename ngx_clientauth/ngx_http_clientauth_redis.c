@@ -36,9 +36,11 @@ struct ngx_http_clientauth_redis_s {
     ngx_event_t                        deadline;
     ngx_event_t                        reconnect;
     ngx_event_t                        drop;
+    ngx_event_t                        flush;
     ngx_msec_t                         backoff;
     unsigned                           ready:1;
     unsigned                           exiting:1;
+    unsigned                           flushing:1;
 };
 
 
@@ -67,6 +69,7 @@ static void ngx_http_clientauth_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_deadline_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_drop_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_arm_deadline(
     ngx_http_clientauth_redis_t *rd);
 
@@ -150,6 +153,10 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
         rd[i].drop.handler = ngx_http_clientauth_redis_drop_handler;
         rd[i].drop.data = &rd[i];
         rd[i].drop.log = cycle->log;
+
+        rd[i].flush.handler = ngx_http_clientauth_redis_flush_handler;
+        rd[i].flush.data = &rd[i];
+        rd[i].flush.log = cycle->log;
 
         ngx_http_clientauth_redis_connect(&rd[i]);
     }
@@ -462,6 +469,24 @@ ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd)
 
 
 static void
+ngx_http_clientauth_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_clientauth_redis_t  *rd = ev->data;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    /* a write that stays unfinished asks for real write interest */
+    rd->flushing = 1;
+    redisAsyncHandleWrite(rd->ac);
+
+    /* the context may be gone, the bridge stays */
+    rd->flushing = 0;
+}
+
+
+static void
 ngx_http_clientauth_redis_read_handler(ngx_event_t *ev)
 {
     ngx_connection_t             *c;
@@ -518,6 +543,12 @@ ngx_http_clientauth_redis_del_read(void *privdata)
 }
 
 
+/*
+ * Commands queued while the event loop runs are written once, from a posted
+ * event at the end of the loop's pass: one write for all the requests of a
+ * pass, and no write interest in epoll unless the socket is full.
+ */
+
 static void
 ngx_http_clientauth_redis_add_write(void *privdata)
 {
@@ -525,6 +556,13 @@ ngx_http_clientauth_redis_add_write(void *privdata)
     ngx_http_clientauth_redis_t  *rd = privdata;
 
     wev = rd->conn->write;
+
+    if (!rd->flushing && !wev->active
+        && (rd->ac->c.flags & REDIS_CONNECTED))
+    {
+        ngx_post_event(&rd->flush, &ngx_posted_events);
+        return;
+    }
 
     if (!wev->active
         && ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
@@ -592,6 +630,10 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
 
     if (rd->drop.posted) {
         ngx_delete_posted_event(&rd->drop);
+    }
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
     }
 
     ngx_http_clientauth_redis_schedule_reconnect(rd);
