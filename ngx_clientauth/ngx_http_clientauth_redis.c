@@ -895,6 +895,34 @@ ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
 }
 
 
+/* "*3\r\n", "$5\r\n": ngx_sprintf() costs more than the rest of a command. */
+
+static u_char *
+ngx_http_clientauth_resp_header(u_char *p, u_char type, size_t n)
+{
+    u_char   digits[NGX_SIZE_T_LEN];
+    size_t   len;
+
+    len = 0;
+
+    do {
+        digits[len++] = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = type;
+
+    while (len) {
+        *p++ = digits[--len];
+    }
+
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
+}
+
+
 /*
  * Formats a command in Redis's protocol (RESP) and hands it to hiredis,
  * which copies it: hiredis's own argv formatting costs several times more
@@ -933,10 +961,11 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
         ngx_http_clientauth_wire_size = ngx_max(len, 4096);
     }
 
-    p = ngx_sprintf(ngx_http_clientauth_wire, "*%d\r\n", a->argc);
+    p = ngx_http_clientauth_resp_header(ngx_http_clientauth_wire, '*',
+                                        a->argc);
 
     for (i = 0; i < a->argc; i++) {
-        p = ngx_sprintf(p, "$%uz\r\n", a->argvlen[i]);
+        p = ngx_http_clientauth_resp_header(p, '$', a->argvlen[i]);
         p = ngx_cpymem(p, a->argv[i], a->argvlen[i]);
         *p++ = '\r';
         *p++ = '\n';

@@ -70,12 +70,34 @@ ca_key_seq(char *buf, size_t size, const char *brand, const char *name)
 }
 
 
+/* Built by hand: every protected request builds one. */
+
 int
 ca_key_session(char *buf, size_t size, const char *brand,
     const char *token_hash)
 {
-    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:sess:%s",
-                                             brand, token_hash));
+    char    *p;
+    size_t   blen, hlen;
+
+    blen = strlen(brand);
+    hlen = strlen(token_hash);
+
+    if (sizeof("ca:") - 1 + blen + sizeof(":sess:") - 1 + hlen >= size) {
+        return -1;
+    }
+
+    p = buf;
+    memcpy(p, "ca:", 3);
+    p += 3;
+    memcpy(p, brand, blen);
+    p += blen;
+    memcpy(p, ":sess:", 6);
+    p += 6;
+    memcpy(p, token_hash, hlen);
+    p += hlen;
+    *p = '\0';
+
+    return (int) (p - buf);
 }
 
 
