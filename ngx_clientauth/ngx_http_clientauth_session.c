@@ -23,6 +23,9 @@ static void ngx_http_clientauth_session_reply(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_session_decide(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
     ngx_http_clientauth_loc_conf_t *alcf);
+static ngx_uint_t ngx_http_clientauth_refreshed_lately(
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
+    int64_t now);
 static void ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
 static ngx_uint_t ngx_http_clientauth_satisfy_any(ngx_http_request_t *r);
@@ -314,7 +317,9 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
                        "requires. Ask the account owner to grant it."));
     }
 
-    if (now - ctx->session_refreshed >= (int64_t) ascf->session_refresh) {
+    if (now - ctx->session_refreshed >= (int64_t) ascf->session_refresh
+        && !ngx_http_clientauth_refreshed_lately(ctx, ascf, now))
+    {
         ngx_http_clientauth_session_refresh(r, ctx, ascf);
         ctx->session_refreshed = now;
     }
@@ -327,6 +332,49 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The requests of a page that arrive together all read the same, due
+ * refresh time: a small per-worker table remembers the sessions this worker
+ * refreshed lately, so that one of them writes, not every one.
+ */
+
+#define NGX_HTTP_CLIENTAUTH_RECENT  256
+
+typedef struct {
+    u_char                       hash[CA_TOKEN_HASH_LEN];
+    int64_t                      at;
+} ngx_http_clientauth_recent_t;
+
+static ngx_http_clientauth_recent_t
+    ngx_http_clientauth_recent[NGX_HTTP_CLIENTAUTH_RECENT];
+
+
+static ngx_uint_t
+ngx_http_clientauth_refreshed_lately(ngx_http_clientauth_ctx_t *ctx,
+    ngx_http_clientauth_srv_conf_t *ascf, int64_t now)
+{
+    ngx_uint_t                     slot;
+    ngx_http_clientauth_recent_t  *recent;
+
+    /* the hash is a digest already: two hex digits make a fair index */
+    slot = (ngx_hextoi(ctx->token_hash.data, 2) & 0xff)
+           % NGX_HTTP_CLIENTAUTH_RECENT;
+    recent = &ngx_http_clientauth_recent[slot];
+
+    if (ngx_memcmp(recent->hash, ctx->token_hash.data, CA_TOKEN_HASH_LEN)
+        == 0
+        && now - recent->at < (int64_t) ascf->session_refresh)
+    {
+        return 1;
+    }
+
+    ngx_memcpy(recent->hash, ctx->token_hash.data, CA_TOKEN_HASH_LEN);
+    recent->at = now;
+
+    return 0;
 }
 
 

@@ -7,6 +7,7 @@ start their own gateway with make_gateway.
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -285,6 +286,33 @@ def test_revoked_session_is_refused(gw, owner):
 # ------------------------------------------------------------ expiry
 
 IDLE_1S = "clientauth_session_idle 1s; clientauth_session_refresh 200ms;"
+
+
+def test_a_page_of_requests_refreshes_its_session_once(make_gateway, owner):
+    """The requests of a page arrive together and all find the refresh due
+    (held here by pausing Redis until all of them asked): one of them
+    pushes the idle deadline back, not every one."""
+    g = make_gateway(http=IDLE_1S, redis_opts="timeout=5s")
+    token = g.login_token(owner.email, owner.password)
+    time.sleep(0.3)                             # the refresh falls due
+    before = g.redis.commandstats()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        g.redis.pause()
+        try:
+            pending = [pool.submit(lambda i=i: g.get("/asset/%d" % i, token,
+                                                     timeout=10).status_code)
+                       for i in range(20)]
+            time.sleep(0.5)                     # all 20 HMGETs are queued
+        finally:
+            g.redis.resume()
+        codes = [f.result() for f in pending]
+
+    after = g.redis.commandstats()
+    assert codes == [200] * 20
+    assert after.get("hmget", 0) - before.get("hmget", 0) == 20
+    assert after.get("hset", 0) - before.get("hset", 0) == 1
+    assert after.get("pexpire", 0) - before.get("pexpire", 0) == 1
 
 
 def test_unused_session_ends_after_the_idle_time(make_gateway, owner):
