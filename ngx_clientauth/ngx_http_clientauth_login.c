@@ -1089,7 +1089,7 @@ ngx_http_clientauth_login_page(ngx_http_request_t *r, ngx_uint_t status,
     static const char  form_tail[] =
         "\"><button type=\"submit\">Log in</button></form>";
 
-    if (next->len > 2048) {
+    if (next->len > CA_NEXT_MAX) {
         next->len = 0;
     }
 

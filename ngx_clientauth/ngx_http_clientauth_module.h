@@ -21,7 +21,6 @@
 #include "ca_token.h"
 
 
-#define NGX_HTTP_CLIENTAUTH_PERMS_MAX   1024
 #define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
 
 /* statuses nginx 1.22 has no constant for */
