@@ -69,9 +69,7 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                          &ascf->cookie_name, &cookie)
-        == NGX_DECLINED
+    if (ngx_http_clientauth_session_cookie(r, ascf, &cookie) != NGX_OK
         || ca_token_hash((char *) cookie.data, cookie.len, lo->hash) != 0)
     {
         /* nothing to end: still clear whatever the browser holds */

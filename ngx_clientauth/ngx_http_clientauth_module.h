@@ -14,6 +14,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "ca_cookie.h"
 #include "ca_ident.h"
 #include "ca_keys.h"
 #include "ca_policy.h"

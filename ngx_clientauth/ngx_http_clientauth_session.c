@@ -145,6 +145,55 @@ ngx_http_clientauth_access_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The session token: the value of the one pair named cookie_name in all
+ * the request's Cookie lines, parsed strictly (ca_cookie.h) rather than by
+ * ngx_http_parse_multi_header_lines(), which also splits on ',' and
+ * ignores case: a sibling subdomain could then put its own token first.
+ * Sent more than once, it is nobody's session: which one the browser meant
+ * cannot be told.  NGX_DECLINED: no session cookie.
+ */
+
+ngx_int_t
+ngx_http_clientauth_session_cookie(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_str_t *token)
+{
+    size_t            found, len;
+    ngx_uint_t        i;
+    const char       *value;
+    ngx_table_elt_t **h;
+
+    found = 0;
+    value = NULL;
+    len = 0;
+    h = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        found += ca_cookie_find((char *) h[i]->value.data, h[i]->value.len,
+                                (char *) ascf->cookie_name.data,
+                                ascf->cookie_name.len, &value, &len);
+    }
+
+    if (found == 0) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clientauth: no session cookie");
+        return NGX_DECLINED;
+    }
+
+    if (found > 1) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: session cookie sent %uz times, "
+                      "ignored", found);
+        return NGX_DECLINED;
+    }
+
+    token->data = (u_char *) value;
+    token->len = len;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
@@ -156,12 +205,7 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
     char                         hash[CA_TOKEN_HASH_LEN + 1];
     char                         key[CA_KEY_MAX];
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                          &ascf->cookie_name, &cookie)
-        == NGX_DECLINED)
-    {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "clientauth: no session cookie");
+    if (ngx_http_clientauth_session_cookie(r, ascf, &cookie) != NGX_OK) {
         return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
     }
 

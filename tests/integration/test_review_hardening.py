@@ -1,0 +1,119 @@
+"""Hardening from the security review (issue 13): each test fails against
+the behaviour the review found and passes with its fix.
+
+1. The session cookie is parsed strictly: pairs split on ';' only, names
+   compared exactly, and a request carrying it more than once (on one
+   Cookie line or across several) has no session.
+"""
+
+import pytest
+
+from helpers import (COOKIE, add_user, identity_of, raw_get)
+
+VICTIM_PASSWORD = "V1ctim-secret!pw"
+ATTACKER_PASSWORD = "Att4cker-secret!pw"
+SECURE_COOKIE = "__Host-" + COOKIE
+
+
+@pytest.fixture
+def victim(redis_store):
+    return add_user(redis_store, "victim@example.com", VICTIM_PASSWORD)
+
+
+@pytest.fixture
+def attacker(redis_store):
+    return add_user(redis_store, "attacker@example.com", ATTACKER_PASSWORD)
+
+
+def account_seen(gw, path):
+    """The X-Client-Account the portal got for path, or None."""
+    seen = gw.backend.seen(path)
+    assert len(seen) == 1, seen
+    users = identity_of(seen[0]["headers"]).get("x-client-account")
+    return users[0] if users else None
+
+
+def secure_token(gw, account):
+    """Logs in on a gateway whose cookie is __Host-: the token."""
+    r = gw.login(account.email, account.password)
+    assert r.status_code == 200, r.text
+    value = r.headers["Set-Cookie"].split(";", 1)[0]
+    name, _, token = value.partition("=")
+    assert name == SECURE_COOKIE, value
+    return token
+
+
+def get_with_cookie_lines(gw, path, lines):
+    return gw.raw(raw_get(path, ["Accept: application/json"]
+                          + ["Cookie: " + line for line in lines]))
+
+
+# ------------------------------------------------------------ 1. cookie
+
+def test_cookie_behind_a_comma_is_not_the_session(make_gateway, victim,
+                                                  attacker):
+    """The issue's header: a sibling subdomain planted x=a, NAME=ATTACKER
+    before the victim's own cookie; ',' separates nothing."""
+    g = make_gateway(cookie_secure=True)
+    mine = secure_token(g, victim)
+    theirs = secure_token(g, attacker)
+
+    r = get_with_cookie_lines(g, "/comma", [
+        "x=a, %s=%s; %s=%s" % (SECURE_COOKIE, theirs, SECURE_COOKIE, mine)])
+
+    assert r.status == 200, r.body[:300]
+    assert account_seen(g, "/comma") == victim.account
+
+
+def test_cookie_name_in_another_case_is_not_the_session(make_gateway,
+                                                        victim, attacker):
+    g = make_gateway(cookie_secure=True)
+    mine = secure_token(g, victim)
+    theirs = secure_token(g, attacker)
+
+    alone = get_with_cookie_lines(g, "/lower-alone", [
+        "__host-%s=%s" % (COOKIE, theirs)])
+    first = get_with_cookie_lines(g, "/lower-first", [
+        "__host-%s=%s; %s=%s" % (COOKIE, theirs, SECURE_COOKIE, mine)])
+
+    assert alone.status == 401, alone.body[:300]
+    assert g.backend.seen("/lower-alone") == []
+    assert first.status == 200, first.body[:300]
+    assert account_seen(g, "/lower-first") == victim.account
+
+
+@pytest.mark.parametrize("lines", [
+    ["%(c)s=%(a)s", "%(c)s=%(v)s"],
+    ["%(c)s=%(a)s; %(c)s=%(v)s"],
+    ["theme=dark", "%(c)s=%(a)s; lang=es", "%(c)s=%(v)s"],
+], ids=["two-lines", "one-line", "among-others"])
+def test_session_cookie_sent_twice_is_no_session(gw, victim, attacker,
+                                                 lines):
+    mine = gw.login_token(victim.email, victim.password)
+    theirs = gw.login_token(attacker.email, attacker.password)
+    start = gw.nginx.log_size()
+
+    r = get_with_cookie_lines(gw, "/twice", [
+        line % {"c": COOKIE, "a": theirs, "v": mine} for line in lines])
+
+    assert r.status == 401, r.body[:300]
+    assert gw.backend.seen("/twice") == []
+    log = gw.nginx.read_log(start)
+    assert "session cookie sent 2 times" in log, log
+    assert theirs not in log and mine not in log
+
+
+def test_logout_with_the_session_cookie_twice_ends_nothing(gw, victim,
+                                                           attacker):
+    mine = gw.login_token(victim.email, victim.password)
+    theirs = gw.login_token(attacker.email, attacker.password)
+
+    r = gw.raw(("POST /auth/logout HTTP/1.1\r\nHost: gateway.test\r\n"
+                "Accept: application/json\r\nCookie: %s=%s\r\n"
+                "Cookie: %s=%s\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n"
+                % (COOKIE, theirs, COOKIE, mine)).encode())
+
+    assert r.status == 200, r.body[:300]
+    assert gw.get("/still-mine", mine).status_code == 200
+    assert gw.get("/still-theirs", theirs).status_code == 200
