@@ -568,37 +568,37 @@ ngx_http_clientauth_permitted(ngx_str_t *held, ngx_array_t *required)
 }
 
 
+/*
+ * Every X-Client-* header is the gateway's to set, not only the four it
+ * sets today: a portal may read others (X-Client-Email, X-Client-Role).
+ * "X_Client_*" reaches FastCGI and uwsgi as HTTP_X_CLIENT_* too, so '_'
+ * counts as '-'.
+ */
+
 static ngx_uint_t
 ngx_http_clientauth_is_identity_header(ngx_str_t *key)
 {
-    u_char      a, b;
-    ngx_uint_t  i, j;
+    u_char             c;
+    ngx_uint_t         i;
+    static const char  prefix[] = "x-client-";
 
-    for (i = 0; i < 4; i++) {
-        if (key->len != ngx_http_clientauth_identity_headers[i].len) {
-            continue;
+    if (key->len < sizeof(prefix) - 1) {
+        return 0;
+    }
+
+    for (i = 0; i < sizeof(prefix) - 1; i++) {
+        c = ngx_tolower(key->data[i]);
+
+        if (c == '_') {
+            c = '-';
         }
 
-        for (j = 0; j < key->len; j++) {
-            a = ngx_tolower(key->data[j]);
-            b = ngx_tolower(ngx_http_clientauth_identity_headers[i].data[j]);
-
-            /* "X_Client_User" reaches FastCGI as HTTP_X_CLIENT_USER too */
-            if (a == '_') {
-                a = '-';
-            }
-
-            if (a != b) {
-                break;
-            }
-        }
-
-        if (j == key->len) {
-            return 1;
+        if (c != (u_char) prefix[i]) {
+            return 0;
         }
     }
 
-    return 0;
+    return 1;
 }
 
 

@@ -4,6 +4,8 @@ the behaviour the review found and passes with its fix.
 1. The session cookie is parsed strictly: pairs split on ';' only, names
    compared exactly, and a request carrying it more than once (on one
    Cookie line or across several) has no session.
+7. Every client-sent X-Client-* header (and X_Client_* when nginx accepts
+   underscores) is removed, not only the four the gateway sets.
 """
 
 import pytest
@@ -117,3 +119,53 @@ def test_logout_with_the_session_cookie_twice_ends_nothing(gw, victim,
     assert r.status == 200, r.body[:300]
     assert gw.get("/still-mine", mine).status_code == 200
     assert gw.get("/still-theirs", theirs).status_code == 200
+
+
+# ------------------------------------------------------------ 7. X-Client-*
+
+SPOOFED_EXTRA = ["X-Client-Email: boss@example.com", "x-client-role: admin",
+                 "X-CLIENT-IMPERSONATE: 1", "X-Client-: bare",
+                 "X-Client-Account: 999"]
+
+
+def test_every_x_client_header_is_removed_before_the_portal(gw, victim):
+    token = gw.login_token(victim.email, victim.password)
+
+    protected = gw.raw(raw_get("/prefix", SPOOFED_EXTRA + [
+        "Accept: application/json", "Cookie: %s=%s" % (COOKIE, token),
+        "X-Clientele: kept", "X-Other: kept"] + SPOOFED_EXTRA))
+    public = gw.raw(raw_get("/public/prefix", SPOOFED_EXTRA + [
+        "X-Clientele: kept"]))
+
+    assert protected.status == 200, protected.body[:300]
+    seen = gw.backend.seen("/prefix")[0]["headers"]
+    assert sorted(identity_of(seen)) == ["x-client-account",
+                                         "x-client-brand",
+                                         "x-client-permissions",
+                                         "x-client-user"], seen
+    assert identity_of(seen)["x-client-account"] == [victim.account]
+    assert ["X-Clientele", "kept"] in seen and ["X-Other", "kept"] in seen
+    assert ["Accept", "application/json"] in seen
+
+    assert public.status == 200
+    seen = gw.backend.seen("/public/prefix")[0]["headers"]
+    assert identity_of(seen) == {}, seen
+    assert ["X-Clientele", "kept"] in seen
+
+
+def test_every_x_client_underscore_header_is_removed(make_gateway, victim):
+    g = make_gateway(server="underscores_in_headers on;")
+    token = g.login_token(victim.email, victim.password)
+
+    r = g.raw(raw_get("/underscore-prefix", [
+        "X_Client_Email: boss@example.com", "x_client_role: admin",
+        "Accept: application/json", "Cookie: %s=%s" % (COOKIE, token),
+        "X_Client-Mixed: 1", "X_Other: kept"]))
+
+    assert r.status == 200, r.body[:300]
+    seen = g.backend.seen("/underscore-prefix")[0]["headers"]
+    assert sorted(identity_of(seen)) == ["x-client-account",
+                                         "x-client-brand",
+                                         "x-client-permissions",
+                                         "x-client-user"], seen
+    assert ["X_Other", "kept"] in seen
