@@ -691,12 +691,28 @@ ngx_http_clientauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_clientauth_loc_conf_t *prev = parent;
     ngx_http_clientauth_loc_conf_t *conf = child;
 
+    ngx_uint_t                       require_here;
     ngx_http_clientauth_srv_conf_t  *ascf;
+
+    require_here = (conf->require != NGX_CONF_UNSET_PTR);
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->login_url, prev->login_url, "/auth/login");
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size, 4096);
+
+    /*
+     * Without a session there is no permission to check: the location would
+     * be open to everyone.  An inherited one under an explicit
+     * "clientauth off" is a public corner of a protected tree, and fine.
+     */
+    if (require_here && !conf->enable) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"clientauth_require\" needs \"clientauth on\" "
+                           "in its location or above: with clientauth off "
+                           "the permissions would not be checked");
+        return NGX_CONF_ERROR;
+    }
 
     if (!conf->enable
         && (conf->endpoint == NGX_HTTP_CLIENTAUTH_NONE

@@ -6,11 +6,14 @@ the behaviour the review found and passes with its fix.
    Cookie line or across several) has no session.
 7. Every client-sent X-Client-* header (and X_Client_* when nginx accepts
    underscores) is removed, not only the four the gateway sets.
+8. clientauth_require where clientauth is off is a configuration error,
+   not a location open to everyone.
 """
 
 import pytest
 
-from helpers import (COOKIE, add_user, identity_of, raw_get)
+from helpers import (COOKIE, HOST, add_user, identity_of, raw_get)
+from review_helpers import nginx_t
 
 VICTIM_PASSWORD = "V1ctim-secret!pw"
 ATTACKER_PASSWORD = "Att4cker-secret!pw"
@@ -169,3 +172,50 @@ def test_every_x_client_underscore_header_is_removed(make_gateway, victim):
                                          "x-client-permissions",
                                          "x-client-user"], seen
     assert ["X_Other", "kept"] in seen
+
+
+# ------------------------------------------------------------ 8. require
+
+BRAND_SERVER = ("clientauth_brand magic;\n"
+                "location = /auth/login { clientauth_login; }\n")
+REDIS_HTTP = "    clientauth_redis %s:6379;\n" % HOST
+REQUIRE_OFF = '"clientauth_require" needs "clientauth on"'
+
+
+@pytest.mark.parametrize("server", [
+    "location /billing/ { clientauth_require billing; return 204; }",
+    "location /billing/ { clientauth off; clientauth_require billing;"
+    " return 204; }",
+    "clientauth off;\n"
+    "location /billing/ { clientauth_require billing; return 204; }",
+    "location /a/ { clientauth on;"
+    " location /a/b/ { clientauth off; clientauth_require billing;"
+    " return 204; } }",
+], ids=["unset", "off-here", "off-in-server", "nested-off"])
+def test_require_where_clientauth_is_off_is_a_config_error(tmp_path,
+                                                           server):
+    proc = nginx_t(tmp_path, http=REDIS_HTTP, server=BRAND_SERVER + server)
+
+    assert proc.returncode != 0, proc.stdout
+    assert "[emerg]" in proc.stdout, proc.stdout
+    assert REQUIRE_OFF in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("server", [
+    "location /billing/ { clientauth on; clientauth_require billing;"
+    " return 204; }",
+    "clientauth on;\n"
+    "location /billing/ { clientauth_require billing; return 204; }",
+    # a public corner of a protected tree: inherited, explicitly off
+    "location /billing/ { clientauth on; clientauth_require billing;"
+    " location /billing/help/ { clientauth off; return 204; }"
+    " location = /billing/logout { clientauth off; clientauth_logout; } }",
+    # the metrics page behind a session and a permission
+    "location = /status { clientauth on; clientauth_require ops;"
+    " clientauth_status; }",
+], ids=["on-here", "on-in-server", "inherited-carve-out", "status"])
+def test_require_where_clientauth_is_on_is_accepted(tmp_path, server):
+    proc = nginx_t(tmp_path, http=REDIS_HTTP, server=BRAND_SERVER + server)
+
+    assert proc.returncode == 0, proc.stdout
+    assert "test is successful" in proc.stdout, proc.stdout
