@@ -193,6 +193,7 @@ ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
     ngx_uint_t *refused, time_t *retry)
 {
     ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             esc[CA_LOGESC_SIZE];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
@@ -204,8 +205,8 @@ ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
                            a->user) != 0)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "clientauth: corrupt identifier index \"%V\"",
-                      &a->ref);
+                      "clientauth: corrupt identifier index \"%s\"",
+                      ngx_http_clientauth_log_safe(esc, &a->ref));
         ngx_str_null(&a->ref);
     }
 
@@ -444,12 +445,14 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
     int64_t                       wait, longest;
     ngx_uint_t                    s;
     ngx_http_clientauth_limit_t  *limit;
+    char                          esc[CA_LOGESC_SIZE];
 
     if (a->phase == 2 && a->lock_ttl > 0) {
         *retry = (time_t) ((a->lock_ttl + 999) / 1000);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: login refused: \"%V\" is locked out for "
-                      "%T s", &a->identifier, *retry);
+                      "clientauth: login refused: \"%s\" is locked out for "
+                      "%T s", ngx_http_clientauth_log_safe(esc, &a->identifier),
+                      *retry);
         ngx_http_clientauth_limit_undo(r, ascf, a);
         return NGX_DECLINED;
     }
@@ -481,8 +484,9 @@ ngx_http_clientauth_limit_verdict(ngx_http_request_t *r,
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: login refused: %V limit of %ui per %M ms "
-                      "reached for \"%V\"", &a->scopes[s],
-                      limit->count, limit->window, &a->subject[s]);
+                      "reached for \"%s\"", &a->scopes[s],
+                      limit->count, limit->window,
+                      ngx_http_clientauth_log_safe(esc, &a->subject[s]));
 
         longest = ngx_max(longest, wait);
     }
@@ -688,6 +692,7 @@ ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
     size_t                       len, klen;
     int64_t                      ban;
     ngx_http_clientauth_argv_t   cmds[2];
+    char                         esc[CA_LOGESC_SIZE];
 
     ban = ca_backoff_ms(ascf->lockout.ban_time, ascf->lockout.max_ban,
                         a->bans > 0 ? a->bans : 1);
@@ -717,8 +722,9 @@ ngx_http_clientauth_ban_apply(ngx_http_request_t *r,
     }
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "clientauth: \"%V\" locked out for %L ms after %ui failed "
-                  "logins (ban %L)", &a->identifier, ban,
+                  "clientauth: \"%s\" locked out for %L ms after %ui failed "
+                  "logins (ban %L)",
+                  ngx_http_clientauth_log_safe(esc, &a->identifier), ban,
                   ascf->lockout.retries, a->bans);
 
     return (time_t) ((ban + 999) / 1000);

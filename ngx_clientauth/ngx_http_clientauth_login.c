@@ -1052,9 +1052,12 @@ static ngx_int_t
 ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why)
 {
+    char  esc[CA_LOGESC_SIZE];
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "clientauth: login failed for \"%V\": %s",
-                  &lg->identifier, lg->known ? why : "unknown account");
+                  "clientauth: login failed for \"%s\": %s",
+                  ngx_http_clientauth_log_safe(esc, &lg->identifier),
+                  lg->known ? why : "unknown account");
 
     ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_FAILURE);
 

@@ -1462,3 +1462,18 @@ ngx_http_clientauth_now_ms(void)
 
     return (int64_t) tp->sec * 1000 + tp->msec;
 }
+
+
+/*
+ * Client-controlled text for a log line (ca_logesc.h): a line break in an
+ * identifier must not forge a line.  buf has CA_LOGESC_SIZE bytes.  Used
+ * as an argument of ngx_log_error(), it runs only when the line is logged.
+ */
+
+char *
+ngx_http_clientauth_log_safe(char *buf, ngx_str_t *s)
+{
+    (void) ca_logesc(buf, CA_LOGESC_SIZE, (char *) s->data, s->len);
+
+    return buf;
+}

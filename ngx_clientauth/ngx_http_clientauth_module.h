@@ -16,6 +16,7 @@
 
 #include "ca_cookie.h"
 #include "ca_ident.h"
+#include "ca_logesc.h"
 #include "ca_keys.h"
 #include "ca_policy.h"
 #include "ca_pwhash.h"
@@ -213,6 +214,7 @@ ngx_int_t ngx_http_clientauth_add_cleanup(ngx_http_request_t *r,
 ngx_int_t ngx_http_clientauth_flow_start(ngx_http_request_t *r,
     ngx_http_clientauth_step_pt next, void *flow, ngx_uint_t read_body);
 int64_t ngx_http_clientauth_now_ms(void);
+char *ngx_http_clientauth_log_safe(char *buf, ngx_str_t *s);
 
 /* ngx_http_clientauth_session.c */
 ngx_int_t ngx_http_clientauth_strip_handler(ngx_http_request_t *r);

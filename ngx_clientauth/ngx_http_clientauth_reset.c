@@ -418,6 +418,7 @@ ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
     ngx_http_clientauth_recipient_t   to;
     char                              token[CA_TOKEN_LEN + 1];
     char                              rkey[CA_KEY_MAX], ukey[CA_KEY_MAX];
+    char                              esc[CA_LOGESC_SIZE];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_ISSUED;
@@ -429,8 +430,8 @@ ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
                        "active", 6) != 0)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: no reset link sent for \"%V\"",
-                      &rs->identifier);
+                      "clientauth: no reset link sent for \"%s\"",
+                      ngx_http_clientauth_log_safe(esc, &rs->identifier));
 
         /* the round trip the MULTI below would have cost */
         ngx_http_clientauth_argv_reset(&cmds[0]);

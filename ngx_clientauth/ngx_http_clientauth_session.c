@@ -616,6 +616,7 @@ ngx_http_clientauth_strip_identity(ngx_http_request_t *r)
     ngx_list_t        old;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *copy;
+    char              esc[CA_LOGESC_SIZE];
 
     found = 0;
     n = 0;
@@ -629,7 +630,8 @@ ngx_http_clientauth_strip_identity(ngx_http_request_t *r)
             if (ngx_http_clientauth_is_identity_header(&h[i].key)) {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "clientauth: removed client-sent header "
-                              "\"%V\"", &h[i].key);
+                              "\"%s\"",
+                              ngx_http_clientauth_log_safe(esc, &h[i].key));
                 found++;
             }
         }

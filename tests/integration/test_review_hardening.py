@@ -8,11 +8,14 @@ the behaviour the review found and passes with its fix.
    underscores) is removed, not only the four the gateway sets.
 8. clientauth_require where clientauth is off is a configuration error,
    not a location open to everyone.
+9. Client-controlled text is escaped in the error log: an identifier with
+   a line break cannot forge a line.
 """
 
 import pytest
 
 from helpers import (COOKIE, HOST, add_user, identity_of, raw_get)
+from reset_helpers import RESET_LOCATIONS
 from review_helpers import nginx_t
 
 VICTIM_PASSWORD = "V1ctim-secret!pw"
@@ -219,3 +222,38 @@ def test_require_where_clientauth_is_on_is_accepted(tmp_path, server):
 
     assert proc.returncode == 0, proc.stdout
     assert "test is successful" in proc.stdout, proc.stdout
+
+
+# ------------------------------------------------------------ 9. log lines
+
+FORGERIES = [
+    "nobody@example.com\r\nFORGED-LINE from the client",
+    "nobody@example.com\nFORGED-LINE\x01\x1b[31m\x7f",
+    "\nFORGED-LINE \"quoted\" \\x0a",
+]
+
+
+def forged_lines(log):
+    return [line for line in log.splitlines() if "FORGED" in line
+            and not line.startswith("20")]
+
+
+@pytest.mark.parametrize("identifier", FORGERIES,
+                         ids=["crlf", "lf-controls", "quotes-backslash"])
+def test_identifier_cannot_forge_error_log_lines(make_gateway, identifier):
+    g = make_gateway(locations=RESET_LOCATIONS)
+    start = g.nginx.log_size()
+
+    form = g.post("/auth/login", data={"identifier": identifier,
+                                       "password": "Wrong-passw0rd!"})
+    json = g.post("/auth/login", json={"identifier": identifier,
+                                       "password": "Wrong-passw0rd!"})
+    reset = g.post("/auth/reset", data={"identifier": identifier})
+
+    assert form.status_code == 401, form.text
+    assert json.status_code == 401, json.text
+    assert reset.status_code == 202, reset.text
+    log = g.nginx.read_log(start)
+    assert forged_lines(log) == [], log
+    assert "\\x0aFORGED-LINE" in log, log
+    assert "\x1b" not in log and "\x01" not in log and "\r" not in log
