@@ -805,7 +805,11 @@ ngx_http_clientauth_login_restore(ngx_http_request_t *r,
 }
 
 
-/* Locked by support: no session until unlocked. */
+/*
+ * Locked by support: no session until unlocked.  Only the right password
+ * gets here (a wrong one gets the generic 401), and waiting would not help:
+ * no Retry-After, one answer for every locked user.
+ */
 
 static ngx_int_t
 ngx_http_clientauth_login_locked(ngx_http_request_t *r,
@@ -815,13 +819,10 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
                   "clientauth: login refused: user %s of account %s is "
                   "locked", lg->attempt.user, lg->attempt.account);
 
-    if (ngx_http_clientauth_retry_after(r, 3600) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
-               "locked", "Account locked",
-               "This user is locked. Please contact support.");
+    return ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
+               "account_locked", "Account locked",
+               "This account is locked. Please contact your provider's "
+               "support to unlock it.");
 }
 
 

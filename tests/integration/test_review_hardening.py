@@ -10,11 +10,15 @@ the behaviour the review found and passes with its fix.
    not a location open to everyone.
 9. Client-controlled text is escaped in the error log: an identifier with
    a line break cannot forge a line.
+11. A user locked by support is told so, only with the right password:
+    403 account_locked (no Retry-After, the same for every locked user);
+    a wrong password gets the 401 of any wrong password, byte for byte.
 """
 
 import pytest
 
-from helpers import (COOKIE, HOST, add_user, identity_of, raw_get)
+from helpers import (BRAND, COOKIE, HOST, HTML, JSON, add_user, ctl,
+                     identity_of, raw_get)
 from reset_helpers import RESET_LOCATIONS
 from review_helpers import nginx_t
 
@@ -257,3 +261,52 @@ def test_identifier_cannot_forge_error_log_lines(make_gateway, identifier):
     assert forged_lines(log) == [], log
     assert "\\x0aFORGED-LINE" in log, log
     assert "\x1b" not in log and "\x01" not in log and "\r" not in log
+
+
+# ------------------------------------------------------------ 11. locked
+
+WRONG_PASSWORD = "Wr0ng-password!"
+
+
+def headers_but_date(response):
+    return [(k, v) for k, v in response.raw.headers.items()
+            if k.lower() != "date"]
+
+
+@pytest.mark.parametrize("accept", [JSON, HTML])
+def test_locked_user_with_a_wrong_password_gets_any_wrong_passwords_401(
+        gw, victim, attacker, accept):
+    ctl(gw.redis, "user", "lock", BRAND, victim.email)
+
+    locked = gw.login(victim.email, WRONG_PASSWORD, accept=accept)
+    active = gw.login(attacker.email, WRONG_PASSWORD, accept=accept)
+    unknown = gw.login("nobody@example.com", WRONG_PASSWORD, accept=accept)
+
+    assert locked.status_code == 401, (locked.status_code, locked.text)
+    for other in (active, unknown):
+        assert other.status_code == 401
+        assert other.content == locked.content
+        assert headers_but_date(other) == headers_but_date(locked)
+
+
+@pytest.mark.parametrize("accept", [JSON, HTML])
+def test_locked_user_with_the_right_password_is_told_to_call_support(
+        gw, victim, attacker, accept):
+    ctl(gw.redis, "user", "lock", BRAND, victim.email)
+    ctl(gw.redis, "user", "lock", BRAND, attacker.email)
+
+    one = gw.login(victim.email, victim.password, accept=accept)
+    other = gw.login(attacker.email, attacker.password, accept=accept)
+
+    for r in (one, other):
+        assert r.status_code == 403, (r.status_code, r.text)
+        assert "Retry-After" not in r.headers
+        assert "Set-Cookie" not in r.headers
+        assert "support" in r.text
+    assert one.content == other.content
+    assert headers_but_date(one) == headers_but_date(other)
+    if accept == JSON:
+        body = one.json()
+        assert body["ok"] is False and body["error"] == "account_locked"
+        assert "contact" in body["message"]
+    assert [k for k in gw.redis.keys() if ":sess:" in k] == []
