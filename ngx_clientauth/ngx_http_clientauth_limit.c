@@ -798,56 +798,59 @@ ngx_http_clientauth_pool_int(ngx_http_request_t *r, int64_t value,
 }
 
 
-/*
- * The client address after realip: IPv4 whole, IPv6 by its /64, which one
- * subscriber usually owns entirely.
- */
+/* The client address after realip, as ca_addr_subject() counts it. */
 
 static ngx_int_t
 ngx_http_clientauth_address_subject(ngx_http_request_t *r, ngx_str_t *subject)
 {
-    ngx_connection_t  *c;
+    size_t                n;
+    u_char               *addr;
+    ngx_connection_t     *c;
+    struct sockaddr_in   *sin;
 #if (NGX_HAVE_INET6)
-    u_char            *p;
     struct sockaddr_in6  *sin6;
 #endif
 
     c = r->connection;
 
-#if (NGX_HAVE_INET6)
-    if (c->sockaddr->sa_family == AF_INET6) {
-        sin6 = (struct sockaddr_in6 *) c->sockaddr;
+    switch (c->sockaddr->sa_family) {
 
-        p = ngx_pnalloc(r->pool, NGX_INET6_ADDRSTRLEN + 5);
-        if (p == NULL) {
+    case AF_INET:
+        sin = (struct sockaddr_in *) c->sockaddr;
+        addr = (u_char *) &sin->sin_addr;
+        n = 4;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) c->sockaddr;
+        addr = sin6->sin6_addr.s6_addr;
+        n = 16;
+        break;
+#endif
+
+    default: /* a unix socket: its name */
+        subject->data = ngx_pnalloc(r->pool, c->addr_text.len + 1);
+        if (subject->data == NULL) {
             return NGX_ERROR;
         }
 
-        subject->data = p;
-        subject->len = ngx_sprintf(p, "%xd:%xd:%xd:%xd::/64%Z",
-                           sin6->sin6_addr.s6_addr[0] << 8
-                           | sin6->sin6_addr.s6_addr[1],
-                           sin6->sin6_addr.s6_addr[2] << 8
-                           | sin6->sin6_addr.s6_addr[3],
-                           sin6->sin6_addr.s6_addr[4] << 8
-                           | sin6->sin6_addr.s6_addr[5],
-                           sin6->sin6_addr.s6_addr[6] << 8
-                           | sin6->sin6_addr.s6_addr[7])
-                       - p - 1;
+        ngx_memcpy(subject->data, c->addr_text.data, c->addr_text.len);
+        subject->data[c->addr_text.len] = '\0';
+        subject->len = c->addr_text.len;
+
         return NGX_OK;
     }
-#endif
 
-    subject->data = ngx_pnalloc(r->pool, c->addr_text.len + 1);
+    subject->data = ngx_pnalloc(r->pool, CA_ADDR_SUBJECT_MAX);
     if (subject->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(subject->data, c->addr_text.data, c->addr_text.len);
-    subject->data[c->addr_text.len] = '\0';
-    subject->len = c->addr_text.len;
+    subject->len = ca_addr_subject((char *) subject->data,
+                                   CA_ADDR_SUBJECT_MAX, addr, n);
 
-    return NGX_OK;
+    return subject->len ? NGX_OK : NGX_ERROR;
 }
 
 

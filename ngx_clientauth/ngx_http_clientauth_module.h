@@ -14,6 +14,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "ca_addr.h"
 #include "ca_cookie.h"
 #include "ca_ident.h"
 #include "ca_logesc.h"

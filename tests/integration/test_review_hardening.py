@@ -4,6 +4,8 @@ the behaviour the review found and passes with its fix.
 1. The session cookie is parsed strictly: pairs split on ';' only, names
    compared exactly, and a request carrying it more than once (on one
    Cookie line or across several) has no session.
+4. IPv4 clients seen as v4-mapped IPv6 (::ffff:a.b.c.d: a dual-stack
+   listener, realip) are counted by their IPv4 address, not all in ::/64.
 7. Every client-sent X-Client-* header (and X_Client_* when nginx accepts
    underscores) is removed, not only the four the gateway sets.
 8. clientauth_require where clientauth is off is a configuration error,
@@ -19,12 +21,14 @@ import pytest
 
 from helpers import (BRAND, COOKIE, HOST, HTML, JSON, add_user, ctl,
                      identity_of, raw_get)
+from login_helpers import avoid_bucket_edge, form_login, limit_keys
 from reset_helpers import RESET_LOCATIONS
 from review_helpers import nginx_t
 
 VICTIM_PASSWORD = "V1ctim-secret!pw"
 ATTACKER_PASSWORD = "Att4cker-secret!pw"
 SECURE_COOKIE = "__Host-" + COOKIE
+WRONG_PASSWORD = "Wr0ng-password!"
 
 
 @pytest.fixture
@@ -129,6 +133,32 @@ def test_logout_with_the_session_cookie_twice_ends_nothing(gw, victim,
     assert r.status == 200, r.body[:300]
     assert gw.get("/still-mine", mine).status_code == 200
     assert gw.get("/still-theirs", theirs).status_code == 200
+
+
+# ------------------------------------------------------------ 4. v4-mapped
+
+def test_v4_mapped_clients_each_have_their_own_address_budget(make_gateway):
+    g = make_gateway(server="set_real_ip_from 127.0.0.1;\n"
+                            "real_ip_header X-Real-IP;\n"
+                            "clientauth_login_limit address 2 1h;\n")
+    avoid_bucket_edge(3600)
+    first = {"X-Real-IP": "::ffff:198.51.100.1"}
+    second = {"X-Real-IP": "::ffff:198.51.100.2"}
+
+    spent = [form_login(g, "nobody@example.com", WRONG_PASSWORD,
+                        headers=first).status_code for _ in range(3)]
+    other = form_login(g, "nobody@example.com", WRONG_PASSWORD,
+                       headers=second)
+    # the same client, written as plain IPv4
+    same = form_login(g, "nobody@example.com", WRONG_PASSWORD,
+                      headers={"X-Real-IP": "198.51.100.1"})
+
+    assert spent == [401, 401, 429], spent
+    assert other.status_code == 401, (other.status_code, other.text)
+    assert same.status_code == 429, (same.status_code, same.text)
+    subjects = sorted(k.split(":")[4] for k in limit_keys(g.redis,
+                                                           "address"))
+    assert subjects == ["198.51.100.1", "198.51.100.2"], subjects
 
 
 # ------------------------------------------------------------ 7. X-Client-*
@@ -264,8 +294,6 @@ def test_identifier_cannot_forge_error_log_lines(make_gateway, identifier):
 
 
 # ------------------------------------------------------------ 11. locked
-
-WRONG_PASSWORD = "Wr0ng-password!"
 
 
 def headers_but_date(response):
