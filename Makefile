@@ -23,7 +23,7 @@ PYTHON     := /usr/bin/python3
 BUILD_PKGS := gcc make nginx nginx-dev libhiredis-dev libsodium-dev \
               libcrypt-dev libpcre2-dev libssl-dev zlib1g-dev
 TEST_PKGS  := $(BUILD_PKGS) libcmocka-dev redis-server redis-tools \
-              python3-pytest python3-requests
+              python3-pytest python3-requests gdb
 BENCH_PKGS := $(TEST_PKGS) wrk gnuplot-nox libjemalloc2 libjemalloc-dev \
               valgrind
 

@@ -228,6 +228,7 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
 {
     ngx_int_t                        rc;
     ngx_uint_t                       n;
+    char                            *skey;
     ngx_http_clientauth_argv_t      *cmds;
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
@@ -239,7 +240,8 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
                                * sizeof(ngx_http_clientauth_argv_t));
     if (cmds == NULL
         || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                          lo->hash) < 0)
+                          lo->hash) < 0
+        || (skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -251,8 +253,7 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
-    ngx_http_clientauth_argv_add_str(&cmds[n++],
-                                     ngx_http_clientauth_pool_cstr(r, key));
+    ngx_http_clientauth_argv_add_str(&cmds[n++], skey);
 
     rc = ngx_http_clientauth_revoke_commands(r, ascf,
                                              (char *) lo->account.data,

@@ -118,7 +118,7 @@ static ngx_int_t ngx_http_clientauth_reset_form(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_clientauth_reset_forget_failures(
+static ngx_int_t ngx_http_clientauth_reset_forget_failures(
     ngx_http_request_t *r, ngx_http_clientauth_reset_t *rs,
     ngx_http_clientauth_argv_t *cmds);
 static ngx_int_t ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
@@ -872,10 +872,14 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    p = (u_char *) ngx_http_clientauth_pool_cstr(r, key);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
-    ngx_http_clientauth_argv_add_str(&cmds[n++],
-                                     ngx_http_clientauth_pool_cstr(r, key));
+    ngx_http_clientauth_argv_add_str(&cmds[n++], (char *) p);
 
     if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data, rs->account,
                     rs->user) < 0)
@@ -884,6 +888,9 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     }
 
     p = (u_char *) ngx_http_clientauth_pool_cstr(r, key);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
@@ -911,6 +918,9 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
         }
 
         p = (u_char *) ngx_http_clientauth_pool_cstr(r, key);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "LPUSH");
@@ -937,7 +947,12 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     rs->members_at += n - 1;        /* its place in EXEC's reply */
     n += rc;
 
-    n += ngx_http_clientauth_reset_forget_failures(r, rs, &cmds[n]);
+    rc = ngx_http_clientauth_reset_forget_failures(r, rs, &cmds[n]);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n += rc;
 
     to.account = rs->account;
     to.user = rs->user;
@@ -966,10 +981,11 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
  * counted per account (ngx_http_clientauth_attempt_subject()).
  */
 
-static ngx_uint_t
+static ngx_int_t
 ngx_http_clientauth_reset_forget_failures(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs, ngx_http_clientauth_argv_t *cmd)
 {
+    char                            *copy;
     ngx_uint_t                       k;
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
@@ -985,8 +1001,12 @@ ngx_http_clientauth_reset_forget_failures(ngx_http_request_t *r,
         if (ca_key_login(key, sizeof(key), (char *) ascf->brand.data,
                          what[k], "account", rs->account) >= 0)
         {
-            ngx_http_clientauth_argv_add_str(cmd,
-                ngx_http_clientauth_pool_cstr(r, key));
+            copy = ngx_http_clientauth_pool_cstr(r, key);
+            if (copy == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_clientauth_argv_add_str(cmd, copy);
         }
     }
 

@@ -799,7 +799,7 @@ ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
     const char *user, ngx_array_t *listed, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t *members)
 {
-    char        *brand, *set;
+    char        *brand, *set, *copy;
     ngx_int_t    open;
     ngx_str_t   *hash;
     ngx_uint_t   i, n;
@@ -818,14 +818,18 @@ ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
             continue;
         }
 
+        copy = ngx_http_clientauth_pool_cstr(r, key);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
         if (open < 0 || cmds[open].argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
             open = n++;
             ngx_http_clientauth_argv_reset(&cmds[open]);
             ngx_http_clientauth_argv_add_str(&cmds[open], "DEL");
         }
 
-        ngx_http_clientauth_argv_add_str(&cmds[open],
-                                      ngx_http_clientauth_pool_cstr(r, key));
+        ngx_http_clientauth_argv_add_str(&cmds[open], copy);
     }
 
     if (ca_key_user_sessions(key, sizeof(key), brand, account, user) < 0) {
@@ -834,7 +838,10 @@ ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
 
     set = ngx_http_clientauth_pool_cstr(r, key);
 
-    if (ca_key_user(key, sizeof(key), brand, account, user) < 0) {
+    if (set == NULL
+        || ca_key_user(key, sizeof(key), brand, account, user) < 0
+        || (copy = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
+    {
         return NGX_ERROR;
     }
 
@@ -850,8 +857,7 @@ ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "HINCRBY");
-    ngx_http_clientauth_argv_add_str(&cmds[n],
-                                     ngx_http_clientauth_pool_cstr(r, key));
+    ngx_http_clientauth_argv_add_str(&cmds[n], copy);
     ngx_http_clientauth_argv_add_str(&cmds[n], "sgen");
     ngx_http_clientauth_argv_add_str(&cmds[n++], "1");
 
@@ -876,8 +882,9 @@ void
 ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, redisReply *members)
 {
+    char                        *copy;
     size_t                       i;
-    ngx_http_clientauth_argv_t   cmd;
+    ngx_http_clientauth_argv_t   cmd, one;
     char                         key[CA_KEY_MAX];
 
     if (members->type != REDIS_REPLY_ARRAY || members->elements == 0) {
@@ -896,8 +903,21 @@ ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
             continue;
         }
 
-        ngx_http_clientauth_argv_add_str(&cmd,
-                                      ngx_http_clientauth_pool_cstr(r, key));
+        copy = ngx_http_clientauth_pool_cstr(r, key);
+
+        if (copy == NULL) {
+            /*
+             * The revocation is committed: its stragglers must go even
+             * without memory to batch them.  hiredis copies the key.
+             */
+            ngx_http_clientauth_argv_reset(&one);
+            ngx_http_clientauth_argv_add_str(&one, "DEL");
+            ngx_http_clientauth_argv_add_str(&one, key);
+            (void) ngx_http_clientauth_redis_post(ascf->redis, &one, 1);
+            continue;
+        }
+
+        ngx_http_clientauth_argv_add_str(&cmd, copy);
 
         if (cmd.argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
             (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);

@@ -12,6 +12,8 @@ the behaviour the review found and passes with its fix.
    not a location open to everyone.
 9. Client-controlled text is escaped in the error log: an identifier with
    a line break cannot forge a line.
+10. When the request pool has no memory for a Redis key, logout and reset
+    answer 500 and send nothing to Redis (they passed NULL to strlen()).
 11. A user locked by support is told so, only with the right password:
     403 account_locked (no Retry-After, the same for every locked user);
     a wrong password gets the 401 of any wrong password, byte for byte.
@@ -21,8 +23,10 @@ import pytest
 
 from helpers import (BRAND, COOKIE, HOST, HTML, JSON, add_user, ctl,
                      identity_of, raw_get)
+from gdb_helpers import failing
 from login_helpers import avoid_bucket_edge, form_login, limit_keys
-from reset_helpers import RESET_LOCATIONS
+from reset_helpers import (RESET_LOCATIONS, ROOMY_LOGIN, ask_link, confirm,
+                           reset_conf)
 from review_helpers import nginx_t
 
 VICTIM_PASSWORD = "V1ctim-secret!pw"
@@ -291,6 +295,47 @@ def test_identifier_cannot_forge_error_log_lines(make_gateway, identifier):
     assert forged_lines(log) == [], log
     assert "\\x0aFORGED-LINE" in log, log
     assert "\x1b" not in log and "\x01" not in log and "\r" not in log
+
+
+# ------------------------------------------------------------ 10. no memory
+
+NEW_PASSWORD = "N3w-Secret!pass"
+
+
+def only_worker(g):
+    pids = g.nginx.worker_pids()
+    assert len(pids) == 1, pids
+    return pids.pop()
+
+
+def test_logout_everywhere_without_memory_answers_500_and_ends_nothing(
+        make_gateway, victim, tmp_path):
+    g = make_gateway()
+    tokens = [g.login_token(victim.email, victim.password) for _ in range(2)]
+    before = g.redis.dump()
+
+    with failing(only_worker(g), "ngx_http_clientauth_pool_cstr", tmp_path):
+        r = g.post("/auth/logout", tokens[0], json={"everywhere": "1"})
+
+    assert r.status_code == 500, (r.status_code, r.text)
+    assert g.redis.dump() == before
+    for token in tokens:
+        assert g.get("/still-here", token).status_code == 200
+
+
+def test_reset_confirm_without_memory_answers_500_and_changes_nothing(
+        make_gateway, victim, tmp_path):
+    g = make_gateway(**reset_conf(ROOMY_LOGIN))
+    session = g.login_token(victim.email, victim.password)
+    token = ask_link(g, victim.email)
+
+    with failing(only_worker(g), "ngx_http_clientauth_pool_cstr", tmp_path):
+        r = confirm(g, token, NEW_PASSWORD)
+
+    assert r.status_code == 500, (r.status_code, r.text)
+    assert g.get("/still-here", session).status_code == 200
+    assert g.login(victim.email, NEW_PASSWORD).status_code == 401
+    assert g.login(victim.email, victim.password).status_code == 200
 
 
 # ------------------------------------------------------------ 11. locked
