@@ -19,10 +19,12 @@ the behaviour the review found and passes with its fix.
     a wrong password gets the 401 of any wrong password, byte for byte.
 """
 
+import subprocess
+
 import pytest
 
 from helpers import (BRAND, COOKIE, HOST, HTML, JSON, add_user, ctl,
-                     identity_of, raw_get)
+                     free_port, identity_of, raw_get)
 from gdb_helpers import failing
 from login_helpers import avoid_bucket_edge, form_login, limit_keys
 from reset_helpers import (RESET_LOCATIONS, ROOMY_LOGIN, ask_link, confirm,
@@ -121,6 +123,39 @@ def test_session_cookie_sent_twice_is_no_session(gw, victim, attacker,
     log = gw.nginx.read_log(start)
     assert "session cookie sent 2 times" in log, log
     assert theirs not in log and mine not in log
+
+
+def h2_get(port, path, cookies):
+    """GET over cleartext HTTP/2 (curl, prior knowledge), each cookie in a
+    header field of its own as browsers send them; (status, body)."""
+    args = ["curl", "-s", "--http2-prior-knowledge", "-o", "-",
+            "-w", "\n%{http_code} %{http_version}",
+            "-H", "Accept: application/json"]
+    for c in cookies:
+        args += ["-H", "Cookie: " + c]
+    out = subprocess.run(args + ["http://%s:%d%s" % (HOST, port, path)],
+                         capture_output=True, text=True, timeout=30).stdout
+    body, _, last = out.rpartition("\n")
+    status, version = last.split()
+    assert version == "2", out
+    return int(status), body
+
+
+def test_session_cookie_twice_over_http2_is_no_session(make_gateway, victim,
+                                                        attacker):
+    h2 = free_port()
+    g = make_gateway(server="listen %s:%d http2;" % (HOST, h2))
+    mine = g.login_token(victim.email, victim.password)
+    theirs = g.login_token(attacker.email, attacker.password)
+
+    alone = h2_get(h2, "/h2-alone", ["theme=dark", "%s=%s" % (COOKIE, mine)])
+    twice = h2_get(h2, "/h2-twice", ["%s=%s" % (COOKIE, theirs), "lang=es",
+                                     "%s=%s" % (COOKIE, mine)])
+
+    assert alone[0] == 200, alone
+    assert account_seen(g, "/h2-alone") == victim.account
+    assert twice[0] == 401, twice
+    assert g.backend.seen("/h2-twice") == []
 
 
 def test_logout_with_the_session_cookie_twice_ends_nothing(gw, victim,
