@@ -4,6 +4,9 @@
 #include "ca_reply.h"
 
 
+static int ca_reply_header_safe(const char *s, size_t len);
+
+
 int
 ca_reply_parse_int64(const char *s, size_t len, int64_t *value)
 {
@@ -111,7 +114,8 @@ ca_reply_session(const redisReply *reply, ca_reply_session_t *session)
     if (!ca_id_is_valid(field[0], len[0])
         || !ca_id_is_valid(field[1], len[1])
         || ca_reply_parse_int64(field[3], len[3], &session->expires) != 0
-        || ca_reply_parse_int64(field[4], len[4], &session->refreshed) != 0)
+        || ca_reply_parse_int64(field[4], len[4], &session->refreshed) != 0
+        || !ca_reply_header_safe(field[2], len[2]))
     {
         memset(session, 0, sizeof(ca_reply_session_t));
         return CA_REPLY_CORRUPT;
@@ -125,4 +129,24 @@ ca_reply_session(const redisReply *reply, ca_reply_session_t *session)
     session->permissions_len = len[2];
 
     return CA_REPLY_OK;
+}
+
+
+/*
+ * The permissions go upstream as X-Client-Permissions: a CR or LF would
+ * start another request header, a NUL would cut it.
+ */
+
+static int
+ca_reply_header_safe(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -31,7 +31,7 @@ typedef struct {
     size_t       account_len;
     const char  *user;            /* 1-20 digits */
     size_t       user_len;
-    const char  *permissions;
+    const char  *permissions;     /* no control characters */
     size_t       permissions_len;
     int64_t      expires;         /* absolute, ms */
     int64_t      refreshed;       /* last refresh, ms */
@@ -58,8 +58,9 @@ int64_t ca_reply_int(const redisReply *reply);
  * The session lookup.  CA_REPLY_OK with every field checked; CA_REPLY_NIL
  * when the session is gone, expired, or its key holds no whole session (a
  * field missing or not a string); CA_REPLY_CORRUPT when a field does not
- * hold what the module writes there; CA_REPLY_BAD for a reply that is no
- * answer to an HMGET of the five fields (an error, a wrong type).
+ * hold what the module writes there (permissions with a control character:
+ * they become a request header); CA_REPLY_BAD for a reply that is no answer
+ * to an HMGET of the five fields (an error, a wrong type).
  */
 int ca_reply_session(const redisReply *reply, ca_reply_session_t *session);
 

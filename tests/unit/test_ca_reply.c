@@ -17,7 +17,7 @@
 
 
 static redisReply *
-resp(const char *text)
+resp_n(const char *text, size_t len)
 {
     void         *reply;
     redisReader  *reader;
@@ -25,13 +25,20 @@ resp(const char *text)
     reader = redisReaderCreate();
     assert_non_null(reader);
 
-    assert_int_equal(redisReaderFeed(reader, text, strlen(text)), REDIS_OK);
+    assert_int_equal(redisReaderFeed(reader, text, len), REDIS_OK);
     assert_int_equal(redisReaderGetReply(reader, &reply), REDIS_OK);
     assert_non_null(reply);
 
     redisReaderFree(reader);
 
     return reply;
+}
+
+
+static redisReply *
+resp(const char *text)
+{
+    return resp_n(text, strlen(text));
 }
 
 
@@ -52,7 +59,7 @@ test_parse_int64_is_exact(void **state)
 
 
 static void
-test_parse_int64_refuses_what_the_module_never_writes(void **state)
+test_parse_int64_refuses_what_module_never_writes(void **state)
 {
     int64_t  n;
 
@@ -207,20 +214,35 @@ test_session_gone(void **state)
 static void
 test_session_corrupt(void **state)
 {
-    static const char  *cases[] = {
+    static const struct {
+        const char  *text;
+        size_t       len;
+    } cases[] = {
         /* account not digits */
-        "*5\r\n$2\r\n1a\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n$1\r\n4\r\n",
+        { S("*5\r\n$2\r\n1a\r\n$1\r\n1\r\n$0\r\n\r\n"
+              "$1\r\n5\r\n$1\r\n4\r\n") },
         /* user empty */
-        "*5\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n$1\r\n5\r\n$1\r\n4\r\n",
+        { S("*5\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n"
+              "$1\r\n5\r\n$1\r\n4\r\n") },
         /* account of 21 digits */
-        "*5\r\n$21\r\n123456789012345678901\r\n$1\r\n1\r\n$0\r\n\r\n"
-        "$1\r\n5\r\n$1\r\n4\r\n",
+        { S("*5\r\n$21\r\n123456789012345678901\r\n$1\r\n1\r\n$0\r\n\r\n"
+            "$1\r\n5\r\n$1\r\n4\r\n") },
         /* expiry signed, refresh too large */
-        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$2\r\n-5\r\n$1\r\n4\r\n",
-        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n"
-        "$19\r\n9223372036854775808\r\n",
+        { S("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$2\r\n-5\r\n"
+            "$1\r\n4\r\n") },
+        { S("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n"
+            "$19\r\n9223372036854775808\r\n") },
         /* expiry empty */
-        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n$1\r\n4\r\n",
+        { S("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n"
+            "$1\r\n4\r\n") },
+        /* permissions that would add a header to the proxied request */
+        { S("*5\r\n$1\r\n1\r\n$1\r\n2\r\n"
+            "$25\r\nall\r\nX-Client-Role: admin\r\n"
+              "$1\r\n5\r\n$1\r\n4\r\n") },
+        { S("*5\r\n$1\r\n1\r\n$1\r\n2\r\n$4\r\nal\0l\r\n"
+              "$1\r\n5\r\n$1\r\n4\r\n") },
+        { S("*5\r\n$1\r\n1\r\n$1\r\n2\r\n$4\r\nall\x7f\r\n"
+              "$1\r\n5\r\n$1\r\n4\r\n") },
     };
 
     size_t               i;
@@ -228,7 +250,7 @@ test_session_corrupt(void **state)
     ca_reply_session_t   s;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        r = resp(cases[i]);
+        r = resp_n(cases[i].text, cases[i].len);
         assert_int_equal(ca_reply_session(r, &s), CA_REPLY_CORRUPT);
         assert_null(s.account);
         assert_int_equal(s.expires, 0);
@@ -272,7 +294,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_parse_int64_is_exact),
-        cmocka_unit_test(test_parse_int64_refuses_what_the_module_never_writes),
+        cmocka_unit_test(test_parse_int64_refuses_what_module_never_writes),
         cmocka_unit_test(test_str),
         cmocka_unit_test(test_int),
         cmocka_unit_test(test_session_found),
