@@ -102,6 +102,27 @@ fuzz_utf8(const unsigned char *s, size_t len, uint32_t *cps)
 }
 
 
+/* 1 to max ASCII digits: the account and user ids. */
+
+static inline int
+fuzz_digits(const char *s, size_t len, size_t max)
+{
+    size_t  i;
+
+    if (len < 1 || len > max) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* A copy of the input in a buffer of exactly len bytes (plus extra). */
 
 static inline char *

@@ -8,32 +8,13 @@
  *
  *   - ca_id_ref_parse accepts exactly two runs of 1-20 digits around one
  *     ':', and gives them back;
- *   - a builder either refuses, leaving a NUL-terminated buffer alone within
- *     its size, or writes exactly the layout of ca_keys.h, NUL included, and
- *     returns its length.
+ *   - a builder either refuses (-1) without writing past its size, or
+ *     writes exactly the layout of ca_keys.h, NUL included, and returns its
+ *     length.
  */
 
 #include "fuzz_common.h"
 #include "ca_keys.h"
-
-
-static int
-digits_ok(const char *s, size_t n)
-{
-    size_t  i;
-
-    if (n < 1 || n > 20) {
-        return 0;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 static void
@@ -45,8 +26,8 @@ check_ref(const char *ref, size_t len)
     int          want;
 
     colon = memchr(ref, ':', len);
-    want = colon != NULL && digits_ok(ref, colon - ref)
-           && digits_ok(colon + 1, len - (colon - ref) - 1);
+    want = colon != NULL && fuzz_digits(ref, colon - ref, 20)
+           && fuzz_digits(colon + 1, len - (colon - ref) - 1, 20);
 
     rc = ca_id_ref_parse(ref, len, account, user);
     FUZZ_CHECK((rc == 0) == want);

@@ -119,25 +119,6 @@ check_int64(const char *s, size_t len)
 }
 
 
-static int
-ids_ok(const char *s, size_t len)
-{
-    size_t  i;
-
-    if (len < 1 || len > 20) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 static void
 check_session(const redisReply *r)
 {
@@ -167,8 +148,8 @@ check_session(const redisReply *r)
         return;
     }
 
-    valid = ids_ok(r->element[0]->str, r->element[0]->len)
-            && ids_ok(r->element[1]->str, r->element[1]->len)
+    valid = fuzz_digits(r->element[0]->str, r->element[0]->len, 20)
+            && fuzz_digits(r->element[1]->str, r->element[1]->len, 20)
             && ref_int64(r->element[3]->str, r->element[3]->len, &x) == 0
             && ref_int64(r->element[4]->str, r->element[4]->len, &s) == 0;
 
