@@ -44,7 +44,6 @@ static ngx_int_t ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
     const char *ident);
 static ngx_int_t ngx_http_clientauth_address_subject(ngx_http_request_t *r,
     ngx_str_t *subject);
-static int64_t ngx_http_clientauth_reply_int(redisReply *reply);
 static ngx_uint_t ngx_http_clientauth_limit_in_phase(
     ngx_http_clientauth_attempt_t *a, ngx_uint_t s);
 static void ngx_http_clientauth_limit_repair(ngx_http_request_t *r,
@@ -378,12 +377,12 @@ ngx_http_clientauth_limit_reply(ngx_http_request_t *r,
 
     if (a->phase == 2 && a->kind.len && a->lockout) {
         if (i == 0) {
-            a->lock_ttl = ngx_http_clientauth_reply_int(reply);
+            a->lock_ttl = ca_reply_int(reply);
             return NGX_OK;
         }
 
         if (i == 1) {
-            a->fails = ngx_http_clientauth_reply_int(reply);
+            a->fails = ca_reply_int(reply);
 
             if (a->fails <= 0) {
                 /* a DEL on success raced an undo: set the count right */
@@ -394,7 +393,7 @@ ngx_http_clientauth_limit_reply(ngx_http_request_t *r,
         }
 
         if (i == 4) {
-            a->bans = ngx_http_clientauth_reply_int(reply);
+            a->bans = ca_reply_int(reply);
             return NGX_OK;
         }
 
@@ -411,12 +410,12 @@ ngx_http_clientauth_limit_reply(ngx_http_request_t *r,
         }
 
         if (i == 0) {
-            a->current[s] = ngx_http_clientauth_reply_int(reply);
+            a->current[s] = ca_reply_int(reply);
             return NGX_OK;
         }
 
         if (i == 2) {
-            a->previous[s] = ngx_http_clientauth_reply_int(reply);
+            a->previous[s] = ca_reply_int(reply);
             return NGX_OK;
         }
 
@@ -632,7 +631,7 @@ ngx_http_clientauth_ban_reply(ngx_http_clientauth_attempt_t *a, ngx_uint_t n,
         a->banner = (reply->type == REDIS_REPLY_STATUS);
 
     } else {
-        a->lock_ttl = ngx_http_clientauth_reply_int(reply);
+        a->lock_ttl = ca_reply_int(reply);
     }
 }
 
@@ -673,7 +672,7 @@ ngx_http_clientauth_escalate_reply(ngx_http_clientauth_attempt_t *a,
     ngx_uint_t n, redisReply *reply)
 {
     if (n == 0) {
-        a->bans = ngx_http_clientauth_reply_int(reply);
+        a->bans = ca_reply_int(reply);
     }
 }
 
@@ -851,26 +850,4 @@ ngx_http_clientauth_address_subject(ngx_http_request_t *r, ngx_str_t *subject)
                                    CA_ADDR_SUBJECT_MAX, addr, n);
 
     return subject->len ? NGX_OK : NGX_ERROR;
-}
-
-
-static int64_t
-ngx_http_clientauth_reply_int(redisReply *reply)
-{
-    off_t  n;
-
-    if (reply == NULL) {
-        return 0;
-    }
-
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        return reply->integer;
-    }
-
-    if (reply->type == REDIS_REPLY_STRING) {
-        n = ngx_atoof((u_char *) reply->str, reply->len);
-        return n == NGX_ERROR ? 0 : (int64_t) n;
-    }
-
-    return 0;
 }

@@ -21,6 +21,7 @@
 #include "ca_keys.h"
 #include "ca_policy.h"
 #include "ca_pwhash.h"
+#include "ca_reply.h"
 #include "ca_token.h"
 
 

@@ -1059,27 +1059,38 @@ ngx_int_t
 ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
     ngx_str_t *out)
 {
-    if (reply == NULL) {
-        return NGX_ERROR;
-    }
+    size_t       len;
+    const char  *s;
 
-    if (reply->type == REDIS_REPLY_NIL) {
+    switch (ca_reply_str(reply, &s, &len)) {
+
+    case CA_REPLY_OK:
+        return ngx_http_clientauth_reply_copy(pool, s, len, out);
+
+    case CA_REPLY_NIL:
         ngx_str_null(out);
         return NGX_DECLINED;
-    }
 
-    if (reply->type != REDIS_REPLY_STRING) {
+    default:
         return NGX_ERROR;
     }
+}
 
-    out->len = reply->len;
-    out->data = ngx_pnalloc(pool, reply->len + 1);
+
+/* A copy in the pool, NUL-terminated: hiredis frees the reply. */
+
+ngx_int_t
+ngx_http_clientauth_reply_copy(ngx_pool_t *pool, const char *s, size_t len,
+    ngx_str_t *out)
+{
+    out->len = len;
+    out->data = ngx_pnalloc(pool, len + 1);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(out->data, reply->str, reply->len);
-    out->data[reply->len] = '\0';
+    ngx_memcpy(out->data, s, len);
+    out->data[len] = '\0';
 
     return NGX_OK;
 }

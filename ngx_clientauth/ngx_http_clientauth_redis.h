@@ -92,9 +92,14 @@ ngx_int_t ngx_http_clientauth_call(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
     ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
 
-/* Reply helpers: the reply is a bulk string / nil / integer. */
+/*
+ * Reply helpers over ca_reply: a bulk string copied into the pool (NGX_OK),
+ * nil (NGX_DECLINED) or anything else (NGX_ERROR); a string copied.
+ */
 ngx_int_t ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
     ngx_str_t *out);
+ngx_int_t ngx_http_clientauth_reply_copy(ngx_pool_t *pool, const char *s,
+    size_t len, ngx_str_t *out);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_REDIS_H_INCLUDED_ */

@@ -36,12 +36,8 @@ static ngx_int_t ngx_http_clientauth_permitted(ngx_str_t *held,
 static ngx_int_t ngx_http_clientauth_strip_identity(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_set_identity(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
-static ngx_int_t ngx_http_clientauth_int64(ngx_str_t *s, int64_t *value);
 static ngx_int_t ngx_http_clientauth_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-
-
-#define NGX_HTTP_CLIENTAUTH_SESSION_FIELDS  5
 
 
 /* The identity headers, in the order of ngx_http_clientauth_identity_t. */
@@ -262,17 +258,27 @@ static void
 ngx_http_clientauth_session_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
-    ngx_uint_t                  i;
-    ngx_str_t                   field[NGX_HTTP_CLIENTAUTH_SESSION_FIELDS];
-
+    ca_reply_session_t  s;
 
     if (reply == NULL) {
         return;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != NGX_HTTP_CLIENTAUTH_SESSION_FIELDS)
-    {
+    switch (ca_reply_session(reply, &s)) {
+
+    case CA_REPLY_OK:
+        break;
+
+    case CA_REPLY_NIL:
+        /* gone, expired, or a key that is not a whole session */
+        return;
+
+    case CA_REPLY_CORRUPT:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: corrupt session record ignored");
+        return;
+
+    default:
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "clientauth: unexpected redis reply to a session "
                       "lookup (type %d)", reply->type);
@@ -280,31 +286,22 @@ ngx_http_clientauth_session_reply(ngx_http_request_t *r,
         return;
     }
 
-    for (i = 0; i < NGX_HTTP_CLIENTAUTH_SESSION_FIELDS; i++) {
-        if (ngx_http_clientauth_reply_str(r->pool, reply->element[i],
-                                          &field[i])
-            != NGX_OK)
-        {
-            /* gone, expired, or a key that is not a whole session */
-            return;
-        }
-    }
-
-    if (!ca_id_is_valid((char *) field[0].data, field[0].len)
-        || !ca_id_is_valid((char *) field[1].data, field[1].len)
-        || ngx_http_clientauth_int64(&field[3], &ctx->session_expires)
+    if (ngx_http_clientauth_reply_copy(r->pool, s.account, s.account_len,
+                                       &ctx->identity.account)
+        != NGX_OK
+        || ngx_http_clientauth_reply_copy(r->pool, s.user, s.user_len,
+                                          &ctx->identity.user)
            != NGX_OK
-        || ngx_http_clientauth_int64(&field[4], &ctx->session_refreshed)
+        || ngx_http_clientauth_reply_copy(r->pool, s.permissions,
+                                          s.permissions_len,
+                                          &ctx->identity.permissions)
            != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "clientauth: corrupt session record ignored");
         return;
     }
 
-    ctx->identity.account = field[0];
-    ctx->identity.user = field[1];
-    ctx->identity.permissions = field[2];
+    ctx->session_expires = s.expires;
+    ctx->session_refreshed = s.refreshed;
     ctx->session_found = 1;
 }
 
@@ -701,22 +698,6 @@ ngx_http_clientauth_set_identity(ngx_http_request_t *r,
         h->lowcase_key = ngx_http_clientauth_identity_lowcase[i];
         h->hash = ngx_http_clientauth_identity_hash[i];
     }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_int64(ngx_str_t *s, int64_t *value)
-{
-    off_t  n;
-
-    n = ngx_atoof(s->data, s->len);
-    if (n == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    *value = (int64_t) n;
 
     return NGX_OK;
 }

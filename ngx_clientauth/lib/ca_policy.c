@@ -155,7 +155,9 @@ ca_policy_classes(const char *password, size_t len, size_t *chars)
             continue;
         }
 
-        if (cp < 0x20 || cp == 0x7f) {
+        /* C0, DEL and C1: U+0085 is a line break to some software */
+
+        if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
             return CA_RULE_INVALID;
         }
 

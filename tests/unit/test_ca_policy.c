@@ -92,6 +92,18 @@ test_invalid_bytes_refused(void **state)
 }
 
 
+/* C1 controls are control characters too (found by fuzz_policy) */
+
+static void
+test_c1_controls_refused(void **state)
+{
+    assert_int_equal(check(&seeds, "Secret-2026\xc2\x85"), CA_RULE_INVALID);
+    assert_int_equal(check(&seeds, "Secret-2026\xc2\x80"), CA_RULE_INVALID);
+    assert_int_equal(check(&seeds, "Secret-2026\xc2\x9f"), CA_RULE_INVALID);
+    assert_int_equal(check(&seeds, "Secret-2026\xc2\xa9"), 0);
+}
+
+
 static void
 test_nist_length_no_composition(void **state)
 {
@@ -137,6 +149,7 @@ main(void)
         cmocka_unit_test(test_identifier_refused_any_case),
         cmocka_unit_test(test_max_length_in_bytes),
         cmocka_unit_test(test_invalid_bytes_refused),
+        cmocka_unit_test(test_c1_controls_refused),
         cmocka_unit_test(test_nist_length_no_composition),
         cmocka_unit_test(test_nist_common_passwords_any_case),
         cmocka_unit_test(test_codes_and_texts),
