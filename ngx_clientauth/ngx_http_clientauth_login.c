@@ -106,7 +106,6 @@ static void ngx_http_clientauth_login_discard(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
-static ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
@@ -471,15 +470,17 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     u_char                          *p;
     int64_t                          now;
     ngx_uint_t                       n;
-    ngx_str_t                       *perms;
+    ngx_str_t                       *perms, *sgen;
     ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[11];
+    ngx_http_clientauth_argv_t       cmds[12];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                            *hash, *skey, *setkey, *ukey;
     u_char                           expires[NGX_INT64_LEN];
     u_char                           nowbuf[NGX_INT64_LEN];
     u_char                           idle[NGX_INT64_LEN];
     u_char                           lifetime[NGX_INT64_LEN];
+
+    static ngx_str_t  never = ngx_string("0");
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
@@ -499,13 +500,29 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
         return ngx_http_clientauth_login_locked(r, lg);
     }
 
-    ca_token_generate(lg->token);
     hash = lg->session_hash;
+
+    if (ca_token_generate_owned(lg->token, lg->attempt.account,
+                                lg->attempt.user)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: user %s of account %s has an id a "
+                      "session token cannot name", lg->attempt.user,
+                      lg->attempt.account);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ca_token_hash(lg->token, CA_TOKEN_LEN, hash) != 0
         || ngx_http_clientauth_login_keys(r, ascf, lg) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the generation this session belongs to; none yet: "0" */
+    sgen = &lg->user_field[5];
+    if (sgen->len == 0) {
+        sgen = &never;
     }
 
     skey = lg->skey;
@@ -540,7 +557,9 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add(&cmds[n], expires, p - expires);
     ngx_http_clientauth_argv_add_str(&cmds[n], "s");
     p = ngx_sprintf(nowbuf, "%L", now);
-    ngx_http_clientauth_argv_add(&cmds[n++], nowbuf, p - nowbuf);
+    ngx_http_clientauth_argv_add(&cmds[n], nowbuf, p - nowbuf);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "g");
+    ngx_http_clientauth_argv_add(&cmds[n++], sgen->data, sgen->len);
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
@@ -553,12 +572,25 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
     ngx_http_clientauth_argv_add_str(&cmds[n++], hash);
 
-    /* the index of sessions lives as long as the newest session can */
+    /*
+     * The index of sessions lives as long as its longest session can, and
+     * is never shortened: a login under a shorter clientauth_session_lifetime
+     * (another server, a reload) must not drop longer sessions from it.  GT
+     * leaves a key without a TTL alone, so a new index gets its TTL from NX.
+     */
+    p = ngx_sprintf(lifetime, "%M", ascf->session_lifetime);
+
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
     ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
-    p = ngx_sprintf(lifetime, "%M", ascf->session_lifetime);
-    ngx_http_clientauth_argv_add(&cmds[n++], lifetime, p - lifetime);
+    ngx_http_clientauth_argv_add(&cmds[n], lifetime, p - lifetime);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "NX");
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
+    ngx_http_clientauth_argv_add(&cmds[n], lifetime, p - lifetime);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "GT");
 
     if (lg->verified.new_hash.len) {
         /* a legacy or outdated hash: upgraded now that the password is known */
@@ -905,13 +937,6 @@ ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
         (void) ngx_http_clientauth_reply_str(r->pool, first->element[i],
                                              &lg->now_field[i]);
     }
-}
-
-
-static ngx_uint_t
-ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b)
-{
-    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
 }
 
 
