@@ -28,7 +28,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
     NGX_HTTP_CLIENTAUTH_LOGIN_SESSION,
     NGX_HTTP_CLIENTAUTH_LOGIN_FIX,          /* perms changed meanwhile */
-    NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE       /* password changed meanwhile */
+    NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE,      /* WATCH, the hash again */
+    NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED      /* MULTI HSET hash EXEC */
 } ngx_http_clientauth_login_step_e;
 
 
@@ -54,7 +55,9 @@ typedef struct {
     ngx_uint_t                        session_ok;
     ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
     ngx_str_t                         perms;       /* in the session */
-    ngx_str_t                         replaced;    /* by a restore */
+    ngx_str_t                         stored;      /* hash, at the WATCH */
+    ngx_uint_t                        upgraded;
+    ngx_uint_t                        aborted;     /* EXEC: watched changed */
     ngx_uint_t                        tries;
     char                             *skey;
     char                             *setkey;
@@ -100,7 +103,12 @@ static ngx_int_t ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_fix(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
-static ngx_int_t ngx_http_clientauth_login_restore(ngx_http_request_t *r,
+static ngx_int_t ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_upgrade_write(
+    ngx_http_request_t *r, ngx_http_clientauth_ctx_t *ctx,
+    ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_discard(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
@@ -179,8 +187,11 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
     case NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY:
         return ngx_http_clientauth_login_session(r, ctx, lg);
 
-    case NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE:
-        return ngx_http_clientauth_login_restore(r, ctx, lg);
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE:
+        return ngx_http_clientauth_login_upgrade_write(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED:
+        return ngx_http_clientauth_login_upgraded(r, ctx, lg);
 
     default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION, _FIX */
         return ngx_http_clientauth_login_settle(r, ctx, lg);
@@ -592,16 +603,6 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add(&cmds[n], lifetime, p - lifetime);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "GT");
 
-    if (lg->verified.new_hash.len) {
-        /* a legacy or outdated hash: upgraded now that the password is known */
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
-        ngx_http_clientauth_argv_add_str(&cmds[n], ukey);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "hash");
-        ngx_http_clientauth_argv_add(&cmds[n++], lg->verified.new_hash.data,
-                                     lg->verified.new_hash.len);
-    }
-
     rc = ngx_http_clientauth_limit_success(r, ascf, &lg->attempt, &cmds[n]);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -657,8 +658,7 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
  * The session is written.  Support may have changed the user while its
  * password was checked, and the MULTI read the user as it was at EXEC:
  *
- *   the password changed: the one checked is no longer valid; if the login
- *     upgraded the old hash it overwrote the new one, which is put back;
+ *   the password changed: the one checked is no longer valid;
  *   its sessions were revoked (sgen moved on) or it was locked: this
  *     session, written too late to be among those revoked, goes too;
  *   its permissions changed: this session, written too late to be updated,
@@ -669,7 +669,7 @@ static ngx_int_t
 ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_str_t  *hash, *status, *perms, *sgen, *expected;
+    ngx_str_t  *hash, *status, *perms, *sgen;
 
     if (!lg->session_ok) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -682,24 +682,11 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     perms = &lg->now_field[2];
     sgen = &lg->now_field[3];
 
-    /* the first read precedes the upgrade in the MULTI; later ones follow */
-    expected = (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
-                || lg->verified.new_hash.len == 0)
-               ? &lg->user_field[0] : &lg->verified.new_hash;
-
-    if (!ngx_http_clientauth_str_eq(hash, expected)) {
+    if (!ngx_http_clientauth_str_eq(hash, &lg->user_field[0])) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the password of user %s of account %s "
                       "changed during its login", lg->attempt.user,
                       lg->attempt.account);
-
-        if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
-            && lg->verified.new_hash.len)
-        {
-            lg->replaced = *hash;
-            return ngx_http_clientauth_login_restore(r, ctx, lg);
-        }
-
         ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
@@ -722,6 +709,11 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
 
     if (!ngx_http_clientauth_str_eq(perms, &lg->perms)) {
         return ngx_http_clientauth_login_fix(r, ctx, lg);
+    }
+
+    if (lg->verified.new_hash.len) {
+        lg->tries = 0;
+        return ngx_http_clientauth_login_upgrade(r, ctx, lg);
     }
 
     return ngx_http_clientauth_login_done(r, lg);
@@ -784,56 +776,114 @@ ngx_http_clientauth_login_fix(ngx_http_request_t *r,
 
 
 /*
- * Puts back the hash the upgrade overwrote.  The MULTI reads what it
- * replaces: if that is not the upgrade, yet another password was set in
- * between, and that one is put back in turn.
+ * A legacy or outdated hash is upgraded now that the password is known, by
+ * a check-and-set on a dedicated connection: WATCH the user, read its hash,
+ * and only if it is still the one this login checked, MULTI HSET EXEC, which
+ * does nothing if the user changed after the WATCH.  A password support set
+ * meanwhile is never overwritten, so nothing ever needs putting back.
  */
 
 static ngx_int_t
-ngx_http_clientauth_login_restore(ngx_http_request_t *r,
+ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_http_clientauth_argv_t       cmds[4];
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_srv_conf_t  *ascf;
 
-    if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE) {
-        if (!lg->session_ok) {
-            return ngx_http_clientauth_send_unavailable(r);
-        }
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-        if (ngx_http_clientauth_str_eq(&lg->now_field[0],
-                                       &lg->verified.new_hash)
-            || ++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES)
-        {
-            ngx_http_clientauth_login_discard(r, lg);
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
+    ngx_http_clientauth_argv_add_str(&cmds[0], lg->ukey);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "hash");
+
+    ngx_str_null(&lg->stored);
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE;
+
+    rc = ngx_http_clientauth_redis_txn_call(r, ctx, ascf->redis,
+                                            ngx_http_clientauth_login_reply,
+                                            cmds, 2);
+    if (rc == NGX_DECLINED) {
+        /* the session stands; the next login upgrades */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: password hash of user %s of account %s "
+                      "not upgraded: redis unavailable", lg->attempt.user,
+                      lg->attempt.account);
+        return ngx_http_clientauth_login_done(r, lg);
+    }
+
+    return ngx_http_clientauth_wait(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    ngx_http_clientauth_argv_t  cmds[3];
+
+    if (!ngx_http_clientauth_str_eq(&lg->stored, &lg->user_field[0])) {
+        /* support set a password after the session was written */
+        ngx_http_clientauth_redis_txn_end(ctx);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: the password of user %s of account %s "
+                      "changed during its login", lg->attempt.user,
+                      lg->attempt.account);
+        ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
-        }
-
-        lg->replaced = lg->now_field[0];
     }
 
     ngx_http_clientauth_argv_reset(&cmds[0]);
     ngx_http_clientauth_argv_add_str(&cmds[0], "MULTI");
 
     ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HSET");
     ngx_http_clientauth_argv_add_str(&cmds[1], lg->ukey);
     ngx_http_clientauth_argv_add_str(&cmds[1], "hash");
+    ngx_http_clientauth_argv_add(&cmds[1], lg->verified.new_hash.data,
+                                 lg->verified.new_hash.len);
 
     ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HSET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], lg->ukey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "hash");
-    ngx_http_clientauth_argv_add(&cmds[2], lg->replaced.data,
-                                 lg->replaced.len);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "EXEC");
 
-    ngx_http_clientauth_argv_reset(&cmds[3]);
-    ngx_http_clientauth_argv_add_str(&cmds[3], "EXEC");
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED;
+    lg->upgraded = 0;
+    lg->aborted = 0;
 
-    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE;
-    lg->session_ok = 0;
+    return ngx_http_clientauth_txn_call(r, ctx,
+                                        ngx_http_clientauth_login_reply,
+                                        cmds, 3);
+}
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
-                                    cmds, 4);
+
+static ngx_int_t
+ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    if (lg->aborted) {
+        /* the user changed after the WATCH: look at its hash again */
+        if (++lg->tries < NGX_HTTP_CLIENTAUTH_TXN_TRIES) {
+            return ngx_http_clientauth_login_upgrade(r, ctx, lg);
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: password hash of user %s of account %s "
+                      "not upgraded: the user kept changing",
+                      lg->attempt.user, lg->attempt.account);
+    }
+
+    ngx_http_clientauth_redis_txn_end(ctx);
+
+    if (!lg->upgraded) {
+        ngx_str_null(&lg->verified.new_hash);   /* not logged as upgraded */
+    }
+
+    return ngx_http_clientauth_login_done(r, lg);
 }
 
 
@@ -1037,7 +1087,32 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r,
 
         break;
 
-    default: /* SESSION, FIX, RESTORE: MULTI ... EXEC */
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE:
+        if (n == 1) {
+            (void) ngx_http_clientauth_reply_str(r->pool, reply,
+                                                 &lg->stored);
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED:
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "clientauth: redis refused a hash upgrade: %s",
+                          reply->str);
+
+        } else if (n == 2) {
+            /* EXEC: nil if the user changed after the WATCH */
+            lg->aborted = (reply->type == REDIS_REPLY_NIL);
+            lg->upgraded = (reply->type == REDIS_REPLY_ARRAY
+                            && reply->elements == 1
+                            && reply->element[0]->type
+                               == REDIS_REPLY_INTEGER);
+        }
+
+        break;
+
+    default: /* SESSION, FIX: MULTI ... EXEC */
         if (n > 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
             ngx_http_clientauth_login_exec_reply(r, lg, reply->element[0]);
         }

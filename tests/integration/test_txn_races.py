@@ -18,11 +18,11 @@ import time
 import pytest
 
 from account_helpers import SLOW_COST, login_in_flight
-from helpers import BRAND, HOST, JSON, add_user, cookie_token, ctl, free_port
+from helpers import BRAND, HOST, add_user, ctl, free_port, wait_until
 from reset_helpers import (RESET_LOCATIONS, ROOMY_LOGIN, ask_link,
                            check_link, confirm, sessions_key)
 from review_helpers import start_review_gateway
-from txn_helpers import (GateProxy, hash_of, login, reset_in_flight,
+from txn_helpers import (GateProxy, bulk, hash_of, login, reset_in_flight,
                          stopped, user_key)
 
 PASSWORD = "Sup3r-secret!pw"
@@ -44,6 +44,13 @@ SHORT_LIFETIME = """
         location / {{ return 204; }}
     }}
 """
+
+
+@pytest.fixture
+def proxy(redis_store):
+    p = GateProxy(redis_store.port).start()
+    yield p
+    p.stop()
 
 
 @pytest.fixture
@@ -114,3 +121,158 @@ def test_long_session_is_revoked_whatever_happened_to_the_index(
         "the long session escaped %s (%d)" % (how, r.status_code)
     if lost == "shorter-login":
         assert ttl > 3600 * 1000, "a shorter login shortened the index"
+
+
+# ------------------------------------------------------------ 5.
+
+def change_user(g, change, ana):
+    """What support (or the customer) does while a confirm is under way;
+    returns the newer link, if any."""
+    if change == "superseded":
+        return ask_link(g, ana.email)
+    if change == "user-email":
+        ctl(g.redis, "user", "email", BRAND, ana.email,
+            "--email", "ana.new@example.com")
+    elif change == "user-passwd":
+        ctl(g.redis, "user", "passwd", BRAND, ana.email, "--password-stdin",
+            password=SUPPORT_PASSWORD)
+    elif change == "user-lock":
+        ctl(g.redis, "user", "lock", BRAND, ana.email)
+    elif change == "locked-by-hand":
+        g.redis.call("HSET", user_key(ana), "status", "locked")
+    return None
+
+
+def assert_not_applied(g, change, ana, before, newer, email):
+    after = hash_of(g.redis, ana)
+    if change == "user-passwd":
+        assert after != before
+        assert login(g.port, email, SUPPORT_PASSWORD).status_code == 200
+    else:
+        assert after == before, "the superseded link set the password"
+    if change in ("user-lock", "locked-by-hand"):
+        assert g.redis.call("HGET", user_key(ana), "status") == "locked"
+        g.redis.call("HSET", user_key(ana), "status", "active")
+    assert login(g.port, email, NEW_PASSWORD).status_code == 401
+    if change == "superseded":
+        # the newer link was left alone, and works
+        assert g.redis.call("HGET", user_key(ana), "reset")
+        assert check_link(g, newer).status_code == 200
+        r = confirm(g, newer, NEW_PASSWORD)
+        assert r.status_code == 200, (r.status_code, r.text)
+        assert login(g.port, email, NEW_PASSWORD).status_code == 200
+
+
+CHANGES = ["superseded", "user-email", "user-passwd", "user-lock",
+           "locked-by-hand"]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_reset_link_changed_while_the_password_is_hashed_does_not_apply(
+        gateways, change):
+    g = gateways(locations=RESET_LOCATIONS, server=ROOMY_LOGIN)
+    ana = add_user(g.redis, "ana@example.com", PASSWORD, cost=SLOW_COST)
+    link = ask_link(g, ana.email)
+    before = hash_of(g.redis, ana)
+
+    wait, running = reset_in_flight(g, link, NEW_PASSWORD)
+    newer = change_user(g, change, ana)
+    assert running(), "the confirm answered before the change: hash too fast"
+    r = wait()
+
+    assert r.status_code == 410, (r.status_code, r.text)
+    email = "ana.new@example.com" if change == "user-email" else ana.email
+    assert_not_applied(g, change, ana, before, newer, email)
+
+
+@pytest.mark.parametrize("change", ["superseded", "user-lock",
+                                    "user-passwd"])
+def test_reset_rechecks_the_user_between_its_watch_and_exec(
+        gateways, proxy, change):
+    """The change lands after the confirm read the user again, before its
+    MULTI reaches Redis: held at the proxy, which releases it after."""
+    g = gateways(locations=RESET_LOCATIONS, server=ROOMY_LOGIN,
+                 redis_port=proxy.port, redis_opts="timeout=10s")
+    ana = add_user(g.redis, "ana@example.com", PASSWORD)
+    link = ask_link(g, ana.email)
+    before = hash_of(g.redis, ana)
+
+    proxy.hold(bulk("HDEL", user_key(ana), "reset"))
+    wait, running = reset_in_flight(g, link, NEW_PASSWORD)
+    wait_until(proxy.is_holding, 10, "the confirm's MULTI to be held")
+    newer = change_user(g, change, ana)
+    proxy.release()
+    r = wait()
+
+    assert r.status_code == 410, (r.status_code, r.text)
+    assert_not_applied(g, change, ana, before, newer, ana.email)
+
+
+# ------------------------------------------------------------ 6.
+
+def login_when_up(g, email, password):
+    """A login once the gateway's Redis connection is back (after a cut)."""
+    deadline = time.monotonic() + 10
+    while True:
+        r = login(g.port, email, password)
+        if r.status_code != 503 or time.monotonic() > deadline:
+            return r
+        time.sleep(0.1)
+
+
+def test_upgrade_never_overwrites_a_password_support_set_during_the_login(
+        gateways, proxy):
+    """A login with an outdated hash (another argon2id cost) while support
+    sets a new password.  The gateway must never write the upgrade over
+    it: the connection is cut at a second `HSET <user> hash`, so a design
+    that overwrites and then repairs loses its repair."""
+    g = gateways(server=ROOMY_LOGIN, redis_port=proxy.port)
+    ana = add_user(g.redis, "ana@example.com", PASSWORD, cost=SLOW_COST)
+    slow = hash_of(g.redis, ana)
+    upgrade = bulk("HSET", user_key(ana), "hash")
+    proxy.cut(upgrade, nth=2)
+
+    wait, running = login_in_flight(g, ana.email, PASSWORD)
+    ctl(g.redis, "user", "passwd", BRAND, ana.email, "--password-stdin",
+        password=SUPPORT_PASSWORD)
+    supports = hash_of(g.redis, ana)
+    assert running(), "the login answered before passwd: hash too fast"
+    r = wait()
+
+    assert r.status_code in (401, 503), (r.status_code, r.text)
+    assert hash_of(g.redis, ana) == supports != slow
+    assert proxy.seen(upgrade) == 0, "the upgrade was written over it"
+    assert login_when_up(g, ana.email, SUPPORT_PASSWORD).status_code == 200
+    assert login(g.port, ana.email, PASSWORD).status_code == 401
+
+
+def test_upgrade_gives_way_to_a_password_set_between_its_watch_and_exec(
+        gateways, proxy):
+    g = gateways(server=ROOMY_LOGIN, redis_port=proxy.port,
+                 redis_opts="timeout=10s")
+    ana = add_user(g.redis, "ana@example.com", PASSWORD, cost=SLOW_COST)
+    proxy.hold(bulk("HSET", user_key(ana), "hash"))
+
+    wait, running = login_in_flight(g, ana.email, PASSWORD)
+    wait_until(proxy.is_holding, 15, "the upgrade to be held")
+    ctl(g.redis, "user", "passwd", BRAND, ana.email, "--password-stdin",
+        password=SUPPORT_PASSWORD)
+    supports = hash_of(g.redis, ana)
+    proxy.release()
+    r = wait()
+
+    assert r.status_code == 401, (r.status_code, r.text)
+    assert hash_of(g.redis, ana) == supports
+    assert login(g.port, ana.email, SUPPORT_PASSWORD).status_code == 200
+    assert login(g.port, ana.email, PASSWORD).status_code == 401
+
+
+def test_upgrade_still_happens_when_nobody_races(gateways, proxy):
+    g = gateways(server=ROOMY_LOGIN, redis_port=proxy.port)
+    ana = add_user(g.redis, "ana@example.com", PASSWORD, cost=SLOW_COST)
+    slow = hash_of(g.redis, ana)
+    assert login(g.port, ana.email, PASSWORD).status_code == 200
+    upgraded = hash_of(g.redis, ana)
+    assert upgraded != slow and upgraded.startswith("$argon2id$v=19$m=8192")
+    assert proxy.seen(bulk("WATCH", user_key(ana))) == 1
+    assert login(g.port, ana.email, PASSWORD).status_code == 200

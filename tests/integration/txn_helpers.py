@@ -60,7 +60,7 @@ def bulk(*args):
 
 def in_flight(fn, ready, what):
     """Runs fn() in a thread; returns once ready() holds (the flow reached
-    the point the test wants), with wait() for fn's result."""
+    the point the test wants): wait() for fn's result, and running()."""
     result = {}
 
     def run():
@@ -80,7 +80,7 @@ def in_flight(fn, ready, what):
         if "e" in result:
             raise result["e"]
         return result["r"]
-    return wait
+    return wait, t.is_alive
 
 
 def reset_in_flight(g, link, password):
