@@ -13,6 +13,7 @@ the gateway's commands at a chosen one.
 6. A legacy-hash upgrade never overwrites a password support set meanwhile.
 """
 
+import socket
 import time
 
 import pytest
@@ -276,3 +277,80 @@ def test_upgrade_still_happens_when_nobody_races(gateways, proxy):
     assert upgraded != slow and upgraded.startswith("$argon2id$v=19$m=8192")
     assert proxy.seen(bulk("WATCH", user_key(ana))) == 1
     assert login(g.port, ana.email, PASSWORD).status_code == 200
+
+
+# ------------------------------------------------------------ the pool
+
+WAITING = "waiting for a transaction connection"
+
+
+def test_a_third_check_and_set_waits_for_a_dedicated_connection(
+        gateways, proxy):
+    """Two upgrades hold the worker's two dedicated connections (held at the
+    proxy between WATCH and EXEC); a third waits for one, a fourth's client
+    leaves while it waits, and all that stay are upgraded once released."""
+    g = gateways(server=ROOMY_LOGIN, redis_port=proxy.port,
+                 redis_opts="timeout=10s", debug_log=True)
+    users = [add_user(g.redis, "u%d@example.com" % i, PASSWORD,
+                      cost=SLOW_COST) for i in range(4)]
+    slow = [hash_of(g.redis, u) for u in users]
+    proxy.hold(*[bulk("HSET", user_key(u), "hash") for u in users[:2]])
+
+    waits = [login_in_flight(g, u.email, PASSWORD)[0] for u in users[:2]]
+    wait_until(lambda: proxy.is_holding(2), 15, "two upgrades to be held")
+
+    third, third_running = login_in_flight(g, users[2].email, PASSWORD)
+    wait_until(lambda: g.nginx.read_log().count(WAITING) == 1, 15,
+               "the third login to wait for a connection")
+
+    # a client that leaves while waiting: its place is given up
+    body = "identifier=%s&password=%s" % (users[3].email.replace("@", "%40"),
+                                          PASSWORD.replace("!", "%21"))
+    leaver = socket.create_connection((HOST, g.port))
+    leaver.sendall(("POST /auth/login HTTP/1.1\r\nHost: x\r\n"
+                    "Accept: application/json\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    "Content-Length: %d\r\n\r\n%s"
+                    % (len(body), body)).encode())
+    wait_until(lambda: g.nginx.read_log().count(WAITING) == 2, 15,
+               "the fourth login to wait for a connection")
+    leaver.close()
+    time.sleep(0.3)
+
+    assert third_running(), "the third check-and-set did not wait"
+    assert proxy.seen(bulk("WATCH", user_key(users[2]))) == 0
+    proxy.release()
+    for w in waits + [third]:
+        r = w()
+        assert r.status_code == 200, (r.status_code, r.text)
+    for u, before in zip(users[:3], slow):
+        assert hash_of(g.redis, u) != before, u.email
+    assert proxy.seen(bulk("WATCH", user_key(users[3]))) == 0
+    assert hash_of(g.redis, users[3]) == slow[3]
+    # the worker goes on, and the one that left may log in again
+    assert login(g.port, users[3].email, PASSWORD).status_code == 200
+    assert hash_of(g.redis, users[3]) != slow[3]
+
+
+def test_a_stuck_dedicated_connection_fails_closed_and_recovers(
+        gateways, proxy):
+    """Redis does not answer an upgrade's WATCH within the timeout: the
+    login answers 503 and writes nothing; the worker reconnects, and the
+    next login is upgraded."""
+    g = gateways(server=ROOMY_LOGIN, redis_port=proxy.port,
+                 redis_opts="timeout=500ms")
+    ana = add_user(g.redis, "ana@example.com", PASSWORD, cost=SLOW_COST)
+    slow = hash_of(g.redis, ana)
+    proxy.hold(bulk("WATCH", user_key(ana)))
+
+    r = login(g.port, ana.email, PASSWORD)
+    assert r.status_code == 503, (r.status_code, r.text)
+    assert "Set-Cookie" not in r.headers
+    assert proxy.is_holding()
+    proxy.release()
+
+    assert [k for k in g.redis.keys() if ":sess:" in k] == []
+    assert hash_of(g.redis, ana) == slow
+    assert "did not answer within 500 ms" in g.nginx.read_log()
+    assert login_when_up(g, ana.email, PASSWORD).status_code == 200
+    assert hash_of(g.redis, ana) != slow

@@ -100,9 +100,9 @@ def login(port, email, password):
 
 
 class GateProxy:
-    """HOST:port -> Redis, for the gateway.  hold(pattern): the gateway's
-    first chunk containing pattern, and all it sends after, wait until
-    release().  cut(pattern, nth): at the nth chunk containing pattern, the
+    """HOST:port -> Redis, for the gateway.  hold(*patterns): on each
+    connection whose chunk first contains one of the patterns, that chunk
+    and all it sends after wait until release().  cut(pattern, nth): at the nth chunk containing pattern, the
     connection is closed instead (that chunk never reaches Redis).
     seen(pattern) counts the chunks that contained it."""
 
@@ -110,8 +110,8 @@ class GateProxy:
         self.upstream = upstream_port
         self.lock = threading.Lock()
         self.released = threading.Event()
-        self.hold_on = None
-        self.holding = False
+        self.hold_on = []
+        self.holding = 0
         self.cut_on = None
         self.cut_left = 0
         self.counts = {}
@@ -137,9 +137,9 @@ class GateProxy:
             except OSError:
                 pass
 
-    def hold(self, pattern):
+    def hold(self, *patterns):
         with self.lock:
-            self.hold_on = pattern
+            self.hold_on = list(patterns)
             self.released.clear()
 
     def release(self):
@@ -154,9 +154,10 @@ class GateProxy:
         with self.lock:
             return sum(chunk.count(pattern) for chunk in self.log)
 
-    def is_holding(self):
+    def is_holding(self, n=1):
+        """Whether n connections are held."""
         with self.lock:
-            return self.holding
+            return self.holding >= n
 
     def _accept(self):
         while not self.stopped:
@@ -209,13 +210,15 @@ class GateProxy:
                         if self.cut_left == 0:
                             self.cut_on = None
                             break
-                    if self.hold_on and self.hold_on in data:
-                        self.hold_on = None
-                        self.holding = held = True
-                if held:
+                    for pattern in self.hold_on:
+                        if not held and pattern in data:
+                            self.hold_on.remove(pattern)
+                            self.holding += 1
+                            held = True
+                if held and not self.released.is_set():
                     self.released.wait()
                     with self.lock:
-                        self.holding = False
+                        self.holding -= 1
                 dst.sendall(data)
         except OSError:
             pass
