@@ -56,10 +56,8 @@ typedef struct {
     ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
     ngx_str_t                         perms;       /* in the session */
     ngx_str_t                         stored;      /* hash, at the WATCH */
-    ngx_uint_t                        upgrade_done;
     ngx_uint_t                        upgraded;
     ngx_uint_t                        aborted;     /* EXEC: watched changed */
-    ngx_uint_t                        upgrade_tries;
     ngx_uint_t                        tries;
     char                             *skey;
     char                             *setkey;
@@ -114,6 +112,8 @@ static ngx_int_t ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_discard(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
@@ -513,10 +513,6 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
         return ngx_http_clientauth_login_locked(r, lg);
     }
 
-    if (lg->verified.new_hash.len && !lg->upgrade_done) {
-        return ngx_http_clientauth_login_upgrade(r, ctx, lg);
-    }
-
     hash = lg->session_hash;
 
     if (ca_token_generate_owned(lg->token, lg->attempt.account,
@@ -688,10 +684,7 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     perms = &lg->now_field[2];
     sgen = &lg->now_field[3];
 
-    if (!ngx_http_clientauth_str_eq(hash, lg->upgraded
-                                          ? &lg->verified.new_hash
-                                          : &lg->user_field[0]))
-    {
+    if (!ngx_http_clientauth_str_eq(hash, &lg->user_field[0])) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the password of user %s of account %s "
                       "changed during its login", lg->attempt.user,
@@ -718,6 +711,11 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
 
     if (!ngx_http_clientauth_str_eq(perms, &lg->perms)) {
         return ngx_http_clientauth_login_fix(r, ctx, lg);
+    }
+
+    if (lg->verified.new_hash.len) {
+        lg->tries = 0;
+        return ngx_http_clientauth_login_upgrade(r, ctx, lg);
     }
 
     return ngx_http_clientauth_login_done(r, lg);
@@ -780,13 +778,11 @@ ngx_http_clientauth_login_fix(ngx_http_request_t *r,
 
 
 /*
- * A legacy or outdated hash is upgraded now that the password is known,
- * before the session is written, by a check-and-set on a dedicated
- * connection: WATCH the user, read its hash, and only if it is still the one
- * this login checked, MULTI HSET EXEC, which does nothing if the user
- * changed after the WATCH.  A password support sets meanwhile is never
- * overwritten, so nothing ever needs putting back; one set after the
- * upgrade is caught when the session is settled.
+ * A legacy or outdated hash is upgraded now that the password is known, by
+ * a check-and-set on a dedicated connection: WATCH the user, read its hash,
+ * and only if it is still the one this login checked, MULTI HSET EXEC, which
+ * does nothing if the user changed after the WATCH.  A password support set
+ * meanwhile is never overwritten, so nothing ever needs putting back.
  */
 
 static ngx_int_t
@@ -796,17 +792,8 @@ ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
     ngx_int_t                        rc;
     ngx_http_clientauth_argv_t       cmds[2];
     ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             key[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    if (lg->ukey == NULL
-        && (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
-                        lg->attempt.account, lg->attempt.user) < 0
-            || (lg->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL))
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     ngx_http_clientauth_argv_reset(&cmds[0]);
     ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
@@ -820,17 +807,19 @@ ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
     ngx_str_null(&lg->stored);
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE;
 
+    /* the session is written: a 503 from here on must not leave it */
+    ctx->abandon = ngx_http_clientauth_login_abandon;
+
     rc = ngx_http_clientauth_redis_txn_call(r, ctx, ascf->redis,
                                             ngx_http_clientauth_login_reply,
                                             cmds, 2);
     if (rc == NGX_DECLINED) {
-        /* no dedicated connection: the next login upgrades */
+        /* the session stands; the next login upgrades */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "clientauth: password hash of user %s of account %s "
                       "not upgraded: redis unavailable", lg->attempt.user,
                       lg->attempt.account);
-        lg->upgrade_done = 1;
-        return ngx_http_clientauth_login_session(r, ctx, lg);
+        return ngx_http_clientauth_login_done(r, lg);
     }
 
     return ngx_http_clientauth_wait(r, rc);
@@ -844,12 +833,13 @@ ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
     ngx_http_clientauth_argv_t  cmds[3];
 
     if (!ngx_http_clientauth_str_eq(&lg->stored, &lg->user_field[0])) {
-        /* support set a password while this one was checked */
+        /* support set a password after the session was written */
         ngx_http_clientauth_redis_txn_end(ctx);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the password of user %s of account %s "
                       "changed during its login", lg->attempt.user,
                       lg->attempt.account);
+        ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
 
@@ -882,7 +872,7 @@ ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
 {
     if (lg->aborted) {
         /* the user changed after the WATCH: look at its hash again */
-        if (++lg->upgrade_tries < NGX_HTTP_CLIENTAUTH_TXN_TRIES) {
+        if (++lg->tries < NGX_HTTP_CLIENTAUTH_TXN_TRIES) {
             return ngx_http_clientauth_login_upgrade(r, ctx, lg);
         }
 
@@ -893,9 +883,12 @@ ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
     }
 
     ngx_http_clientauth_redis_txn_end(ctx);
-    lg->upgrade_done = 1;
 
-    return ngx_http_clientauth_login_session(r, ctx, lg);
+    if (!lg->upgraded) {
+        ngx_str_null(&lg->verified.new_hash);   /* not logged as upgraded */
+    }
+
+    return ngx_http_clientauth_login_done(r, lg);
 }
 
 
@@ -916,6 +909,14 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
                "locked", "Account locked",
                "This user is locked. Please contact support.");
+}
+
+
+static void
+ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_login_discard(r, ctx->flow);
 }
 
 
@@ -1016,7 +1017,7 @@ ngx_http_clientauth_login_done(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: user %s of account %s logged in%s",
                   lg->attempt.user, lg->attempt.account,
-                  lg->upgraded ? ", password hash upgraded" : "");
+                  lg->verified.new_hash.len ? ", password hash upgraded" : "");
 
     ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_SUCCESS);
 
