@@ -61,6 +61,7 @@ struct ngx_http_clientauth_redis_s {
     ngx_http_clientauth_ctx_t         *owner;
 
     unsigned                           ready:1;
+    unsigned                           started:1;  /* its txn connect */
     unsigned                           exiting:1;
     unsigned                           flushing:1;
 };
@@ -188,11 +189,11 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
         rd[i].serve.data = &rd[i];
         rd[i].serve.log = cycle->log;
 
+        /* they connect once the shared one is ready (handshake_reply) */
         for (j = 0; j < NGX_HTTP_CLIENTAUTH_TXN_CONNS; j++) {
             ngx_http_clientauth_bridge_init(&rd[i].txn[j], rcfs[i],
                                             cycle->log);
             rd[i].txn[j].shared = &rd[i];
-            ngx_http_clientauth_redis_connect(&rd[i].txn[j]);
         }
 
         ngx_http_clientauth_redis_connect(&rd[i]);
@@ -422,6 +423,11 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
 
         if (rd->shared && !rd->shared->serve.posted) {
             ngx_post_event(&rd->shared->serve, &ngx_posted_events);
+        }
+
+        if (rd->txn && !rd->started) {
+            /* its dedicated connections: not from inside hiredis */
+            ngx_post_event(&rd->serve, &ngx_posted_events);
         }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
@@ -1039,7 +1045,10 @@ ngx_http_clientauth_txn_queue(ngx_http_clientauth_cmd_t *cmd,
 /*
  * A dedicated connection was given back, came up or went down: the first
  * waiting requests take the free ones.  With none held and none free to
- * take, no connection will come back soon: they fail (503).
+ * take, no connection will come back soon: they fail (503).  The dedicated
+ * connections are made here too, once the shared one is first ready: not
+ * all at the worker's start, where a slow first pass of the event loop
+ * would time them all out at once.
  */
 
 static void
@@ -1051,6 +1060,14 @@ ngx_http_clientauth_txn_serve_handler(ngx_event_t *ev)
     ngx_http_clientauth_redis_t  *rd, *t;
 
     rd = ev->data;
+
+    if (!rd->started && rd->ready) {
+        rd->started = 1;
+
+        for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
+            ngx_http_clientauth_redis_connect(&rd->txn[i]);
+        }
+    }
 
     while (!ngx_queue_empty(&rd->waiting)) {
         t = ngx_http_clientauth_txn_free(rd);
