@@ -131,6 +131,8 @@ static ngx_uint_t ngx_http_clientauth_reset_forget_failures(
     ngx_http_clientauth_argv_t *cmds);
 static ngx_int_t ngx_http_clientauth_reset_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static void ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
 static ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
@@ -857,6 +859,9 @@ ngx_http_clientauth_reset_watch(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_gone(r);
     }
 
+    /* a 503 from here on gives the link back for another try */
+    ctx->abandon = ngx_http_clientauth_reset_unclaim;
+
     if (rs->ukey == NULL) {
         if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
                         rs->account, rs->user) < 0)
@@ -1038,6 +1043,38 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
 
 
 /*
+ * The claim goes when the change could not be made: the link stays good for
+ * another try.  If a lost EXEC did apply, the token is gone and the link
+ * answers 410 all the same.
+ */
+
+static void
+ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_reset_t     *rs;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    rs = ctx->flow;
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ca_key_reset(key, sizeof(key), (char *) ascf->brand.data,
+                     "reset-claim", rs->token_hash) < 0)
+    {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+}
+
+
+/*
  * One DEL of the account's failure count, lockout and bans: they are
  * counted per account (ngx_http_clientauth_attempt_subject()).
  */
@@ -1087,6 +1124,7 @@ ngx_http_clientauth_reset_done(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "clientauth: user %s of account %s kept changing "
                       "during its password reset", rs->user, rs->account);
+        ngx_http_clientauth_reset_unclaim(r, ctx);
         return ngx_http_clientauth_send_unavailable(r);
     }
 

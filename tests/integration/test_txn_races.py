@@ -355,3 +355,30 @@ def test_a_stuck_dedicated_connection_fails_closed_and_recovers(
     assert "did not answer within 500 ms" in g.nginx.read_log()
     assert login_when_up(g, ana.email, PASSWORD).status_code == 200
     assert hash_of(g.redis, ana) != slow
+
+
+def test_a_reset_that_redis_fails_leaves_its_link_for_another_try(
+        gateways, proxy):
+    """Redis does not answer the confirm's WATCH in time: 503, nothing
+    changed, and the claim is given back, so the same link works once the
+    worker has reconnected."""
+    g = gateways(locations=RESET_LOCATIONS, server=ROOMY_LOGIN,
+                 redis_port=proxy.port, redis_opts="timeout=500ms")
+    ana = add_user(g.redis, "ana@example.com", PASSWORD)
+    link = ask_link(g, ana.email)
+    before = hash_of(g.redis, ana)
+    proxy.hold(bulk("WATCH", user_key(ana)))
+
+    r = confirm(g, link, NEW_PASSWORD)
+    assert r.status_code == 503, (r.status_code, r.text)
+    proxy.release()
+    assert hash_of(g.redis, ana) == before
+
+    deadline = time.monotonic() + 10
+    while True:
+        r = confirm(g, link, NEW_PASSWORD)
+        if r.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert r.status_code == 200, (r.status_code, r.text)
+    assert login(g.port, ana.email, NEW_PASSWORD).status_code == 200
