@@ -27,7 +27,6 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_USER,
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
     NGX_HTTP_CLIENTAUTH_LOGIN_SESSION,
-    NGX_HTTP_CLIENTAUTH_LOGIN_FIX,          /* perms changed meanwhile */
     NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE,      /* WATCH, the hash again */
     NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED      /* MULTI HSET hash EXEC */
 } ngx_http_clientauth_login_step_e;
@@ -36,10 +35,8 @@ typedef enum {
 /* hash status perms email locale sgen */
 #define NGX_HTTP_CLIENTAUTH_USER_FIELDS  6
 
-/* the user as it is when the session is written: hash status perms sgen */
-#define NGX_HTTP_CLIENTAUTH_NOW_FIELDS   4
-
-#define NGX_HTTP_CLIENTAUTH_SETTLE_TRIES 3
+/* the user as it is when the session is written: hash status sgen */
+#define NGX_HTTP_CLIENTAUTH_NOW_FIELDS   3
 
 
 typedef struct {
@@ -54,7 +51,6 @@ typedef struct {
     ngx_uint_t                        known;       /* the account exists */
     ngx_uint_t                        session_ok;
     ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
-    ngx_str_t                         perms;       /* in the session */
     ngx_str_t                         stored;      /* hash, at the WATCH */
     ngx_uint_t                        upgraded;
     ngx_uint_t                        aborted;     /* EXEC: watched changed */
@@ -100,8 +96,6 @@ static void ngx_http_clientauth_login_now(ngx_http_clientauth_argv_t *cmd,
 static void ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, redisReply *first);
 static ngx_int_t ngx_http_clientauth_login_settle(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
-static ngx_int_t ngx_http_clientauth_login_fix(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
@@ -195,7 +189,7 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
     case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED:
         return ngx_http_clientauth_login_upgraded(r, ctx, lg);
 
-    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION, _FIX */
+    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION */
         return ngx_http_clientauth_login_settle(r, ctx, lg);
     }
 }
@@ -544,7 +538,6 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 
     now = ngx_http_clientauth_now_ms();
     perms = &lg->user_field[2];
-    lg->perms = *perms;
     n = 0;
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
@@ -662,16 +655,16 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
  *
  *   the password changed: the one checked is no longer valid;
  *   its sessions were revoked (sgen moved on) or it was locked: this
- *     session, written too late to be among those revoked, goes too;
- *   its permissions changed: this session, written too late to be updated,
- *     takes them, until a MULTI reads them back unchanged.
+ *     session, written too late to be among those revoked, goes too.
+ *
+ * New permissions need nothing: a request reads its user's current ones.
  */
 
 static ngx_int_t
 ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_str_t  *hash, *status, *perms, *sgen;
+    ngx_str_t  *hash, *status, *sgen;
 
     if (!lg->session_ok) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -681,8 +674,7 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
 
     hash = &lg->now_field[0];
     status = &lg->now_field[1];
-    perms = &lg->now_field[2];
-    sgen = &lg->now_field[3];
+    sgen = &lg->now_field[2];
 
     if (!ngx_http_clientauth_str_eq(hash, &lg->user_field[0])) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -709,71 +701,12 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
 
-    if (!ngx_http_clientauth_str_eq(perms, &lg->perms)) {
-        return ngx_http_clientauth_login_fix(r, ctx, lg);
-    }
-
     if (lg->verified.new_hash.len) {
         lg->tries = 0;
         return ngx_http_clientauth_login_upgrade(r, ctx, lg);
     }
 
     return ngx_http_clientauth_login_done(r, lg);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_login_fix(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
-{
-    u_char                          *p;
-    ngx_http_clientauth_argv_t       cmds[5];
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    if (++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "clientauth: permissions of user %s of account %s "
-                      "kept changing during its login", lg->attempt.user,
-                      lg->attempt.account);
-        ngx_http_clientauth_login_discard(r, lg);
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    lg->perms = lg->now_field[2];
-
-    ngx_http_clientauth_argv_reset(&cmds[0]);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "MULTI");
-
-    ngx_http_clientauth_login_now(&cmds[1], lg->ukey);
-
-    ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HSET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], lg->skey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "p");
-    ngx_http_clientauth_argv_add(&cmds[2], lg->perms.data, lg->perms.len);
-
-    /* a session revoked meanwhile must not come back without a deadline */
-    ngx_http_clientauth_argv_reset(&cmds[3]);
-    ngx_http_clientauth_argv_add_str(&cmds[3], "PEXPIRE");
-    ngx_http_clientauth_argv_add_str(&cmds[3], lg->skey);
-    ngx_http_clientauth_argv_add(&cmds[3], p,
-                                 ngx_sprintf(p, "%M", ascf->session_idle) - p);
-
-    ngx_http_clientauth_argv_reset(&cmds[4]);
-    ngx_http_clientauth_argv_add_str(&cmds[4], "EXEC");
-
-    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_FIX;
-    lg->session_ok = 0;
-
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
-                                    cmds, 5);
 }
 
 
@@ -977,7 +910,6 @@ ngx_http_clientauth_login_now(ngx_http_clientauth_argv_t *cmd, char *ukey)
     ngx_http_clientauth_argv_add_str(cmd, ukey);
     ngx_http_clientauth_argv_add_str(cmd, "hash");
     ngx_http_clientauth_argv_add_str(cmd, "status");
-    ngx_http_clientauth_argv_add_str(cmd, "perms");
     ngx_http_clientauth_argv_add_str(cmd, "sgen");
 }
 
@@ -1125,7 +1057,7 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r,
 
         break;
 
-    default: /* SESSION, FIX: MULTI ... EXEC */
+    default: /* SESSION: MULTI ... EXEC */
         if (n > 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
             ngx_http_clientauth_login_exec_reply(r, lg, reply->element[0]);
         }
