@@ -158,6 +158,12 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
 
     ngx_queue_init(&ngx_http_clientauth_free_cmds);
 
+    /*
+     * The handshake's deadline counts from ngx_current_msec, which may still
+     * be the master's: on a loaded machine it would expire at once.
+     */
+    ngx_time_update();
+
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_clientauth_module);
     if (amcf == NULL || amcf->redis.nelts == 0) {

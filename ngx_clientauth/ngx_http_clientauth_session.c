@@ -2,7 +2,7 @@
 /*
  * Session validation in the access phase.
  *
- * The cookie holds a token that names its user (ca_token_owner()) and 192
+ * The cookie holds a token that names its user (ca_token_session()) and 192
  * random bits; Redis holds, under the token's hash, the session's account,
  * user, absolute expiry (x), last refresh (s) and the user's session
  * generation when it was made (g), with a key TTL that is the idle
@@ -178,9 +178,9 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
         return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
     }
 
-    if (ca_token_hash((char *) cookie.data, cookie.len, hash) != 0
-        || ca_token_owner((char *) cookie.data, cookie.len, account, user)
-           != 0)
+    if (ca_token_session((char *) cookie.data, cookie.len, hash, account,
+                         user)
+        != 0)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: malformed session cookie");

@@ -1,5 +1,4 @@
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -80,19 +79,16 @@ ca_token_decode(const char *text, unsigned char raw[CA_TOKEN_BYTES])
 }
 
 
-int
-ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
+static void
+ca_token_digest(const unsigned char raw[CA_TOKEN_BYTES],
+    char hash[CA_TOKEN_HASH_LEN + 1])
 {
     size_t          i;
-    unsigned char   raw[CA_TOKEN_BYTES], digest[CA_TOKEN_BYTES];
+    unsigned char   digest[CA_TOKEN_BYTES];
 
     static const char  hex[] = "0123456789abcdef";
 
-    if (len != CA_TOKEN_LEN || ca_token_decode(text, raw) != 0) {
-        return -1;
-    }
-
-    crypto_generichash(digest, sizeof(digest), raw, sizeof(raw), NULL, 0);
+    crypto_generichash(digest, sizeof(digest), raw, CA_TOKEN_BYTES, NULL, 0);
 
     for (i = 0; i < CA_TOKEN_BYTES; i++) {
         hash[2 * i] = hex[digest[i] >> 4];
@@ -100,10 +96,22 @@ ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
     }
 
     hash[CA_TOKEN_HASH_LEN] = '\0';
+}
+
+
+int
+ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
+{
+    unsigned char  raw[CA_TOKEN_BYTES];
+
+    if (len != CA_TOKEN_LEN || ca_token_decode(text, raw) != 0) {
+        return -1;
+    }
+
+    ca_token_digest(raw, hash);
 
     return 0;
 }
-
 
 static int
 ca_token_id_parse(const char *id, uint32_t *out)
@@ -175,8 +183,32 @@ ca_token_generate_owned(char token[CA_TOKEN_LEN + 1], const char *account,
 }
 
 
+/* snprintf("%u") costs more than the rest of the lookup's key making */
+
+static void
+ca_token_id_format(uint32_t v, char out[CA_TOKEN_ID_LEN])
+{
+    char    digits[CA_TOKEN_ID_LEN];
+    size_t  n;
+
+    n = 0;
+
+    do {
+        digits[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    while (n) {
+        *out++ = digits[--n];
+    }
+
+    *out = '\0';
+}
+
+
 int
-ca_token_owner(const char *text, size_t len, char account[CA_TOKEN_ID_LEN],
+ca_token_session(const char *text, size_t len,
+    char hash[CA_TOKEN_HASH_LEN + 1], char account[CA_TOKEN_ID_LEN],
     char user[CA_TOKEN_ID_LEN])
 {
     uint32_t       a, u;
@@ -193,8 +225,9 @@ ca_token_owner(const char *text, size_t len, char account[CA_TOKEN_ID_LEN],
         return -1;
     }
 
-    snprintf(account, CA_TOKEN_ID_LEN, "%u", (unsigned) a);
-    snprintf(user, CA_TOKEN_ID_LEN, "%u", (unsigned) u);
+    ca_token_digest(raw, hash);
+    ca_token_id_format(a, account);
+    ca_token_id_format(u, user);
 
     return 0;
 }

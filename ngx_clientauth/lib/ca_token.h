@@ -39,10 +39,12 @@ int ca_token_generate_owned(char token[CA_TOKEN_LEN + 1],
     const char *account, const char *user);
 
 /*
- * The ids a well-formed token names, in decimal; -1 if it is not a token
- * or names none (an id of 0).
+ * A session cookie's at-rest hash (as ca_token_hash()) and the ids it
+ * names, in decimal, from one decoding; -1 if it is not a token or names
+ * nobody (an id of 0).
  */
-int ca_token_owner(const char *text, size_t len,
-    char account[CA_TOKEN_ID_LEN], char user[CA_TOKEN_ID_LEN]);
+int ca_token_session(const char *text, size_t len,
+    char hash[CA_TOKEN_HASH_LEN + 1], char account[CA_TOKEN_ID_LEN],
+    char user[CA_TOKEN_ID_LEN]);
 
 #endif /* CA_TOKEN_H */
