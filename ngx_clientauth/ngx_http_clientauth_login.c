@@ -27,18 +27,16 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_USER,
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
     NGX_HTTP_CLIENTAUTH_LOGIN_SESSION,
-    NGX_HTTP_CLIENTAUTH_LOGIN_FIX,          /* perms changed meanwhile */
-    NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE       /* password changed meanwhile */
+    NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE,      /* WATCH, the hash again */
+    NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED      /* MULTI HSET hash EXEC */
 } ngx_http_clientauth_login_step_e;
 
 
 /* hash status perms email locale sgen */
 #define NGX_HTTP_CLIENTAUTH_USER_FIELDS  6
 
-/* the user as it is when the session is written: hash status perms sgen */
-#define NGX_HTTP_CLIENTAUTH_NOW_FIELDS   4
-
-#define NGX_HTTP_CLIENTAUTH_SETTLE_TRIES 3
+/* the user as it is when the session is written: hash status sgen */
+#define NGX_HTTP_CLIENTAUTH_NOW_FIELDS   3
 
 
 typedef struct {
@@ -53,8 +51,9 @@ typedef struct {
     ngx_uint_t                        known;       /* the account exists */
     ngx_uint_t                        session_ok;
     ngx_str_t                         now_field[NGX_HTTP_CLIENTAUTH_NOW_FIELDS];
-    ngx_str_t                         perms;       /* in the session */
-    ngx_str_t                         replaced;    /* by a restore */
+    ngx_str_t                         stored;      /* hash, at the WATCH */
+    ngx_uint_t                        upgraded;
+    ngx_uint_t                        aborted;     /* EXEC: watched changed */
     ngx_uint_t                        tries;
     char                             *skey;
     char                             *setkey;
@@ -98,15 +97,19 @@ static void ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, redisReply *first);
 static ngx_int_t ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
-static ngx_int_t ngx_http_clientauth_login_fix(ngx_http_request_t *r,
+static ngx_int_t ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
-static ngx_int_t ngx_http_clientauth_login_restore(ngx_http_request_t *r,
+static ngx_int_t ngx_http_clientauth_login_upgrade_write(
+    ngx_http_request_t *r, ngx_http_clientauth_ctx_t *ctx,
+    ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_discard(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
-static ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
@@ -180,10 +183,13 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
     case NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY:
         return ngx_http_clientauth_login_session(r, ctx, lg);
 
-    case NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE:
-        return ngx_http_clientauth_login_restore(r, ctx, lg);
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE:
+        return ngx_http_clientauth_login_upgrade_write(r, ctx, lg);
 
-    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION, _FIX */
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED:
+        return ngx_http_clientauth_login_upgraded(r, ctx, lg);
+
+    default: /* NGX_HTTP_CLIENTAUTH_LOGIN_SESSION */
         return ngx_http_clientauth_login_settle(r, ctx, lg);
     }
 }
@@ -471,15 +477,17 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     u_char                          *p;
     int64_t                          now;
     ngx_uint_t                       n;
-    ngx_str_t                       *perms;
+    ngx_str_t                       *perms, *sgen;
     ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[11];
+    ngx_http_clientauth_argv_t       cmds[12];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                            *hash, *skey, *setkey, *ukey;
     u_char                           expires[NGX_INT64_LEN];
     u_char                           nowbuf[NGX_INT64_LEN];
     u_char                           idle[NGX_INT64_LEN];
     u_char                           lifetime[NGX_INT64_LEN];
+
+    static ngx_str_t  never = ngx_string("0");
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
@@ -499,13 +507,29 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
         return ngx_http_clientauth_login_locked(r, lg);
     }
 
-    ca_token_generate(lg->token);
     hash = lg->session_hash;
+
+    if (ca_token_generate_owned(lg->token, lg->attempt.account,
+                                lg->attempt.user)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: user %s of account %s has an id a "
+                      "session token cannot name", lg->attempt.user,
+                      lg->attempt.account);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ca_token_hash(lg->token, CA_TOKEN_LEN, hash) != 0
         || ngx_http_clientauth_login_keys(r, ascf, lg) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the generation this session belongs to; none yet: "0" */
+    sgen = &lg->user_field[5];
+    if (sgen->len == 0) {
+        sgen = &never;
     }
 
     skey = lg->skey;
@@ -514,7 +538,6 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 
     now = ngx_http_clientauth_now_ms();
     perms = &lg->user_field[2];
-    lg->perms = *perms;
     n = 0;
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
@@ -540,7 +563,9 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add(&cmds[n], expires, p - expires);
     ngx_http_clientauth_argv_add_str(&cmds[n], "s");
     p = ngx_sprintf(nowbuf, "%L", now);
-    ngx_http_clientauth_argv_add(&cmds[n++], nowbuf, p - nowbuf);
+    ngx_http_clientauth_argv_add(&cmds[n], nowbuf, p - nowbuf);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "g");
+    ngx_http_clientauth_argv_add(&cmds[n++], sgen->data, sgen->len);
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
@@ -553,22 +578,25 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
     ngx_http_clientauth_argv_add_str(&cmds[n++], hash);
 
-    /* the index of sessions lives as long as the newest session can */
+    /*
+     * The index of sessions lives as long as its longest session can, and
+     * is never shortened: a login under a shorter clientauth_session_lifetime
+     * (another server, a reload) must not drop longer sessions from it.  GT
+     * leaves a key without a TTL alone, so a new index gets its TTL from NX.
+     */
+    p = ngx_sprintf(lifetime, "%M", ascf->session_lifetime);
+
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
     ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
-    p = ngx_sprintf(lifetime, "%M", ascf->session_lifetime);
-    ngx_http_clientauth_argv_add(&cmds[n++], lifetime, p - lifetime);
+    ngx_http_clientauth_argv_add(&cmds[n], lifetime, p - lifetime);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "NX");
 
-    if (lg->verified.new_hash.len) {
-        /* a legacy or outdated hash: upgraded now that the password is known */
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
-        ngx_http_clientauth_argv_add_str(&cmds[n], ukey);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "hash");
-        ngx_http_clientauth_argv_add(&cmds[n++], lg->verified.new_hash.data,
-                                     lg->verified.new_hash.len);
-    }
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[n], setkey);
+    ngx_http_clientauth_argv_add(&cmds[n], lifetime, p - lifetime);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "GT");
 
     rc = ngx_http_clientauth_limit_success(r, ascf, &lg->attempt, &cmds[n]);
     if (rc == NGX_ERROR) {
@@ -625,19 +653,18 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
  * The session is written.  Support may have changed the user while its
  * password was checked, and the MULTI read the user as it was at EXEC:
  *
- *   the password changed: the one checked is no longer valid; if the login
- *     upgraded the old hash it overwrote the new one, which is put back;
+ *   the password changed: the one checked is no longer valid;
  *   its sessions were revoked (sgen moved on) or it was locked: this
- *     session, written too late to be among those revoked, goes too;
- *   its permissions changed: this session, written too late to be updated,
- *     takes them, until a MULTI reads them back unchanged.
+ *     session, written too late to be among those revoked, goes too.
+ *
+ * New permissions need nothing: a request reads its user's current ones.
  */
 
 static ngx_int_t
 ngx_http_clientauth_login_settle(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_str_t  *hash, *status, *perms, *sgen, *expected;
+    ngx_str_t  *hash, *status, *sgen;
 
     if (!lg->session_ok) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -647,27 +674,13 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
 
     hash = &lg->now_field[0];
     status = &lg->now_field[1];
-    perms = &lg->now_field[2];
-    sgen = &lg->now_field[3];
+    sgen = &lg->now_field[2];
 
-    /* the first read precedes the upgrade in the MULTI; later ones follow */
-    expected = (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
-                || lg->verified.new_hash.len == 0)
-               ? &lg->user_field[0] : &lg->verified.new_hash;
-
-    if (!ngx_http_clientauth_str_eq(hash, expected)) {
+    if (!ngx_http_clientauth_str_eq(hash, &lg->user_field[0])) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: the password of user %s of account %s "
                       "changed during its login", lg->attempt.user,
                       lg->attempt.account);
-
-        if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_SESSION
-            && lg->verified.new_hash.len)
-        {
-            lg->replaced = *hash;
-            return ngx_http_clientauth_login_restore(r, ctx, lg);
-        }
-
         ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
@@ -688,120 +701,127 @@ ngx_http_clientauth_login_settle(ngx_http_request_t *r,
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
     }
 
-    if (!ngx_http_clientauth_str_eq(perms, &lg->perms)) {
-        return ngx_http_clientauth_login_fix(r, ctx, lg);
+    if (lg->verified.new_hash.len) {
+        lg->tries = 0;
+        return ngx_http_clientauth_login_upgrade(r, ctx, lg);
     }
 
     return ngx_http_clientauth_login_done(r, lg);
 }
 
 
+/*
+ * A legacy or outdated hash is upgraded now that the password is known, by
+ * a check-and-set on a dedicated connection: WATCH the user, read its hash,
+ * and only if it is still the one this login checked, MULTI HSET EXEC, which
+ * does nothing if the user changed after the WATCH.  A password support set
+ * meanwhile is never overwritten, so nothing ever needs putting back.
+ */
+
 static ngx_int_t
-ngx_http_clientauth_login_fix(ngx_http_request_t *r,
+ngx_http_clientauth_login_upgrade(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    u_char                          *p;
-    ngx_http_clientauth_argv_t       cmds[5];
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[2];
     ngx_http_clientauth_srv_conf_t  *ascf;
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    if (++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "clientauth: permissions of user %s of account %s "
-                      "kept changing during its login", lg->attempt.user,
-                      lg->attempt.account);
-        ngx_http_clientauth_login_discard(r, lg);
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    lg->perms = lg->now_field[2];
-
     ngx_http_clientauth_argv_reset(&cmds[0]);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "MULTI");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
+    ngx_http_clientauth_argv_add_str(&cmds[0], lg->ukey);
 
-    ngx_http_clientauth_login_now(&cmds[1], lg->ukey);
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "hash");
 
-    ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HSET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], lg->skey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "p");
-    ngx_http_clientauth_argv_add(&cmds[2], lg->perms.data, lg->perms.len);
+    ngx_str_null(&lg->stored);
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE;
 
-    /* a session revoked meanwhile must not come back without a deadline */
-    ngx_http_clientauth_argv_reset(&cmds[3]);
-    ngx_http_clientauth_argv_add_str(&cmds[3], "PEXPIRE");
-    ngx_http_clientauth_argv_add_str(&cmds[3], lg->skey);
-    ngx_http_clientauth_argv_add(&cmds[3], p,
-                                 ngx_sprintf(p, "%M", ascf->session_idle) - p);
+    /* the session is written: a 503 from here on must not leave it */
+    ctx->abandon = ngx_http_clientauth_login_abandon;
 
-    ngx_http_clientauth_argv_reset(&cmds[4]);
-    ngx_http_clientauth_argv_add_str(&cmds[4], "EXEC");
+    rc = ngx_http_clientauth_redis_txn_call(r, ctx, ascf->redis,
+                                            ngx_http_clientauth_login_reply,
+                                            cmds, 2);
+    if (rc == NGX_DECLINED) {
+        /* the session stands; the next login upgrades */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: password hash of user %s of account %s "
+                      "not upgraded: redis unavailable", lg->attempt.user,
+                      lg->attempt.account);
+        return ngx_http_clientauth_login_done(r, lg);
+    }
 
-    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_FIX;
-    lg->session_ok = 0;
-
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
-                                    cmds, 5);
+    return ngx_http_clientauth_wait(r, rc);
 }
 
 
-/*
- * Puts back the hash the upgrade overwrote.  The MULTI reads what it
- * replaces: if that is not the upgrade, yet another password was set in
- * between, and that one is put back in turn.
- */
-
 static ngx_int_t
-ngx_http_clientauth_login_restore(ngx_http_request_t *r,
+ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_http_clientauth_argv_t       cmds[4];
+    ngx_http_clientauth_argv_t  cmds[3];
 
-    if (lg->step == NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE) {
-        if (!lg->session_ok) {
-            return ngx_http_clientauth_send_unavailable(r);
-        }
-
-        if (ngx_http_clientauth_str_eq(&lg->now_field[0],
-                                       &lg->verified.new_hash)
-            || ++lg->tries > NGX_HTTP_CLIENTAUTH_SETTLE_TRIES)
-        {
-            ngx_http_clientauth_login_discard(r, lg);
+    if (!ngx_http_clientauth_str_eq(&lg->stored, &lg->user_field[0])) {
+        /* support set a password after the session was written */
+        ngx_http_clientauth_redis_txn_end(ctx);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: the password of user %s of account %s "
+                      "changed during its login", lg->attempt.user,
+                      lg->attempt.account);
+        ngx_http_clientauth_login_discard(r, lg);
         return ngx_http_clientauth_login_failed(r, lg, "account changed");
-        }
-
-        lg->replaced = lg->now_field[0];
     }
 
     ngx_http_clientauth_argv_reset(&cmds[0]);
     ngx_http_clientauth_argv_add_str(&cmds[0], "MULTI");
 
     ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HSET");
     ngx_http_clientauth_argv_add_str(&cmds[1], lg->ukey);
     ngx_http_clientauth_argv_add_str(&cmds[1], "hash");
+    ngx_http_clientauth_argv_add(&cmds[1], lg->verified.new_hash.data,
+                                 lg->verified.new_hash.len);
 
     ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HSET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], lg->ukey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "hash");
-    ngx_http_clientauth_argv_add(&cmds[2], lg->replaced.data,
-                                 lg->replaced.len);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "EXEC");
 
-    ngx_http_clientauth_argv_reset(&cmds[3]);
-    ngx_http_clientauth_argv_add_str(&cmds[3], "EXEC");
+    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED;
+    lg->upgraded = 0;
+    lg->aborted = 0;
 
-    lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_RESTORE;
-    lg->session_ok = 0;
+    return ngx_http_clientauth_txn_call(r, ctx,
+                                        ngx_http_clientauth_login_reply,
+                                        cmds, 3);
+}
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
-                                    cmds, 4);
+
+static ngx_int_t
+ngx_http_clientauth_login_upgraded(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
+{
+    if (lg->aborted) {
+        /* the user changed after the WATCH: look at its hash again */
+        if (++lg->tries < NGX_HTTP_CLIENTAUTH_TXN_TRIES) {
+            return ngx_http_clientauth_login_upgrade(r, ctx, lg);
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: password hash of user %s of account %s "
+                      "not upgraded: the user kept changing",
+                      lg->attempt.user, lg->attempt.account);
+    }
+
+    ngx_http_clientauth_redis_txn_end(ctx);
+
+    if (!lg->upgraded) {
+        ngx_str_null(&lg->verified.new_hash);   /* not logged as upgraded */
+    }
+
+    return ngx_http_clientauth_login_done(r, lg);
 }
 
 
@@ -823,6 +843,14 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
                "account_locked", "Account locked",
                "This account is locked. Please contact your provider's "
                "support to unlock it.");
+}
+
+
+static void
+ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_login_discard(r, ctx->flow);
 }
 
 
@@ -883,7 +911,6 @@ ngx_http_clientauth_login_now(ngx_http_clientauth_argv_t *cmd, char *ukey)
     ngx_http_clientauth_argv_add_str(cmd, ukey);
     ngx_http_clientauth_argv_add_str(cmd, "hash");
     ngx_http_clientauth_argv_add_str(cmd, "status");
-    ngx_http_clientauth_argv_add_str(cmd, "perms");
     ngx_http_clientauth_argv_add_str(cmd, "sgen");
 }
 
@@ -906,13 +933,6 @@ ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
         (void) ngx_http_clientauth_reply_str(r->pool, first->element[i],
                                              &lg->now_field[i]);
     }
-}
-
-
-static ngx_uint_t
-ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b)
-{
-    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
 }
 
 
@@ -1013,7 +1033,32 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r,
 
         break;
 
-    default: /* SESSION, FIX, RESTORE: MULTI ... EXEC */
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE:
+        if (n == 1) {
+            (void) ngx_http_clientauth_reply_str(r->pool, reply,
+                                                 &lg->stored);
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED:
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "clientauth: redis refused a hash upgrade: %s",
+                          reply->str);
+
+        } else if (n == 2) {
+            /* EXEC: nil if the user changed after the WATCH */
+            lg->aborted = (reply->type == REDIS_REPLY_NIL);
+            lg->upgraded = (reply->type == REDIS_REPLY_ARRAY
+                            && reply->elements == 1
+                            && reply->element[0]->type
+                               == REDIS_REPLY_INTEGER);
+        }
+
+        break;
+
+    default: /* SESSION: MULTI ... EXEC */
         if (n > 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
             ngx_http_clientauth_login_exec_reply(r, lg, reply->element[0]);
         }

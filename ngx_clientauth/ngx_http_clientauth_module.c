@@ -1406,6 +1406,10 @@ ngx_http_clientauth_flow_resume(ngx_http_request_t *r)
     r->read_event_handler = ngx_http_block_reading;
 
     if (ctx->redis_error) {
+        if (ctx->abandon) {
+            ctx->abandon(r, ctx);
+        }
+
         rc = ngx_http_clientauth_send_unavailable(r);
 
     } else {
@@ -1413,6 +1417,8 @@ ngx_http_clientauth_flow_resume(ngx_http_request_t *r)
     }
 
     if (rc != NGX_DONE) {
+        /* whatever the answer, others may wait for its connection */
+        ngx_http_clientauth_redis_txn_end(ctx);
         ngx_http_finalize_request(r, rc);
     }
 }

@@ -189,20 +189,27 @@ typedef ngx_int_t (*ngx_http_clientauth_step_pt)(ngx_http_request_t *r,
 struct ngx_http_clientauth_ctx_s {
     ngx_http_clientauth_wait_e   wait;
     ngx_http_clientauth_cmd_t   *cmd;          /* in flight, not in r->pool */
+    ngx_http_clientauth_redis_t *txn;          /* held for a check-and-set */
     void                        *task;         /* hash task in flight */
     unsigned                     redis_error:1;
     unsigned                     cleanup_added:1;
     unsigned                     session_found:1;
     unsigned                     session_valid:1;
+    unsigned                     session_named:1;    /* its user's read */
 
     /* session validation */
     ngx_str_t                    token_hash;
+    ngx_str_t                    session_gen;  /* sgen when it was made */
     ngx_http_clientauth_identity_t  identity;
     int64_t                      session_expires;    /* ms */
     int64_t                      session_refreshed;  /* ms */
 
     ngx_http_clientauth_step_pt  next;         /* the endpoint's flow */
     void                        *flow;         /* and its state */
+
+    /* undoes what the flow wrote, if Redis fails it before it answers */
+    void                       (*abandon)(ngx_http_request_t *r,
+                                          ngx_http_clientauth_ctx_t *ctx);
 };
 
 
@@ -261,6 +268,7 @@ ngx_int_t ngx_http_clientauth_query_arg(ngx_http_request_t *r,
 ngx_int_t ngx_http_clientauth_not_allowed(ngx_http_request_t *r,
     const char *allow);
 char *ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s);
+ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
 
 /* ngx_http_clientauth_status.c */
 ngx_int_t ngx_http_clientauth_status_handler(ngx_http_request_t *r);

@@ -12,6 +12,13 @@
  *
  * Command state lives outside r->pool, in a per-worker free list, so a
  * request that goes away while its command is in flight only detaches it.
+ *
+ * Beside the shared pipelined connection, each bridge keeps a few dedicated
+ * connections for check-and-set transactions (WATCH, read, compare in C,
+ * MULTI ... EXEC), which cannot share it: another request's EXEC would end
+ * the WATCH, and other commands would run between.  A request holds one from
+ * its WATCH to its EXEC (never while it hashes), or queues for one, in a
+ * bounded queue; they have the same deadlines, handshake and reconnection.
  * hiredis frees the context right after its cleanup hook and the disconnect
  * callback, so the context is never freed from inside one of its callbacks:
  * errors found there post an event that drops the connection.
@@ -26,6 +33,10 @@
 #define NGX_HTTP_CLIENTAUTH_BACKOFF_MIN   50
 #define NGX_HTTP_CLIENTAUTH_BACKOFF_MAX   5000
 
+/* per worker and clientauth_redis: dedicated connections, waiting room */
+#define NGX_HTTP_CLIENTAUTH_TXN_CONNS     2
+#define NGX_HTTP_CLIENTAUTH_TXN_WAITING   64
+
 
 struct ngx_http_clientauth_redis_s {
     ngx_http_clientauth_redis_conf_t  *conf;
@@ -38,7 +49,19 @@ struct ngx_http_clientauth_redis_s {
     ngx_event_t                        drop;
     ngx_event_t                        flush;
     ngx_msec_t                         backoff;
+
+    /* the shared connection's: its dedicated ones, and who waits for one */
+    ngx_http_clientauth_redis_t       *txn;
+    ngx_queue_t                        waiting;
+    ngx_uint_t                         nwaiting;
+    ngx_event_t                        serve;
+
+    /* a dedicated connection's: its shared one, and the request holding it */
+    ngx_http_clientauth_redis_t       *shared;
+    ngx_http_clientauth_ctx_t         *owner;
+
     unsigned                           ready:1;
+    unsigned                           started:1;  /* its txn connect */
     unsigned                           exiting:1;
     unsigned                           flushing:1;
 };
@@ -54,7 +77,10 @@ struct ngx_http_clientauth_cmd_s {
     ngx_msec_t                         expires;
     ngx_uint_t                         sent;
     ngx_uint_t                         received;
+    u_char                            *queued;     /* waiting: its commands */
+    ngx_uint_t                         nqueued;
     unsigned                           handshake:1;
+    unsigned                           waiting:1;
 };
 
 
@@ -97,6 +123,19 @@ static int ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
     redisCallbackFn *fn, void *privdata, ngx_http_clientauth_argv_t *a);
 static void ngx_http_clientauth_handshake_reply(
     ngx_http_clientauth_cmd_t *cmd, redisReply *reply);
+static void ngx_http_clientauth_bridge_init(ngx_http_clientauth_redis_t *rd,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_log_t *log);
+static ngx_http_clientauth_redis_t *ngx_http_clientauth_txn_free(
+    ngx_http_clientauth_redis_t *rd);
+static ngx_int_t ngx_http_clientauth_txn_queue(ngx_http_clientauth_cmd_t *cmd,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
+static void ngx_http_clientauth_txn_serve_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_txn_send_queued(
+    ngx_http_clientauth_redis_t *t, ngx_http_clientauth_cmd_t *cmd);
+static void ngx_http_clientauth_txn_fail(ngx_http_clientauth_cmd_t *cmd);
+static size_t ngx_http_clientauth_resp_size(ngx_http_clientauth_argv_t *a);
+static u_char *ngx_http_clientauth_resp_format(u_char *p,
+    ngx_http_clientauth_argv_t *a);
 
 
 /* Per worker: one bridge per clientauth_redis, and recycled commands. */
@@ -112,12 +151,18 @@ static size_t                        ngx_http_clientauth_wire_size;
 ngx_int_t
 ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                         i;
+    ngx_uint_t                         i, j;
     ngx_http_clientauth_redis_t       *rd;
     ngx_http_clientauth_redis_conf_t **rcfs;
     ngx_http_clientauth_main_conf_t   *amcf;
 
     ngx_queue_init(&ngx_http_clientauth_free_cmds);
+
+    /*
+     * The handshake's deadline counts from ngx_current_msec, which may still
+     * be the master's: on a loaded machine it would expire at once.
+     */
+    ngx_time_update();
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_clientauth_module);
@@ -136,27 +181,26 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
     rcfs = amcf->redis.elts;
 
     for (i = 0; i < amcf->redis.nelts; i++) {
-        rd[i].conf = rcfs[i];
-        rd[i].log = cycle->log;
-        ngx_queue_init(&rd[i].inflight);
+        ngx_http_clientauth_bridge_init(&rd[i], rcfs[i], cycle->log);
 
-        rd[i].deadline.handler = ngx_http_clientauth_redis_deadline_handler;
-        rd[i].deadline.data = &rd[i];
-        rd[i].deadline.log = cycle->log;
+        rd[i].txn = ngx_pcalloc(cycle->pool,
+                                NGX_HTTP_CLIENTAUTH_TXN_CONNS
+                                * sizeof(ngx_http_clientauth_redis_t));
+        if (rd[i].txn == NULL) {
+            return NGX_ERROR;
+        }
 
-        /* a worker that is shutting down need not wait for a reconnect */
-        rd[i].reconnect.handler = ngx_http_clientauth_redis_reconnect_handler;
-        rd[i].reconnect.data = &rd[i];
-        rd[i].reconnect.log = cycle->log;
-        rd[i].reconnect.cancelable = 1;
+        ngx_queue_init(&rd[i].waiting);
+        rd[i].serve.handler = ngx_http_clientauth_txn_serve_handler;
+        rd[i].serve.data = &rd[i];
+        rd[i].serve.log = cycle->log;
 
-        rd[i].drop.handler = ngx_http_clientauth_redis_drop_handler;
-        rd[i].drop.data = &rd[i];
-        rd[i].drop.log = cycle->log;
-
-        rd[i].flush.handler = ngx_http_clientauth_redis_flush_handler;
-        rd[i].flush.data = &rd[i];
-        rd[i].flush.log = cycle->log;
+        /* they connect once the shared one is ready (handshake_reply) */
+        for (j = 0; j < NGX_HTTP_CLIENTAUTH_TXN_CONNS; j++) {
+            ngx_http_clientauth_bridge_init(&rd[i].txn[j], rcfs[i],
+                                            cycle->log);
+            rd[i].txn[j].shared = &rd[i];
+        }
 
         ngx_http_clientauth_redis_connect(&rd[i]);
     }
@@ -165,11 +209,39 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
 }
 
 
+static void
+ngx_http_clientauth_bridge_init(ngx_http_clientauth_redis_t *rd,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_log_t *log)
+{
+    rd->conf = rcf;
+    rd->log = log;
+    ngx_queue_init(&rd->inflight);
+
+    rd->deadline.handler = ngx_http_clientauth_redis_deadline_handler;
+    rd->deadline.data = rd;
+    rd->deadline.log = log;
+
+    /* a worker that is shutting down need not wait for a reconnect */
+    rd->reconnect.handler = ngx_http_clientauth_redis_reconnect_handler;
+    rd->reconnect.data = rd;
+    rd->reconnect.log = log;
+    rd->reconnect.cancelable = 1;
+
+    rd->drop.handler = ngx_http_clientauth_redis_drop_handler;
+    rd->drop.data = rd;
+    rd->drop.log = log;
+
+    rd->flush.handler = ngx_http_clientauth_redis_flush_handler;
+    rd->flush.data = rd;
+    rd->flush.log = log;
+}
+
+
 void
 ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                    i;
-    ngx_http_clientauth_redis_t  *rd;
+    ngx_uint_t                    i, j;
+    ngx_http_clientauth_redis_t  *rd, *t;
 
     for (i = 0; i < ngx_http_clientauth_nbridges; i++) {
         rd = &ngx_http_clientauth_bridges[i];
@@ -177,6 +249,15 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
 
         if (rd->ac) {
             redisAsyncFree(rd->ac);
+        }
+
+        for (j = 0; j < NGX_HTTP_CLIENTAUTH_TXN_CONNS; j++) {
+            t = &rd->txn[j];
+            t->exiting = 1;
+
+            if (t->ac) {
+                redisAsyncFree(t->ac);
+            }
         }
     }
 
@@ -345,6 +426,16 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
     if (cmd->received == cmd->sent) {
         rd->ready = 1;
         rd->backoff = 0;
+
+        if (rd->shared && !rd->shared->serve.posted) {
+            ngx_post_event(&rd->shared->serve, &ngx_posted_events);
+        }
+
+        if (rd->txn && !rd->started) {
+            /* its dedicated connections: not from inside hiredis */
+            ngx_post_event(&rd->serve, &ngx_posted_events);
+        }
+
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
                        "clientauth: redis %V ready", &rd->conf->name);
     }
@@ -636,6 +727,11 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
         ngx_delete_posted_event(&rd->flush);
     }
 
+    /* who waits for a dedicated connection may have none left to wait for */
+    if (rd->shared && !rd->shared->serve.posted && !rd->exiting) {
+        ngx_post_event(&rd->shared->serve, &ngx_posted_events);
+    }
+
     ngx_http_clientauth_redis_schedule_reconnect(rd);
 }
 
@@ -713,19 +809,16 @@ ngx_http_clientauth_bridge(ngx_http_clientauth_redis_conf_t *rcf)
 }
 
 
-ngx_int_t
-ngx_http_clientauth_redis_call(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_conf_t *rcf,
+static ngx_int_t
+ngx_http_clientauth_redis_send_for(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_t *rd,
     ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t n)
 {
-    ngx_int_t                     rc;
-    ngx_http_clientauth_cmd_t    *cmd;
-    ngx_http_clientauth_redis_t  *rd;
+    ngx_int_t                   rc;
+    ngx_http_clientauth_cmd_t  *cmd;
 
-    rd = ngx_http_clientauth_bridge(rcf);
-
-    if (rd == NULL || rd->ac == NULL) {
+    if (rd->ac == NULL) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE);
         return NGX_DECLINED;
     }
@@ -754,6 +847,324 @@ ngx_http_clientauth_redis_call(ngx_http_request_t *r,
     ctx->redis_error = 0;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_clientauth_redis_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n)
+{
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ngx_http_clientauth_bridge(rcf);
+
+    if (rd == NULL) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE);
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_clientauth_redis_send_for(r, ctx, rd, on_reply, cmds, n);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_redis_txn_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    i, connected;
+    ngx_http_clientauth_cmd_t    *cmd;
+    ngx_http_clientauth_redis_t  *rd, *t;
+
+    if (ctx->txn) {
+        /* the transaction's next step, on its connection */
+        return ngx_http_clientauth_redis_send_for(r, ctx, ctx->txn, on_reply,
+                                                  cmds, n);
+    }
+
+    rd = ngx_http_clientauth_bridge(rcf);
+
+    if (rd == NULL) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE);
+        return NGX_DECLINED;
+    }
+
+    t = ngx_http_clientauth_txn_free(rd);
+
+    if (t) {
+        t->owner = ctx;
+        ctx->txn = t;
+
+        rc = ngx_http_clientauth_redis_send_for(r, ctx, t, on_reply, cmds, n);
+        if (rc != NGX_OK) {
+            ngx_http_clientauth_redis_txn_end(ctx);
+        }
+
+        return rc;
+    }
+
+    connected = 0;
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
+        connected += (rd->txn[i].ac != NULL);
+    }
+
+    if (connected == 0 || rd->nwaiting >= NGX_HTTP_CLIENTAUTH_TXN_WAITING) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: no connection to redis %V for a "
+                      "transaction (%ui waiting)", &rcf->name, rd->nwaiting);
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_UNAVAILABLE);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_clientauth_add_cleanup(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmd = ngx_http_clientauth_cmd_alloc(rd);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->request = r;
+    cmd->ctx = ctx;
+    cmd->on_reply = on_reply;
+
+    if (ngx_http_clientauth_txn_queue(cmd, cmds, n) != NGX_OK) {
+        ngx_http_clientauth_cmd_free(cmd);
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "clientauth: waiting for a transaction connection, "
+                   "%ui waiting", rd->nwaiting);
+
+    ctx->cmd = cmd;
+    ctx->wait = NGX_HTTP_CLIENTAUTH_WAITING;
+    ctx->redis_error = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Gives the request's dedicated connection back.  What it watched is
+ * forgotten (UNWATCH) before the next holder's commands, which follow it.
+ */
+
+void
+ngx_http_clientauth_redis_txn_end(ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_argv_t    unwatch;
+    ngx_http_clientauth_redis_t  *t;
+
+    t = ctx->txn;
+    if (t == NULL) {
+        return;
+    }
+
+    ctx->txn = NULL;
+    t->owner = NULL;
+
+    if (t->ac) {
+        ngx_http_clientauth_argv_reset(&unwatch);
+        ngx_http_clientauth_argv_add_str(&unwatch, "UNWATCH");
+
+        if (ngx_http_clientauth_redis_send_argv(t->ac, NULL, NULL, &unwatch)
+            != REDIS_OK)
+        {
+            ngx_post_event(&t->drop, &ngx_posted_events);
+        }
+    }
+
+    if (!t->shared->serve.posted) {
+        ngx_post_event(&t->shared->serve, &ngx_posted_events);
+    }
+}
+
+
+static ngx_http_clientauth_redis_t *
+ngx_http_clientauth_txn_free(ngx_http_clientauth_redis_t *rd)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
+        if (rd->txn[i].owner == NULL && rd->txn[i].ac != NULL) {
+            return &rd->txn[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* A waiting request's commands, formatted now: its memory may go first. */
+
+static ngx_int_t
+ngx_http_clientauth_txn_queue(ngx_http_clientauth_cmd_t *cmd,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n)
+{
+    u_char                       *p;
+    size_t                        len, *lens;
+    ngx_uint_t                    i;
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = cmd->redis;
+    len = n * sizeof(size_t);
+
+    for (i = 0; i < n; i++) {
+        if (cmds[i].argc < 1 || cmds[i].argc > NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
+            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                          "clientauth: malformed redis command");
+            return NGX_ERROR;
+        }
+
+        len += ngx_http_clientauth_resp_size(&cmds[i]);
+    }
+
+    cmd->queued = ngx_alloc(len, rd->log);
+    if (cmd->queued == NULL) {
+        return NGX_ERROR;
+    }
+
+    lens = (size_t *) cmd->queued;
+    p = cmd->queued + n * sizeof(size_t);
+
+    for (i = 0; i < n; i++) {
+        lens[i] = ngx_http_clientauth_resp_format(p, &cmds[i]) - p;
+        p += lens[i];
+    }
+
+    cmd->nqueued = n;
+    cmd->waiting = 1;
+    ngx_queue_insert_tail(&rd->waiting, &cmd->queue);
+    rd->nwaiting++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A dedicated connection was given back, came up or went down: the first
+ * waiting requests take the free ones.  With none held and none free to
+ * take, no connection will come back soon: they fail (503).  The dedicated
+ * connections are made here too, once the shared one is first ready: not
+ * all at the worker's start, where a slow first pass of the event loop
+ * would time them all out at once.
+ */
+
+static void
+ngx_http_clientauth_txn_serve_handler(ngx_event_t *ev)
+{
+    ngx_uint_t                    i, held;
+    ngx_queue_t                  *q;
+    ngx_http_clientauth_cmd_t    *cmd;
+    ngx_http_clientauth_redis_t  *rd, *t;
+
+    rd = ev->data;
+
+    if (!rd->started && rd->ready) {
+        rd->started = 1;
+
+        for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
+            ngx_http_clientauth_redis_connect(&rd->txn[i]);
+        }
+    }
+
+    while (!ngx_queue_empty(&rd->waiting)) {
+        t = ngx_http_clientauth_txn_free(rd);
+        if (t == NULL) {
+            break;
+        }
+
+        q = ngx_queue_head(&rd->waiting);
+        ngx_queue_remove(q);
+        rd->nwaiting--;
+
+        cmd = ngx_queue_data(q, ngx_http_clientauth_cmd_t, queue);
+        cmd->waiting = 0;
+        t->owner = cmd->ctx;
+        cmd->ctx->txn = t;
+
+        ngx_http_clientauth_txn_send_queued(t, cmd);
+    }
+
+    held = 0;
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
+        held += (rd->txn[i].owner != NULL);
+    }
+
+    while (held == 0 && !ngx_queue_empty(&rd->waiting)) {
+        q = ngx_queue_head(&rd->waiting);
+        ngx_queue_remove(q);
+        rd->nwaiting--;
+
+        cmd = ngx_queue_data(q, ngx_http_clientauth_cmd_t, queue);
+        cmd->waiting = 0;
+        ngx_free(cmd->queued);
+        cmd->queued = NULL;
+
+        ngx_http_clientauth_txn_fail(cmd);
+    }
+}
+
+
+static void
+ngx_http_clientauth_txn_send_queued(ngx_http_clientauth_redis_t *t,
+    ngx_http_clientauth_cmd_t *cmd)
+{
+    u_char      *p;
+    size_t      *lens;
+    ngx_uint_t   i;
+
+    lens = (size_t *) cmd->queued;
+    p = cmd->queued + cmd->nqueued * sizeof(size_t);
+    cmd->redis = t;
+
+    for (i = 0; i < cmd->nqueued; i++) {
+        if (redisAsyncFormattedCommand(t->ac, ngx_http_clientauth_cmd_reply,
+                                       cmd, (char *) p, lens[i])
+            != REDIS_OK)
+        {
+            break;
+        }
+
+        p += lens[i];
+        cmd->sent++;
+    }
+
+    ngx_free(cmd->queued);
+    cmd->queued = NULL;
+
+    if (cmd->sent == 0) {
+        ngx_http_clientauth_txn_fail(cmd);
+        return;
+    }
+
+    cmd->expires = ngx_current_msec + t->conf->timeout;
+    ngx_queue_insert_tail(&t->inflight, &cmd->queue);
+    ngx_http_clientauth_redis_arm_deadline(t);
+
+    if (i < cmd->nqueued) {
+        /* part of a MULTI may be queued: the connection goes, and the
+         * request hears of it through its callbacks */
+        ngx_post_event(&t->drop, &ngx_posted_events);
+    }
+}
+
+
+/* The request resumes, with a Redis error. */
+
+static void
+ngx_http_clientauth_txn_fail(ngx_http_clientauth_cmd_t *cmd)
+{
+    cmd->ctx->redis_error = 1;
+    ngx_post_event(&cmd->done, &ngx_posted_events);
 }
 
 
@@ -789,22 +1200,30 @@ ngx_http_clientauth_redis_detach(ngx_http_clientauth_ctx_t *ctx)
     ngx_http_clientauth_cmd_t  *cmd;
 
     cmd = ctx->cmd;
-    if (cmd == NULL) {
-        return;
-    }
-
     ctx->cmd = NULL;
 
-    if (cmd->done.posted) {
+    if (cmd == NULL) {
+        /* nothing in flight */
+
+    } else if (cmd->waiting) {
+        /* never sent: it leaves the waiting room */
+        ngx_queue_remove(&cmd->queue);
+        cmd->redis->nwaiting--;
+        ngx_free(cmd->queued);
+        ngx_http_clientauth_cmd_free(cmd);
+
+    } else if (cmd->done.posted) {
         /* every reply is in: nobody else refers to it */
         ngx_delete_posted_event(&cmd->done);
         ngx_http_clientauth_cmd_free(cmd);
-        return;
+
+    } else {
+        /* replies still to come: the last one frees it */
+        cmd->request = NULL;
+        cmd->ctx = NULL;
     }
 
-    /* replies still to come: the last one frees it */
-    cmd->request = NULL;
-    cmd->ctx = NULL;
+    ngx_http_clientauth_redis_txn_end(ctx);
 }
 
 
@@ -929,11 +1348,44 @@ ngx_http_clientauth_resp_header(u_char *p, u_char type, size_t n)
  * on the path every protected request takes.
  */
 
+static size_t
+ngx_http_clientauth_resp_size(ngx_http_clientauth_argv_t *a)
+{
+    int     i;
+    size_t  len;
+
+    len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
+
+    for (i = 0; i < a->argc; i++) {
+        len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + a->argvlen[i];
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_clientauth_resp_format(u_char *p, ngx_http_clientauth_argv_t *a)
+{
+    int  i;
+
+    p = ngx_http_clientauth_resp_header(p, '*', a->argc);
+
+    for (i = 0; i < a->argc; i++) {
+        p = ngx_http_clientauth_resp_header(p, '$', a->argvlen[i]);
+        p = ngx_cpymem(p, a->argv[i], a->argvlen[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+
+    return p;
+}
+
+
 static int
 ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
     redisCallbackFn *fn, void *privdata, ngx_http_clientauth_argv_t *a)
 {
-    int      i;
     u_char  *p;
     size_t   len;
 
@@ -941,11 +1393,7 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
         return REDIS_ERR;
     }
 
-    len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
-
-    for (i = 0; i < a->argc; i++) {
-        len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + a->argvlen[i];
-    }
+    len = ngx_http_clientauth_resp_size(a);
 
     if (len > ngx_http_clientauth_wire_size) {
         p = ngx_alloc(ngx_max(len, 4096), ngx_cycle->log);
@@ -961,15 +1409,7 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
         ngx_http_clientauth_wire_size = ngx_max(len, 4096);
     }
 
-    p = ngx_http_clientauth_resp_header(ngx_http_clientauth_wire, '*',
-                                        a->argc);
-
-    for (i = 0; i < a->argc; i++) {
-        p = ngx_http_clientauth_resp_header(p, '$', a->argvlen[i]);
-        p = ngx_cpymem(p, a->argv[i], a->argvlen[i]);
-        *p++ = '\r';
-        *p++ = '\n';
-    }
+    p = ngx_http_clientauth_resp_format(ngx_http_clientauth_wire, a);
 
     return redisAsyncFormattedCommand(ac, fn, privdata,
                                       (char *) ngx_http_clientauth_wire,
@@ -1114,6 +1554,22 @@ ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc)
 
 
 /* A flow's step sends its commands and waits (ngx_http_clientauth_wait()). */
+
+ngx_int_t
+ngx_http_clientauth_txn_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    return ngx_http_clientauth_wait(r,
+               ngx_http_clientauth_redis_txn_call(r, ctx, ascf->redis,
+                                                  on_reply, cmds, n));
+}
+
+
 
 ngx_int_t
 ngx_http_clientauth_call(ngx_http_request_t *r,

@@ -14,6 +14,9 @@
 
 #define NGX_HTTP_CLIENTAUTH_ARGS_MAX  32
 
+/* a check-and-set whose watched key keeps changing gives up (503) */
+#define NGX_HTTP_CLIENTAUTH_TXN_TRIES  3
+
 
 /* One Redis command: its arguments point to memory that outlives the call
  * only until ngx_http_clientauth_redis_call returns (hiredis copies them). */
@@ -53,6 +56,20 @@ ngx_int_t ngx_http_clientauth_redis_call(ngx_http_request_t *r,
     ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t n);
 
+/*
+ * A check-and-set transaction on one of the worker's dedicated connections:
+ * the first call (WATCH, reads) takes one for the request, or waits for one
+ * in a bounded queue; the next (MULTI ... EXEC) goes on the same; the
+ * request gives it back with ngx_http_clientauth_redis_txn_end() or when it
+ * ends.  Results as ngx_http_clientauth_redis_call()'s.  Never hold one
+ * while hashing: others wait for it.
+ */
+ngx_int_t ngx_http_clientauth_redis_txn_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_http_clientauth_reply_pt on_reply, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t n);
+void ngx_http_clientauth_redis_txn_end(ngx_http_clientauth_ctx_t *ctx);
+
 /* Sends n commands whose replies nobody waits for (best-effort writes). */
 ngx_int_t ngx_http_clientauth_redis_post(ngx_http_clientauth_redis_conf_t *rcf,
     ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
@@ -89,6 +106,9 @@ ngx_int_t ngx_http_clientauth_outbox_message(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_clientauth_wait(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_clientauth_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
+ngx_int_t ngx_http_clientauth_txn_call(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
     ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
 

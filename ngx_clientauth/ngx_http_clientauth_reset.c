@@ -8,9 +8,12 @@
  * bits; Redis keeps its hash only, with the reset's lifetime, and the user
  * record names the one token still valid, so a new request supersedes the
  * last.  Spending it is a claim (SET NX, kept as long as the token could
- * live) that exactly one submission wins, followed by one MULTI that stores
- * the new hash, keeps the old one in the history, revokes every session and
- * clears the failure count.
+ * live) that exactly one submission wins, followed by a check-and-set on a
+ * dedicated connection: WATCH the user, read it again, and only if it still
+ * names this token and is active, one MULTI that stores the new hash, keeps
+ * the old one in the history, revokes every session and clears the failure
+ * count.  A link superseded, cancelled or locked while the password was
+ * hashed so changes nothing, and leaves the newer link alone.
  */
 
 
@@ -33,7 +36,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_RESET_RECORD,       /* confirm: user, history ... */
     NGX_HTTP_CLIENTAUTH_RESET_VERIFY,       /* confirm: reuse check, hash */
     NGX_HTTP_CLIENTAUTH_RESET_CLAIM,        /* confirm: rules, then SET NX */
-    NGX_HTTP_CLIENTAUTH_RESET_APPLY,        /* confirm: MULTI ... EXEC */
+    NGX_HTTP_CLIENTAUTH_RESET_APPLY,        /* confirm: WATCH, read again */
+    NGX_HTTP_CLIENTAUTH_RESET_WATCHED,      /* confirm: MULTI ... EXEC */
     NGX_HTTP_CLIENTAUTH_RESET_APPLIED
 } ngx_http_clientauth_reset_step_e;
 
@@ -79,6 +83,10 @@ typedef struct {
     ngx_uint_t                        claimed;
     ngx_uint_t                        members_at;  /* SMEMBERS in EXEC */
     ngx_uint_t                        applied;
+    ngx_uint_t                        aborted;     /* EXEC: watched changed */
+    ngx_uint_t                        tries;
+    ngx_str_t                         now[3];      /* reset status hash */
+    char                             *ukey;
     unsigned                          broken;      /* ca_rule_e bits */
     ngx_http_clientauth_attempt_t     attempt;
     ngx_http_clientauth_hash_out_t    verified;
@@ -109,7 +117,7 @@ static ngx_int_t ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_done(ngx_http_request_t *r,
-    ngx_http_clientauth_reset_t *rs);
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
 static ngx_uint_t ngx_http_clientauth_reset_token_valid(
     ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_gone(ngx_http_request_t *r);
@@ -121,6 +129,10 @@ static ngx_int_t ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_reset_forget_failures(
     ngx_http_request_t *r, ngx_http_clientauth_reset_t *rs,
     ngx_http_clientauth_argv_t *cmds);
+static ngx_int_t ngx_http_clientauth_reset_watch(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static void ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
 static ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
@@ -262,10 +274,13 @@ ngx_http_clientauth_reset_next(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_claim(r, ctx, rs);
 
     case NGX_HTTP_CLIENTAUTH_RESET_APPLY:
+        return ngx_http_clientauth_reset_watch(r, ctx, rs);
+
+    case NGX_HTTP_CLIENTAUTH_RESET_WATCHED:
         return ngx_http_clientauth_reset_apply(r, ctx, rs);
 
     default: /* NGX_HTTP_CLIENTAUTH_RESET_APPLIED */
-        return ngx_http_clientauth_reset_done(r, rs);
+        return ngx_http_clientauth_reset_done(r, ctx, rs);
     }
 }
 
@@ -825,9 +840,68 @@ ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
 
 
 /*
- * Confirm, step 5: the winner replaces the password, keeps the old hash in
- * the history, spends the token, revokes every session and clears the
- * failure count, in one MULTI; the mailer hears of the change.
+ * Confirm, step 5: the winner watches the user on a dedicated connection
+ * and reads it again: the password was hashed since it was last read.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reset_watch(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
+{
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!rs->claimed) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: reset token already being spent");
+        return ngx_http_clientauth_reset_gone(r);
+    }
+
+    /* a 503 from here on gives the link back for another try */
+    ctx->abandon = ngx_http_clientauth_reset_unclaim;
+
+    if (rs->ukey == NULL) {
+        if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
+                        rs->account, rs->user) < 0)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rs->ukey = ngx_http_clientauth_pool_cstr(r, key);
+        if (rs->ukey == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
+    ngx_http_clientauth_argv_add_str(&cmds[0], rs->ukey);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], rs->ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "reset");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "status");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "hash");
+
+    ngx_memzero(rs->now, sizeof(rs->now));
+    rs->step = NGX_HTTP_CLIENTAUTH_RESET_WATCHED;
+
+    return ngx_http_clientauth_txn_call(r, ctx,
+                                        ngx_http_clientauth_reset_reply,
+                                        cmds, 2);
+}
+
+
+/*
+ * Confirm, step 6: if the user still names this token and is active, the
+ * winner replaces the password, keeps the old hash in the history, spends
+ * the token, revokes every session and clears the failure count, in one
+ * MULTI that runs only if the user did not change since the WATCH; the
+ * mailer hears of the change.
  */
 
 static ngx_int_t
@@ -845,11 +919,23 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    if (!rs->claimed) {
+    rs->field[NGX_HTTP_CLIENTAUTH_RF_RESET] = rs->now[0];
+    rs->field[NGX_HTTP_CLIENTAUTH_RF_STATUS] = rs->now[1];
+
+    if (!ngx_http_clientauth_reset_token_valid(rs)
+        || rs->now[1].len != sizeof("active") - 1
+        || ngx_strncmp(rs->now[1].data, "active", 6) != 0)
+    {
+        ngx_http_clientauth_redis_txn_end(ctx);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: reset token already being spent");
+                      "clientauth: reset link of user %s of account %s "
+                      "superseded, cancelled or locked while the new "
+                      "password was hashed", rs->user, rs->account);
         return ngx_http_clientauth_reset_gone(r);
     }
+
+    /* the hash now stored goes to the history (an upgrade may have run) */
+    rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH] = rs->now[2];
 
     max = 9 + ngx_http_clientauth_revoke_size(rs->sessions);
 
@@ -881,16 +967,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
     ngx_http_clientauth_argv_add_str(&cmds[n++], (char *) p);
 
-    if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data, rs->account,
-                    rs->user) < 0)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = (u_char *) ngx_http_clientauth_pool_cstr(r, key);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    p = (u_char *) rs->ukey;
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
@@ -970,9 +1047,43 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_APPLIED;
+    rs->aborted = 0;
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_reset_reply,
-                                    cmds, n);
+    return ngx_http_clientauth_txn_call(r, ctx,
+                                        ngx_http_clientauth_reset_reply,
+                                        cmds, n);
+}
+
+
+/*
+ * The claim goes when the change could not be made: the link stays good for
+ * another try.  If a lost EXEC did apply, the token is gone and the link
+ * answers 410 all the same.
+ */
+
+static void
+ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_reset_t     *rs;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    rs = ctx->flow;
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ca_key_reset(key, sizeof(key), (char *) ascf->brand.data,
+                     "reset-claim", rs->token_hash) < 0)
+    {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
 }
 
 
@@ -1016,11 +1127,26 @@ ngx_http_clientauth_reset_forget_failures(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_clientauth_reset_done(ngx_http_request_t *r,
-    ngx_http_clientauth_reset_t *rs)
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
     ngx_http_clientauth_loc_conf_t  *alcf;
 
     static ngx_str_t  ok = ngx_string("{\"ok\":true}");
+
+    if (rs->aborted) {
+        /* the user changed between the WATCH and EXEC: look again */
+        if (++rs->tries < NGX_HTTP_CLIENTAUTH_TXN_TRIES) {
+            return ngx_http_clientauth_reset_watch(r, ctx, rs);
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: user %s of account %s kept changing "
+                      "during its password reset", rs->user, rs->account);
+        ngx_http_clientauth_reset_unclaim(r, ctx);
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    ngx_http_clientauth_redis_txn_end(ctx);
 
     if (!rs->applied) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1284,7 +1410,25 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
         rs->claimed = (reply->type == REDIS_REPLY_STATUS);
         break;
 
+    case NGX_HTTP_CLIENTAUTH_RESET_WATCHED:
+        for (i = 0; n == 1 && reply->type == REDIS_REPLY_ARRAY
+                    && i < reply->elements && i < 3; i++)
+        {
+            (void) ngx_http_clientauth_reply_str(r->pool, reply->element[i],
+                                                 &rs->now[i]);
+        }
+
+        break;
+
     default: /* ISSUED, APPLIED: MULTI ... EXEC */
+        if (reply->type == REDIS_REPLY_NIL
+            && rs->step == NGX_HTTP_CLIENTAUTH_RESET_APPLIED)
+        {
+            /* EXEC: a watched key changed, nothing was done */
+            rs->aborted = 1;
+            break;
+        }
+
         if (reply->type != REDIS_REPLY_ARRAY) {
             break;
         }

@@ -421,3 +421,10 @@ ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s)
 
     return copy;
 }
+
+
+ngx_uint_t
+ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
+}

@@ -2,12 +2,17 @@
 /*
  * Session validation in the access phase.
  *
- * The cookie holds a 256-bit random token; Redis holds, under the token's
- * hash, the session's account, user, permissions, absolute expiry (x) and
- * last refresh (s), with a key TTL that is the idle deadline.  A request
- * costs one HMGET; the idle deadline is pushed back (HSET s + PEXPIRE, no
- * reply awaited) only once clientauth_session_refresh has passed since the
- * last push, so most requests write nothing.
+ * The cookie holds a token that names its user (ca_token_session()) and 192
+ * random bits; Redis holds, under the token's hash, the session's account,
+ * user, absolute expiry (x), last refresh (s) and the user's session
+ * generation when it was made (g), with a key TTL that is the idle
+ * deadline.  A request costs one round trip: HMGET of the session and HMGET
+ * of its user's status, permissions and generation, pipelined.  So a
+ * revocation (sgen moved on), a lock or new permissions apply at once even
+ * to a session the user's index of sessions no longer lists.  The idle
+ * deadline is pushed back (HSET s + PEXPIRE, no reply awaited) only once
+ * clientauth_session_refresh has passed since the last push, so most
+ * requests write nothing.
  */
 
 
@@ -20,6 +25,12 @@ static ngx_int_t ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
     ngx_http_clientauth_loc_conf_t *alcf);
 static void ngx_http_clientauth_session_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
+static void ngx_http_clientauth_session_record(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, redisReply *reply);
+static void ngx_http_clientauth_session_owner(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, redisReply *reply);
+static void ngx_http_clientauth_session_unexpected(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_session_decide(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf,
     ngx_http_clientauth_loc_conf_t *alcf);
@@ -38,6 +49,11 @@ static ngx_int_t ngx_http_clientauth_set_identity(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_srv_conf_t *ascf);
 static ngx_int_t ngx_http_clientauth_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+
+
+/* the session: a u x s g; its user: status perms sgen */
+#define NGX_HTTP_CLIENTAUTH_SESSION_FIELDS  5
+#define NGX_HTTP_CLIENTAUTH_OWNER_FIELDS    3
 
 
 /* The identity headers, in the order of ngx_http_clientauth_identity_t. */
@@ -197,15 +213,20 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
 {
     ngx_int_t                    rc;
     ngx_str_t                    cookie;
-    ngx_http_clientauth_argv_t   cmd;
+    ngx_http_clientauth_argv_t   cmds[2];
     char                         hash[CA_TOKEN_HASH_LEN + 1];
-    char                         key[CA_KEY_MAX];
+    char                         key[CA_KEY_MAX], ukey[CA_KEY_MAX];
+    char                         account[CA_TOKEN_ID_LEN];
+    char                         user[CA_TOKEN_ID_LEN];
 
     if (ngx_http_clientauth_session_cookie(r, ascf, &cookie) != NGX_OK) {
         return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
     }
 
-    if (ca_token_hash((char *) cookie.data, cookie.len, hash) != 0) {
+    if (ca_token_session((char *) cookie.data, cookie.len, hash, account,
+                         user)
+        != 0)
+    {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: malformed session cookie");
         return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
@@ -213,30 +234,46 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
 
     ctx->token_hash.len = CA_TOKEN_HASH_LEN;
     ctx->token_hash.data = ngx_pnalloc(r->pool, CA_TOKEN_HASH_LEN + 1);
-    if (ctx->token_hash.data == NULL) {
+    ctx->identity.account.data = ngx_pnalloc(r->pool, 2 * CA_TOKEN_ID_LEN);
+    if (ctx->token_hash.data == NULL || ctx->identity.account.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_memcpy(ctx->token_hash.data, hash, CA_TOKEN_HASH_LEN + 1);
 
-    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, hash)
-        < 0)
+    /* whom the token names: the session must say the same */
+    ctx->identity.account.len = ngx_strlen(account);
+    ngx_memcpy(ctx->identity.account.data, account, CA_TOKEN_ID_LEN);
+    ctx->identity.user.len = ngx_strlen(user);
+    ctx->identity.user.data = ctx->identity.account.data + CA_TOKEN_ID_LEN;
+    ngx_memcpy(ctx->identity.user.data, user, CA_TOKEN_ID_LEN);
+
+    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, hash) < 0
+        || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
+                       account, user) < 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
-    ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmd, key);
-    ngx_http_clientauth_argv_add_str(&cmd, "a");
-    ngx_http_clientauth_argv_add_str(&cmd, "u");
-    ngx_http_clientauth_argv_add_str(&cmd, "p");
-    ngx_http_clientauth_argv_add_str(&cmd, "x");
-    ngx_http_clientauth_argv_add_str(&cmd, "s");
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], key);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "a");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "u");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "x");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "s");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "g");
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "status");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "perms");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "sgen");
 
     rc = ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
                                         ngx_http_clientauth_session_reply,
-                                        &cmd, 1);
+                                        cmds, 2);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -258,11 +295,41 @@ static void
 ngx_http_clientauth_session_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
-    ca_reply_session_t  s;
-
     if (reply == NULL) {
         return;
     }
+
+    if (n == 0) {
+        ngx_http_clientauth_session_record(r, ctx, reply);
+
+    } else if (ctx->session_named) {
+        ngx_http_clientauth_session_owner(r, ctx, reply);
+
+    } else if (reply->type != REDIS_REPLY_ARRAY) {
+        ngx_http_clientauth_session_unexpected(r, ctx, reply);
+    }
+}
+
+
+static void
+ngx_http_clientauth_session_unexpected(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, redisReply *reply)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "clientauth: unexpected redis reply to a session "
+                  "lookup (type %d)", reply->type);
+    ctx->redis_error = 1;
+}
+
+
+/* The session: its user must be the token's. */
+
+static void
+ngx_http_clientauth_session_record(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, redisReply *reply)
+{
+    ngx_str_t           account, user;
+    ca_reply_session_t  s;
 
     switch (ca_reply_session(reply, &s)) {
 
@@ -270,7 +337,8 @@ ngx_http_clientauth_session_reply(ngx_http_request_t *r,
         break;
 
     case CA_REPLY_NIL:
-        /* gone, expired, or a key that is not a whole session */
+        /* gone, expired, made before sessions had a generation, or a key
+         * that is not a whole session */
         return;
 
     case CA_REPLY_CORRUPT:
@@ -279,29 +347,89 @@ ngx_http_clientauth_session_reply(ngx_http_request_t *r,
         return;
 
     default:
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "clientauth: unexpected redis reply to a session "
-                      "lookup (type %d)", reply->type);
-        ctx->redis_error = 1;
+        ngx_http_clientauth_session_unexpected(r, ctx, reply);
         return;
     }
 
-    if (ngx_http_clientauth_reply_copy(r->pool, s.account, s.account_len,
-                                       &ctx->identity.account)
-        != NGX_OK
-        || ngx_http_clientauth_reply_copy(r->pool, s.user, s.user_len,
-                                          &ctx->identity.user)
-           != NGX_OK
-        || ngx_http_clientauth_reply_copy(r->pool, s.permissions,
-                                          s.permissions_len,
-                                          &ctx->identity.permissions)
-           != NGX_OK)
+    account.data = (u_char *) s.account;
+    account.len = s.account_len;
+    user.data = (u_char *) s.user;
+    user.len = s.user_len;
+
+    if (!ngx_http_clientauth_str_eq(&account, &ctx->identity.account)
+        || !ngx_http_clientauth_str_eq(&user, &ctx->identity.user))
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: session record of another user ignored");
+        return;
+    }
+
+    if (ngx_http_clientauth_reply_copy(r->pool, s.generation,
+                                       s.generation_len, &ctx->session_gen)
+        != NGX_OK)
     {
         return;
     }
 
     ctx->session_expires = s.expires;
     ctx->session_refreshed = s.refreshed;
+    ctx->session_named = 1;
+}
+
+
+/*
+ * Its user, as it is now: still active, and no revocation since the session
+ * was made.  The permissions are the user's current ones.
+ */
+
+static void
+ngx_http_clientauth_session_owner(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, redisReply *reply)
+{
+    ngx_str_t         sgen;
+    ca_reply_owner_t  o;
+
+    switch (ca_reply_owner(reply, &o)) {
+
+    case CA_REPLY_OK:
+        break;
+
+    case CA_REPLY_CORRUPT:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: corrupt user record of a session "
+                      "ignored");
+        return;
+
+    default:
+        ngx_http_clientauth_session_unexpected(r, ctx, reply);
+        return;
+    }
+
+    if (!o.active) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "clientauth: session of a user locked or gone");
+        return;
+    }
+
+    sgen.data = (u_char *) o.generation;
+    sgen.len = o.generation_len;
+
+    if (!ngx_http_clientauth_str_eq(&sgen, &ctx->session_gen)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: session of user %V of account %V made "
+                      "before its sessions were revoked", &ctx->identity.user,
+                      &ctx->identity.account);
+        return;
+    }
+
+    if (ngx_http_clientauth_reply_copy(r->pool, o.permissions,
+                                       o.permissions_len,
+                                       &ctx->identity.permissions)
+        != NGX_OK)
+    {
+        return;
+    }
+
     ctx->session_found = 1;
 }
 

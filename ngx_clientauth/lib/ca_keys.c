@@ -122,8 +122,33 @@ int
 ca_key_user(char *buf, size_t size, const char *brand, const char *account,
     const char *user)
 {
-    return ca_key_format(buf, size, snprintf(buf, size, "ca:{%s:%s}:user:%s",
-                                             brand, account, user));
+    char    *p;
+    size_t   blen, alen, ulen;
+
+    /* by hand, as ca_key_session(): every validated request makes one */
+    blen = strlen(brand);
+    alen = strlen(account);
+    ulen = strlen(user);
+
+    if (sizeof("ca:{:}:user:") - 1 + blen + alen + ulen >= size) {
+        return -1;
+    }
+
+    p = buf;
+    memcpy(p, "ca:{", 4);
+    p += 4;
+    memcpy(p, brand, blen);
+    p += blen;
+    *p++ = ':';
+    memcpy(p, account, alen);
+    p += alen;
+    memcpy(p, "}:user:", 7);
+    p += 7;
+    memcpy(p, user, ulen);
+    p += ulen;
+    *p = '\0';
+
+    return (int) (p - buf);
 }
 
 

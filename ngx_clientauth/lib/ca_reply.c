@@ -92,6 +92,7 @@ ca_reply_session(const redisReply *reply, ca_reply_session_t *session)
 {
     size_t       i, len[CA_REPLY_SESSION_FIELDS];
     const char  *field[CA_REPLY_SESSION_FIELDS];
+    int64_t      generation;
 
     memset(session, 0, sizeof(ca_reply_session_t));
 
@@ -113,9 +114,9 @@ ca_reply_session(const redisReply *reply, ca_reply_session_t *session)
 
     if (!ca_id_is_valid(field[0], len[0])
         || !ca_id_is_valid(field[1], len[1])
-        || ca_reply_parse_int64(field[3], len[3], &session->expires) != 0
-        || ca_reply_parse_int64(field[4], len[4], &session->refreshed) != 0
-        || !ca_reply_header_safe(field[2], len[2]))
+        || ca_reply_parse_int64(field[2], len[2], &session->expires) != 0
+        || ca_reply_parse_int64(field[3], len[3], &session->refreshed) != 0
+        || ca_reply_parse_int64(field[4], len[4], &generation) != 0)
     {
         memset(session, 0, sizeof(ca_reply_session_t));
         return CA_REPLY_CORRUPT;
@@ -125,8 +126,58 @@ ca_reply_session(const redisReply *reply, ca_reply_session_t *session)
     session->account_len = len[0];
     session->user = field[1];
     session->user_len = len[1];
-    session->permissions = field[2];
-    session->permissions_len = len[2];
+    session->generation = field[4];
+    session->generation_len = len[4];
+
+    return CA_REPLY_OK;
+}
+
+
+int
+ca_reply_owner(const redisReply *reply, ca_reply_owner_t *owner)
+{
+    int64_t      generation;
+    size_t       len;
+    const char  *status;
+
+    memset(owner, 0, sizeof(ca_reply_owner_t));
+
+    if (reply == NULL
+        || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != CA_REPLY_OWNER_FIELDS
+        || ca_reply_str(reply->element[0], &status, &len) == CA_REPLY_BAD
+        || ca_reply_str(reply->element[1], &owner->permissions,
+                        &owner->permissions_len)
+           == CA_REPLY_BAD
+        || ca_reply_str(reply->element[2], &owner->generation,
+                        &owner->generation_len)
+           == CA_REPLY_BAD)
+    {
+        memset(owner, 0, sizeof(ca_reply_owner_t));
+        return CA_REPLY_BAD;
+    }
+
+    if (owner->permissions == NULL) {
+        owner->permissions = "";
+    }
+
+    if (owner->generation == NULL) {
+        /* never revoked: the generation sessions start from */
+        owner->generation = "0";
+        owner->generation_len = 1;
+    }
+
+    if (!ca_reply_header_safe(owner->permissions, owner->permissions_len)
+        || ca_reply_parse_int64(owner->generation, owner->generation_len,
+                                &generation)
+           != 0)
+    {
+        memset(owner, 0, sizeof(ca_reply_owner_t));
+        return CA_REPLY_CORRUPT;
+    }
+
+    owner->active = (status != NULL && len == sizeof("active") - 1
+                     && memcmp(status, "active", len) == 0);
 
     return CA_REPLY_OK;
 }

@@ -23,7 +23,7 @@ typedef enum {
     CA_REPLY_CORRUPT = -2         /* the record is there but unusable */
 } ca_reply_rc_e;
 
-/* The session HMGET a u p x s. */
+/* The session HMGET a u x s g. */
 #define CA_REPLY_SESSION_FIELDS  5
 
 typedef struct {
@@ -31,11 +31,22 @@ typedef struct {
     size_t       account_len;
     const char  *user;            /* 1-20 digits */
     size_t       user_len;
-    const char  *permissions;     /* no control characters */
-    size_t       permissions_len;
     int64_t      expires;         /* absolute, ms */
     int64_t      refreshed;       /* last refresh, ms */
+    const char  *generation;      /* the user's sgen at login: digits */
+    size_t       generation_len;
 } ca_reply_session_t;
+
+/* Its user's HMGET status perms sgen. */
+#define CA_REPLY_OWNER_FIELDS  3
+
+typedef struct {
+    int          active;          /* status is "active" */
+    const char  *permissions;     /* no control characters; "" when nil */
+    size_t       permissions_len;
+    const char  *generation;      /* digits; "0" when never revoked */
+    size_t       generation_len;
+} ca_reply_owner_t;
 
 /* 0 and *value for a number as above (len bytes), or -1. */
 int ca_reply_parse_int64(const char *s, size_t len, int64_t *value);
@@ -57,11 +68,19 @@ int64_t ca_reply_int(const redisReply *reply);
 /*
  * The session lookup.  CA_REPLY_OK with every field checked; CA_REPLY_NIL
  * when the session is gone, expired, or its key holds no whole session (a
- * field missing or not a string); CA_REPLY_CORRUPT when a field does not
- * hold what the module writes there (permissions with a control character:
- * they become a request header); CA_REPLY_BAD for a reply that is no answer
- * to an HMGET of the five fields (an error, a wrong type).
+ * field missing or not a string: also a session made before sessions had a
+ * generation); CA_REPLY_CORRUPT when a field does not hold what the module
+ * writes there; CA_REPLY_BAD for a reply that is no answer to an HMGET of
+ * the five fields (an error, a wrong type).
  */
 int ca_reply_session(const redisReply *reply, ca_reply_session_t *session);
+
+/*
+ * The session's user, as it is now.  CA_REPLY_OK with the fields checked
+ * (a user gone reads as not active); CA_REPLY_CORRUPT when permissions hold
+ * a control character (they become a request header) or sgen is not a
+ * number; CA_REPLY_BAD for a reply that is no answer to the HMGET.
+ */
+int ca_reply_owner(const redisReply *reply, ca_reply_owner_t *owner);
 
 #endif /* CA_REPLY_H */

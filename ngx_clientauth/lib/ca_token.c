@@ -79,19 +79,16 @@ ca_token_decode(const char *text, unsigned char raw[CA_TOKEN_BYTES])
 }
 
 
-int
-ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
+static void
+ca_token_digest(const unsigned char raw[CA_TOKEN_BYTES],
+    char hash[CA_TOKEN_HASH_LEN + 1])
 {
     size_t          i;
-    unsigned char   raw[CA_TOKEN_BYTES], digest[CA_TOKEN_BYTES];
+    unsigned char   digest[CA_TOKEN_BYTES];
 
     static const char  hex[] = "0123456789abcdef";
 
-    if (len != CA_TOKEN_LEN || ca_token_decode(text, raw) != 0) {
-        return -1;
-    }
-
-    crypto_generichash(digest, sizeof(digest), raw, sizeof(raw), NULL, 0);
+    crypto_generichash(digest, sizeof(digest), raw, CA_TOKEN_BYTES, NULL, 0);
 
     for (i = 0; i < CA_TOKEN_BYTES; i++) {
         hash[2 * i] = hex[digest[i] >> 4];
@@ -99,6 +96,138 @@ ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
     }
 
     hash[CA_TOKEN_HASH_LEN] = '\0';
+}
+
+
+int
+ca_token_hash(const char *text, size_t len, char hash[CA_TOKEN_HASH_LEN + 1])
+{
+    unsigned char  raw[CA_TOKEN_BYTES];
+
+    if (len != CA_TOKEN_LEN || ca_token_decode(text, raw) != 0) {
+        return -1;
+    }
+
+    ca_token_digest(raw, hash);
+
+    return 0;
+}
+
+static int
+ca_token_id_parse(const char *id, uint32_t *out)
+{
+    uint64_t  v;
+
+    if (*id == '\0' || *id == '0') {
+        return -1;
+    }
+
+    for (v = 0; *id; id++) {
+        if (*id < '0' || *id > '9') {
+            return -1;
+        }
+
+        v = v * 10 + (uint64_t) (*id - '0');
+
+        if (v > UINT32_MAX) {
+            return -1;
+        }
+    }
+
+    *out = (uint32_t) v;
+
+    return 0;
+}
+
+
+static void
+ca_token_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+}
+
+
+static uint32_t
+ca_token_get32(const unsigned char *p)
+{
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+           | ((uint32_t) p[2] << 8) | (uint32_t) p[3];
+}
+
+
+int
+ca_token_generate_owned(char token[CA_TOKEN_LEN + 1], const char *account,
+    const char *user)
+{
+    uint32_t       a, u;
+    unsigned char  raw[CA_TOKEN_BYTES];
+
+    if (ca_token_id_parse(account, &a) != 0
+        || ca_token_id_parse(user, &u) != 0)
+    {
+        return -1;
+    }
+
+    ca_token_put32(raw, a);
+    ca_token_put32(raw + 4, u);
+    randombytes_buf(raw + 8, sizeof(raw) - 8);
+
+    sodium_bin2base64(token, CA_TOKEN_LEN + 1, raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+
+    return 0;
+}
+
+
+/* snprintf("%u") costs more than the rest of the lookup's key making */
+
+static void
+ca_token_id_format(uint32_t v, char out[CA_TOKEN_ID_LEN])
+{
+    char    digits[CA_TOKEN_ID_LEN];
+    size_t  n;
+
+    n = 0;
+
+    do {
+        digits[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    while (n) {
+        *out++ = digits[--n];
+    }
+
+    *out = '\0';
+}
+
+
+int
+ca_token_session(const char *text, size_t len,
+    char hash[CA_TOKEN_HASH_LEN + 1], char account[CA_TOKEN_ID_LEN],
+    char user[CA_TOKEN_ID_LEN])
+{
+    uint32_t       a, u;
+    unsigned char  raw[CA_TOKEN_BYTES];
+
+    if (len != CA_TOKEN_LEN || ca_token_decode(text, raw) != 0) {
+        return -1;
+    }
+
+    a = ca_token_get32(raw);
+    u = ca_token_get32(raw + 4);
+
+    if (a == 0 || u == 0) {
+        return -1;
+    }
+
+    ca_token_digest(raw, hash);
+    ca_token_id_format(a, account);
+    ca_token_id_format(u, user);
 
     return 0;
 }

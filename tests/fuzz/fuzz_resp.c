@@ -10,9 +10,11 @@
  *     or 0;
  *   - ca_reply_session either refuses (and says why, consistently with the
  *     shape of the reply) or gives fields that lie within the reply's
- *     strings: ids of 1-20 digits, permissions without control characters
- *     (they become a request header), expiry and refresh times parsed
- *     exactly.
+ *     strings: ids of 1-20 digits, expiry, refresh and generation parsed
+ *     exactly;
+ *   - ca_reply_owner refuses what is not an HMGET of three fields, and
+ *     never gives permissions with a control character (they become a
+ *     request header) or a generation that is not a number.
  *
  * hiredis 0.14 has no limit on a multi-bulk count and callocs it whole: the
  * harness refuses counts above 1024 the way a failed calloc does, as the
@@ -119,12 +121,27 @@ check_int64(const char *s, size_t len)
 }
 
 
+static int
+fuzz_header_safe(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static void
 check_session(const redisReply *r)
 {
-    int                  rc, strings, valid, clean;
+    int                  rc, strings, valid;
     size_t               i;
-    int64_t              x, s;
+    int64_t              x, s, g;
     ca_reply_session_t   session;
 
     rc = ca_reply_session(r, &session);
@@ -144,29 +161,17 @@ check_session(const redisReply *r)
 
     if (!strings) {
         FUZZ_CHECK(rc == CA_REPLY_NIL);
-        FUZZ_CHECK(session.account == NULL && session.permissions == NULL);
+        FUZZ_CHECK(session.account == NULL && session.generation == NULL);
         return;
     }
 
     valid = fuzz_digits(r->element[0]->str, r->element[0]->len, 20)
             && fuzz_digits(r->element[1]->str, r->element[1]->len, 20)
-            && ref_int64(r->element[3]->str, r->element[3]->len, &x) == 0
-            && ref_int64(r->element[4]->str, r->element[4]->len, &s) == 0;
+            && ref_int64(r->element[2]->str, r->element[2]->len, &x) == 0
+            && ref_int64(r->element[3]->str, r->element[3]->len, &s) == 0
+            && ref_int64(r->element[4]->str, r->element[4]->len, &g) == 0;
 
-    if (!valid) {
-        FUZZ_CHECK(rc == CA_REPLY_CORRUPT);
-        return;
-    }
-
-    clean = 1;
-
-    for (i = 0; i < r->element[2]->len; i++) {
-        unsigned char  c = r->element[2]->str[i];
-
-        clean = clean && c >= 0x20 && c != 0x7f;
-    }
-
-    FUZZ_CHECK(rc == (clean ? CA_REPLY_OK : CA_REPLY_CORRUPT));
+    FUZZ_CHECK(rc == (valid ? CA_REPLY_OK : CA_REPLY_CORRUPT));
 
     if (rc != CA_REPLY_OK) {
         FUZZ_CHECK(session.account == NULL);
@@ -177,16 +182,61 @@ check_session(const redisReply *r)
                && session.account_len == r->element[0]->len);
     FUZZ_CHECK(session.user == r->element[1]->str
                && session.user_len == r->element[1]->len);
-    FUZZ_CHECK(fuzz_within(session.permissions, session.permissions_len,
-                           r->element[2]->str, r->element[2]->len));
     FUZZ_CHECK(session.expires == x && session.refreshed == s);
+    FUZZ_CHECK(session.generation == r->element[4]->str
+               && session.generation_len == r->element[4]->len);
+}
+
+
+static void
+check_owner(const redisReply *r)
+{
+    int                rc, shaped;
+    size_t             i;
+    int64_t            g;
+    ca_reply_owner_t   owner;
+
+    rc = ca_reply_owner(r, &owner);
+
+    shaped = r->type == REDIS_REPLY_ARRAY
+             && r->elements == CA_REPLY_OWNER_FIELDS;
+
+    for (i = 0; shaped && i < CA_REPLY_OWNER_FIELDS; i++) {
+        shaped = r->element[i]->type == REDIS_REPLY_STRING
+                 || r->element[i]->type == REDIS_REPLY_NIL;
+    }
+
+    if (!shaped) {
+        FUZZ_CHECK(rc == CA_REPLY_BAD);
+        FUZZ_CHECK(owner.permissions == NULL && owner.active == 0);
+        return;
+    }
+
+    if (rc != CA_REPLY_OK) {
+        FUZZ_CHECK(rc == CA_REPLY_CORRUPT);
+        FUZZ_CHECK(owner.permissions == NULL);
+        FUZZ_CHECK(!fuzz_header_safe(r->element[1]->str, r->element[1]->len)
+                   || (r->element[2]->type == REDIS_REPLY_STRING
+                       && ref_int64(r->element[2]->str, r->element[2]->len,
+                                    &g) != 0));
+        return;
+    }
 
     /* the permissions become a request header: no CR, LF, NUL, ... */
-    for (i = 0; i < session.permissions_len; i++) {
-        unsigned char  c = session.permissions[i];
+    FUZZ_CHECK(fuzz_header_safe(owner.permissions, owner.permissions_len));
+    FUZZ_CHECK(ref_int64(owner.generation, owner.generation_len, &g) == 0);
 
-        FUZZ_CHECK(c >= 0x20 && c != 0x7f);
+    if (r->element[1]->type == REDIS_REPLY_STRING) {
+        FUZZ_CHECK(owner.permissions == r->element[1]->str
+                   && owner.permissions_len == r->element[1]->len);
+    } else {
+        FUZZ_CHECK(owner.permissions_len == 0);
     }
+
+    FUZZ_CHECK(owner.active
+               == (r->element[0]->type == REDIS_REPLY_STRING
+                   && r->element[0]->len == 6
+                   && memcmp(r->element[0]->str, "active", 6) == 0));
 }
 
 
@@ -230,6 +280,7 @@ check_reply(const redisReply *r)
     }
 
     check_session(r);
+    check_owner(r);
 
     if (r->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i < r->elements; i++) {

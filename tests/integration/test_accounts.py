@@ -535,7 +535,9 @@ def test_passwd_during_a_legacy_login_keeps_the_new_password(gw, tmp_path):
     """An imported customer still has the portal's bcrypt hash, upgraded at
     the first login.  Support sets a new password while a login with the
     old one is being verified: the new password must win, not the old
-    one's upgraded hash."""
+    one's upgraded hash, and the login is refused.  (That the upgrade is
+    never written over it, even for a moment, is
+    test_txn_races.test_upgrade_never_overwrites_*.)"""
     old_pw, new_pw = "Portal-0ld-pass!", "Supp0rt-New-pass!"
     legacy = bcrypt_hash(old_pw, cost=12)            # a verify that lasts
     csv = "email,password_hash\nlegacy@example.com,%s\n" % legacy
@@ -546,7 +548,7 @@ def test_passwd_during_a_legacy_login_keeps_the_new_password(gw, tmp_path):
               "--password-stdin", password=new_pw).stdout
     assert out.startswith("password changed for account 1 user 1,"), out
     assert pending(), "the login answered before passwd: hash too fast"
-    wait()
+    assert wait().status_code == 401
 
     assert gw.login("legacy@example.com", new_pw).status_code == 200
     assert_login_refused(gw.login("legacy@example.com", old_pw))

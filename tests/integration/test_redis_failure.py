@@ -194,7 +194,7 @@ def test_client_gone_while_its_session_lookup_waits(own_redis, make_gateway,
     own_redis.resume()
 
     if after == "the reply comes":
-        wait_until(lambda: own_redis.commandstats()["hmget"] == hmgets + 3,
+        wait_until(lambda: own_redis.commandstats()["hmget"] == hmgets + 6,
                    2, "Redis to answer the abandoned lookups")
     wait_for_status(g, "/still-serving", token, 200, timeout=8)
     assert g.nginx.worker_pids() == workers

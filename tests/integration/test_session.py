@@ -231,7 +231,8 @@ def test_forged_token_is_refused(gw, owner, accept, status):
         assert r.headers["Location"] == "/auth/login?next=%2Fforged"
     if accept == JSON:
         assert_unauthenticated_json(r)
-    assert hmget_delta(gw.redis, before) == 1      # looked up, not found
+    # looked up with its user, in one round trip; not found
+    assert hmget_delta(gw.redis, before) == 2
     assert gw.backend.seen("/forged") == []
 
 
@@ -310,7 +311,8 @@ def test_a_page_of_requests_refreshes_its_session_once(make_gateway, owner):
 
     after = g.redis.commandstats()
     assert codes == [200] * 20
-    assert after.get("hmget", 0) - before.get("hmget", 0) == 20
+    # each: the session and its user
+    assert after.get("hmget", 0) - before.get("hmget", 0) == 2 * 20
     assert after.get("hset", 0) - before.get("hset", 0) == 1
     assert after.get("pexpire", 0) - before.get("pexpire", 0) == 1
 
@@ -372,7 +374,8 @@ def test_session_ends_at_its_absolute_lifetime_even_in_use(make_gateway,
 
 
 def test_validated_requests_read_once_and_write_nothing(gw, owner):
-    """Default refresh (60s): most requests cost one HMGET and no write."""
+    """Default refresh (60s): most requests cost one round trip (HMGET of
+    the session and of its user) and no write."""
     token = gw.login_token(owner.email, owner.password)
     n = 25
     before = gw.redis.commandstats()
@@ -384,7 +387,7 @@ def test_validated_requests_read_once_and_write_nothing(gw, owner):
     delta = {cmd: calls - before.get(cmd, 0)
              for cmd, calls in after.items()
              if calls != before.get(cmd, 0) and cmd != "info"}
-    assert delta == {"hmget": n}
+    assert delta == {"hmget": 2 * n}
 
 
 # ------------------------------------------------------------ logout

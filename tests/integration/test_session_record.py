@@ -7,15 +7,22 @@ permissions holding a CR LF went upstream as a header line of their own.
 
 import pytest
 
+from account_helpers import user_key
 from helpers import session_key
 
 
 CORRUPT = {
-    "permissions with CR LF": ("p", "all\r\nX-Client-Role: admin"),
-    "permissions with NUL": ("p", "billing\x00orders"),
+    "generation not digits": ("g", "1x"),
     "account not digits": ("a", "12ab"),
     "expiry signed": ("x", "-1"),
     "expiry past int64": ("x", "9223372036854775808"),
+}
+
+# The permissions go upstream from the user record (X-Client-Permissions).
+CORRUPT_USER = {
+    "permissions with CR LF": ("perms", "all\r\nX-Client-Role: admin"),
+    "permissions with NUL": ("perms", "billing\x00orders"),
+    "generation not digits": ("sgen", "-1"),
 }
 
 
@@ -33,6 +40,23 @@ def test_corrupt_session_record_is_no_session(gw, owner, name):
     assert r.status_code == 401
     assert gw.backend.seen("/corrupt") == []
     assert "corrupt session record ignored" in gw.nginx.read_log(start)
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPT_USER))
+def test_corrupt_user_record_is_no_session(gw, owner, name):
+    token = gw.login_token(owner.email, owner.password)
+    assert gw.get("/before", token).status_code == 200
+
+    field, value = CORRUPT_USER[name]
+    gw.redis.call("HSET", user_key(owner.account, owner.user), field, value)
+    start = gw.nginx.log_size()
+
+    r = gw.get("/corrupt", token)
+
+    assert r.status_code == 401
+    assert gw.backend.seen("/corrupt") == []
+    assert "corrupt user record of a session ignored" in \
+        gw.nginx.read_log(start)
 
 
 def test_session_record_without_its_fields_is_no_session(gw, owner):

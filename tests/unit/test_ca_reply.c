@@ -163,25 +163,19 @@ test_session_found(void **state)
     redisReply          *r;
     ca_reply_session_t   s;
 
-    r = resp("*5\r\n$4\r\n1001\r\n$1\r\n1\r\n$14\r\nbilling,orders\r\n"
-             "$13\r\n1764547200000\r\n$13\r\n1764540000000\r\n");
+    r = resp("*5\r\n$4\r\n1001\r\n$1\r\n1\r\n"
+             "$13\r\n1764547200000\r\n$13\r\n1764540000000\r\n$2\r\n12\r\n");
 
     assert_int_equal(ca_reply_session(r, &s), CA_REPLY_OK);
     assert_int_equal(s.account_len, 4);
     assert_memory_equal(s.account, "1001", 4);
     assert_int_equal(s.user_len, 1);
     assert_memory_equal(s.user, "1", 1);
-    assert_int_equal(s.permissions_len, 14);
-    assert_memory_equal(s.permissions, "billing,orders", 14);
     assert_int_equal(s.expires, 1764547200000LL);
     assert_int_equal(s.refreshed, 1764540000000LL);
+    assert_int_equal(s.generation_len, 2);
+    assert_memory_equal(s.generation, "12", 2);
 
-    freeReplyObject(r);
-
-    /* no permissions at all is a session too */
-    r = resp("*5\r\n$1\r\n9\r\n$1\r\n2\r\n$0\r\n\r\n$1\r\n5\r\n$1\r\n4\r\n");
-    assert_int_equal(ca_reply_session(r, &s), CA_REPLY_OK);
-    assert_int_equal(s.permissions_len, 0);
     freeReplyObject(r);
 }
 
@@ -193,9 +187,11 @@ test_session_gone(void **state)
         /* no such key: HMGET answers five nils */
         "*5\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n",
         /* a bare {s} left by a refresh racing a delete */
-        "*5\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n$3\r\n123\r\n",
+        "*5\r\n$-1\r\n$-1\r\n$-1\r\n$3\r\n123\r\n$-1\r\n",
+        /* a session made before sessions had a generation */
+        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n5\r\n$1\r\n4\r\n$-1\r\n",
         /* a field that is not a string */
-        "*5\r\n:1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n$1\r\n4\r\n",
+        "*5\r\n:1\r\n$1\r\n1\r\n$1\r\n5\r\n$1\r\n4\r\n$1\r\n0\r\n",
     };
 
     size_t               i;
@@ -214,35 +210,21 @@ test_session_gone(void **state)
 static void
 test_session_corrupt(void **state)
 {
-    static const struct {
-        const char  *text;
-        size_t       len;
-    } cases[] = {
+    static const char  *cases[] = {
         /* account not digits */
-        { S("*5\r\n$2\r\n1a\r\n$1\r\n1\r\n$0\r\n\r\n"
-              "$1\r\n5\r\n$1\r\n4\r\n") },
+        "*5\r\n$2\r\n1a\r\n$1\r\n1\r\n$1\r\n5\r\n$1\r\n4\r\n$1\r\n0\r\n",
         /* user empty */
-        { S("*5\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n"
-              "$1\r\n5\r\n$1\r\n4\r\n") },
+        "*5\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n$1\r\n4\r\n$1\r\n0\r\n",
         /* account of 21 digits */
-        { S("*5\r\n$21\r\n123456789012345678901\r\n$1\r\n1\r\n$0\r\n\r\n"
-            "$1\r\n5\r\n$1\r\n4\r\n") },
-        /* expiry signed, refresh too large */
-        { S("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$2\r\n-5\r\n"
-            "$1\r\n4\r\n") },
-        { S("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n"
-            "$19\r\n9223372036854775808\r\n") },
-        /* expiry empty */
-        { S("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n"
-            "$1\r\n4\r\n") },
-        /* permissions that would add a header to the proxied request */
-        { S("*5\r\n$1\r\n1\r\n$1\r\n2\r\n"
-            "$25\r\nall\r\nX-Client-Role: admin\r\n"
-              "$1\r\n5\r\n$1\r\n4\r\n") },
-        { S("*5\r\n$1\r\n1\r\n$1\r\n2\r\n$4\r\nal\0l\r\n"
-              "$1\r\n5\r\n$1\r\n4\r\n") },
-        { S("*5\r\n$1\r\n1\r\n$1\r\n2\r\n$4\r\nall\x7f\r\n"
-              "$1\r\n5\r\n$1\r\n4\r\n") },
+        "*5\r\n$21\r\n123456789012345678901\r\n$1\r\n1\r\n"
+        "$1\r\n5\r\n$1\r\n4\r\n$1\r\n0\r\n",
+        /* expiry signed, refresh too large, expiry empty */
+        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$2\r\n-5\r\n$1\r\n4\r\n$1\r\n0\r\n",
+        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n5\r\n"
+        "$19\r\n9223372036854775808\r\n$1\r\n0\r\n",
+        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n4\r\n$1\r\n0\r\n",
+        /* generation not a number */
+        "*5\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n5\r\n$1\r\n4\r\n$2\r\n1 \r\n",
     };
 
     size_t               i;
@@ -250,9 +232,10 @@ test_session_corrupt(void **state)
     ca_reply_session_t   s;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        r = resp_n(cases[i].text, cases[i].len);
+        r = resp(cases[i]);
         assert_int_equal(ca_reply_session(r, &s), CA_REPLY_CORRUPT);
         assert_null(s.account);
+        assert_null(s.generation);
         assert_int_equal(s.expires, 0);
         freeReplyObject(r);
     }
@@ -270,8 +253,8 @@ test_session_unexpected(void **state)
         ":5\r\n",
         "*-1\r\n",
         "*0\r\n",
-        "*4\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n",
-        "*6\r\n$1\r\n1\r\n$1\r\n1\r\n$0\r\n\r\n$1\r\n5\r\n$1\r\n4\r\n"
+        "*4\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n5\r\n$1\r\n4\r\n",
+        "*6\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n5\r\n$1\r\n4\r\n$1\r\n0\r\n"
         "$1\r\n4\r\n",
     };
 
@@ -289,6 +272,98 @@ test_session_unexpected(void **state)
 }
 
 
+static void
+test_owner_found(void **state)
+{
+    redisReply        *r;
+    ca_reply_owner_t   o;
+
+    r = resp("*3\r\n$6\r\nactive\r\n$14\r\nbilling,orders\r\n$1\r\n3\r\n");
+    assert_int_equal(ca_reply_owner(r, &o), CA_REPLY_OK);
+    assert_true(o.active);
+    assert_int_equal(o.permissions_len, 14);
+    assert_memory_equal(o.permissions, "billing,orders", 14);
+    assert_int_equal(o.generation_len, 1);
+    assert_memory_equal(o.generation, "3", 1);
+    freeReplyObject(r);
+
+    /* never revoked, no permissions: generation 0, none held */
+    r = resp("*3\r\n$6\r\nactive\r\n$-1\r\n$-1\r\n");
+    assert_int_equal(ca_reply_owner(r, &o), CA_REPLY_OK);
+    assert_true(o.active);
+    assert_int_equal(o.permissions_len, 0);
+    assert_int_equal(o.generation_len, 1);
+    assert_memory_equal(o.generation, "0", 1);
+    freeReplyObject(r);
+
+    /* locked, or gone (every field nil): not active */
+    r = resp("*3\r\n$6\r\nlocked\r\n$3\r\nall\r\n$1\r\n1\r\n");
+    assert_int_equal(ca_reply_owner(r, &o), CA_REPLY_OK);
+    assert_false(o.active);
+    freeReplyObject(r);
+
+    r = resp("*3\r\n$-1\r\n$-1\r\n$-1\r\n");
+    assert_int_equal(ca_reply_owner(r, &o), CA_REPLY_OK);
+    assert_false(o.active);
+    freeReplyObject(r);
+}
+
+
+static void
+test_owner_corrupt(void **state)
+{
+    static const struct {
+        const char  *text;
+        size_t       len;
+    } cases[] = {
+        /* permissions that would add a header to the proxied request */
+        { S("*3\r\n$6\r\nactive\r\n$25\r\nall\r\nX-Client-Role: admin\r\n"
+            "$1\r\n1\r\n") },
+        { S("*3\r\n$6\r\nactive\r\n$4\r\nal\0l\r\n$1\r\n1\r\n") },
+        { S("*3\r\n$6\r\nactive\r\n$4\r\nall\x7f\r\n$1\r\n1\r\n") },
+        /* a generation that is not a number */
+        { S("*3\r\n$6\r\nactive\r\n$3\r\nall\r\n$2\r\n-1\r\n") },
+    };
+
+    size_t             i;
+    redisReply        *r;
+    ca_reply_owner_t   o;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = resp_n(cases[i].text, cases[i].len);
+        assert_int_equal(ca_reply_owner(r, &o), CA_REPLY_CORRUPT);
+        assert_null(o.permissions);
+        assert_false(o.active);
+        freeReplyObject(r);
+    }
+}
+
+
+static void
+test_owner_unexpected(void **state)
+{
+    static const char  *cases[] = {
+        "-ERR wrong\r\n",
+        "$-1\r\n",
+        "*2\r\n$6\r\nactive\r\n$3\r\nall\r\n",
+        "*3\r\n:1\r\n$3\r\nall\r\n$1\r\n1\r\n",
+        "*3\r\n$6\r\nactive\r\n*0\r\n$1\r\n1\r\n",
+    };
+
+    size_t             i;
+    redisReply        *r;
+    ca_reply_owner_t   o;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = resp(cases[i]);
+        assert_int_equal(ca_reply_owner(r, &o), CA_REPLY_BAD);
+        freeReplyObject(r);
+    }
+
+    assert_int_equal(ca_reply_owner(NULL, &o), CA_REPLY_BAD);
+}
+
+
 int
 main(void)
 {
@@ -301,6 +376,9 @@ main(void)
         cmocka_unit_test(test_session_gone),
         cmocka_unit_test(test_session_corrupt),
         cmocka_unit_test(test_session_unexpected),
+        cmocka_unit_test(test_owner_found),
+        cmocka_unit_test(test_owner_corrupt),
+        cmocka_unit_test(test_owner_unexpected),
     };
 
     return cmocka_run_group_tests_name("ca_reply", tests, NULL, NULL);

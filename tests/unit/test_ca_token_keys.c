@@ -99,6 +99,46 @@ test_token_hash_roundtrip(void **state)
 
 
 static void
+test_token_owned_roundtrip(void **state)
+{
+    char  token[CA_TOKEN_LEN + 1], again[HASH_SIZE],
+          hash[HASH_SIZE], a[CA_TOKEN_ID_LEN], u[CA_TOKEN_ID_LEN];
+
+    assert_int_equal(ca_token_generate_owned(token, "4294967295", "7"), 0);
+    assert_int_equal(strlen(token), CA_TOKEN_LEN);
+    assert_int_equal(token_hash(token, CA_TOKEN_LEN, hash), 0);
+    assert_int_equal(ca_token_session(token, CA_TOKEN_LEN, again, a, u), 0);
+    assert_string_equal(again, hash);
+    assert_string_equal(a, "4294967295");
+    assert_string_equal(u, "7");
+
+    /* the rest is random: two tokens of one user differ */
+    assert_int_equal(ca_token_generate_owned(again, "4294967295", "7"), 0);
+    assert_memory_not_equal(token, again, CA_TOKEN_LEN);
+}
+
+
+static void
+test_token_owned_refuses_bad_ids(void **state)
+{
+    char  token[CA_TOKEN_LEN + 1], hash[HASH_SIZE], a[CA_TOKEN_ID_LEN],
+          u[CA_TOKEN_ID_LEN], zeros[CA_TOKEN_LEN];
+
+    assert_int_equal(ca_token_generate_owned(token, "4294967296", "1"), -1);
+    assert_int_equal(ca_token_generate_owned(token, "1", "0"), -1);
+    assert_int_equal(ca_token_generate_owned(token, "", "1"), -1);
+    assert_int_equal(ca_token_generate_owned(token, "01", "1"), -1);
+    assert_int_equal(ca_token_generate_owned(token, "1x", "1"), -1);
+
+    /* a token whose ids are 0 names nobody */
+    memset(zeros, 'A', sizeof(zeros));
+    assert_int_equal(ca_token_session(zeros, sizeof(zeros), hash, a, u), -1);
+    assert_int_equal(ca_token_session(zeros, sizeof(zeros) - 1, hash, a, u),
+                     -1);
+}
+
+
+static void
 test_token_hash_vectors(void **state)
 {
     char  hash[HASH_SIZE], zeros[CA_TOKEN_LEN];
@@ -360,6 +400,8 @@ main(void)
         cmocka_unit_test(test_token_generate),
         cmocka_unit_test(test_token_hash_roundtrip),
         cmocka_unit_test(test_token_hash_vectors),
+        cmocka_unit_test(test_token_owned_roundtrip),
+        cmocka_unit_test(test_token_owned_refuses_bad_ids),
         cmocka_unit_test(test_token_hash_length),
         cmocka_unit_test(test_token_hash_alphabet),
         cmocka_unit_test(test_token_hash_rejects_high_bytes),
