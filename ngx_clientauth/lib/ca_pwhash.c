@@ -514,8 +514,9 @@ ca_argon2_params(const char *stored, ca_pwhash_params_t *params)
 /*
  * A hash's verification costs in proportion to its rounds (sha512-crypt),
  * 2^cost (bcrypt) and t x m (argon2, once beyond the caches): each scheme
- * is timed at a cheap cost, the best of two, and scaled to its bound; the
- * configured argon2id cost is timed as it is, since it changes per server.
+ * is timed at a cheap cost, the best of two, in CPU time, and scaled to its
+ * bound; the configured argon2id cost is timed as it is, since it changes
+ * per server.
  */
 
 int64_t
@@ -617,12 +618,17 @@ ca_time_crypt_ms(const char *setting)
 }
 
 
+/*
+ * CPU time, not wall time: what a hash costs, whatever else the machine
+ * is doing while the configuration is read.
+ */
+
 static double
 ca_now_ms(void)
 {
     struct timespec  ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 
     return (double) ts.tv_sec * 1000 + (double) ts.tv_nsec / 1e6;
 }

@@ -97,10 +97,10 @@ int ca_pwhash_check(const char *stored, const ca_pwhash_cost_t *cost,
     char *why, size_t len);
 
 /*
- * Times the costliest verification the bounds allow next to cost, in ms,
- * on this machine: measured on cheap hashes of each scheme (a few tens of
- * ms of CPU, the legacy ones once per calib) and scaled up.  -1 on error.
- * For configuration time, not for a worker's event loop.
+ * The CPU time, in ms, of the costliest verification the bounds allow next
+ * to cost, on this machine: measured on cheap hashes of each scheme (a few
+ * tens of ms of CPU, the legacy ones once per calib) and scaled up.  -1 on
+ * error.  For configuration time, not for a worker's event loop.
  */
 typedef struct {
     double              bcrypt_ms;      /* one 2^cost round */

@@ -177,7 +177,8 @@ def test_legacy_sha512_hash_takes_as_long_as_an_unknown_account(
     """Default cost (no clientauth_hash_cost: the dummy hash is argon2id
     t=2 m=19m): a wrong password on a $6$ account must cost about the
     dummy's time, not sha512-crypt's few milliseconds."""
-    g = review_gateway(default_hash_cost=True, server=NO_THROTTLE)
+    g = review_gateway(default_hash_cost=True, server=NO_THROTTLE,
+                       failure_floor="auto")
     ana = add_customer(g.redis, "ana@example.com", PASSWORD)
     legacy = sha512_crypt_hash(PASSWORD)
     g.redis.call("HSET", ana.key, "hash", legacy)

@@ -663,19 +663,19 @@ test_ceiling_covers_the_costliest_hash(void **state)
     ceiling = ca_pwhash_ceiling_ms(&low, &calib);
     assert_true(calib.bcrypt_ms > 0 && calib.sha512_ms > 0);
 
-    /* a bcrypt hash at the highest cost allowed, timed as it verifies */
+    /* a bcrypt hash at the highest cost allowed, timed (CPU) as it verifies */
     legacy_hash("$2b$", CA_PWHASH_BCRYPT_COST_MAX, PASSWORD, hash,
                 sizeof(hash));
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     assert_int_equal(verify(hash, S(WRONG_PW), &low, &rehash),
                      CA_PW_MISMATCH);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     took = (t1.tv_sec - t0.tv_sec) * 1000
            + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 
-    /* within the noise of a shared machine */
-    assert_true(ceiling * 2 >= took);
-    assert_true(ceiling <= took * 3);
+    /* scaled from cost 8, within the noise of a shared machine */
+    assert_true(ceiling * 4 >= took * 3);
+    assert_true(ceiling <= took * 2);
 
     /* the legacy figures are measured once */
     again = ca_pwhash_ceiling_ms(&low, &calib);
