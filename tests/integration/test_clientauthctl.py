@@ -819,6 +819,20 @@ def test_import_cost_bounds_follow_the_configured_argon2id_cost(
     assert redis.hgetall(user_key("5", "5"))["hash"] == big
 
 
+def test_show_tells_support_why_a_stored_hash_cannot_log_in(ctl, redis):
+    """A hash written before the bounds existed (or by hand) fails every
+    login: user show says why, still without printing it."""
+    account, user = add_owner(ctl, "ana@example.com")
+    costly = "$2y$13$" + BCRYPT_TAIL
+    redis.cli("HSET", user_key(account, user), "hash", costly)
+
+    shown = ok(ctl("user", "show", BRAND, "ana@example.com"))
+
+    assert shown.fields()["password"] == \
+        "bcrypt, unusable: bcrypt cost 13 is outside 4..12"
+    assert costly not in shown.out and BCRYPT_TAIL not in shown.out
+
+
 def test_bad_locale_names_the_column(ctl, redis, tmp_path):
     result = import_csv(ctl, tmp_path, "email,locale\na@example.com,english\n")
     assert result.rc == 1
