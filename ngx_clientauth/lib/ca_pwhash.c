@@ -16,9 +16,9 @@
 
 static int ca_has_prefix(const char *s, const char *prefix);
 static ca_pwhash_scheme_e ca_scheme_of(const char *stored);
-static ca_pw_rc_e ca_argon2_verify(ca_pwhash_scheme_e scheme, const char *stored,
-    const char *password, size_t pwlen, const ca_pwhash_cost_t *cost,
-    int *needs_rehash);
+static ca_pw_rc_e ca_argon2_verify(ca_pwhash_scheme_e scheme,
+    const char *stored, const char *password, size_t pwlen,
+    const ca_pwhash_cost_t *cost, int *needs_rehash);
 static ca_pw_rc_e ca_crypt_verify(const char *stored, const char *password,
     size_t pwlen);
 static const char *ca_number(const char *p, unsigned long *n);
@@ -34,7 +34,7 @@ ca_pw_rc_e
 ca_pwhash_verify(const char *stored, const char *password, size_t pwlen,
     const ca_pwhash_cost_t *cost, int *needs_rehash)
 {
-    ca_pw_rc_e   rc;
+    ca_pw_rc_e          rc;
     ca_pwhash_scheme_e  scheme;
 
     *needs_rehash = 0;
