@@ -78,25 +78,27 @@ def test_failed_logins_take_as_long_whatever_the_stored_hash(make_gateway):
 
 
 def test_right_passwords_are_not_held_by_the_failure_floor(make_gateway):
-    """Only failures wait: a login with the right password on a hash of the
-    current cost answers as soon as its verification is done."""
-    g = make_gateway(hash_cost=DEFAULT_COST, failure_floor="auto",
+    """Only failures wait, and never less than the floor: a login with the
+    right password answers as soon as its verification is done.  A floor
+    set well above the hash's time keeps this apart from the load."""
+    g = make_gateway(hash_cost=DEFAULT_COST, failure_floor="2s",
                      server=OPEN)
     ana = add_customer(g.redis, "ana@example.com", cost="2:19")
 
     success, failure = [], []
-    for i in range(5):
+    for i in range(3):
         elapsed, raw = timed(g, ana.email, ana.password)
         assert status_of(raw) == 200, raw[:300]
         success.append(elapsed)
-        elapsed, raw = timed(g, ana.email)
+        elapsed, raw = timed(g, ana.email if i % 2 else "nobody@example.com")
         assert status_of(raw) == 401, raw[:300]
         failure.append(elapsed)
 
-    s, f = statistics.median(success), statistics.median(failure)
     print("login medians: success %.1f ms, failure %.1f ms"
-          % (s * 1000, f * 1000))
-    assert s < f / 2, (s, f)
+          % (statistics.median(success) * 1000,
+             statistics.median(failure) * 1000))
+    assert min(failure) >= 2.0, failure
+    assert statistics.median(success) < 1.0, success
 
 
 def test_a_hash_beyond_the_cost_bounds_fails_without_hashing(make_gateway):
