@@ -4,6 +4,7 @@
 
 BUILD      := build
 MODULE     := $(BUILD)/nginx/objs/ngx_http_clientauth_module.so
+ASAN_MOD   := $(BUILD)/asan/nginx/objs/ngx_http_clientauth_module.so
 CTL        := $(BUILD)/clientauthctl
 LIB_DIR    := ngx_clientauth/lib
 LIB_SRCS   := $(wildcard $(LIB_DIR)/*.c)
@@ -28,7 +29,7 @@ BENCH_PKGS := $(TEST_PKGS) wrk gnuplot-nox libjemalloc2 libjemalloc-dev \
               valgrind
 
 .PHONY: all deps test-deps bench-deps module ctl unit integration test \
-        demo bench clean
+        module-asan test-asan demo bench clean
 
 all: module ctl
 
@@ -45,6 +46,12 @@ module: deps $(MODULE)
 
 $(MODULE): $(MOD_FILES)
 	scripts/build-module
+
+# The module with AddressSanitizer and UBSan, for `make test-asan`.
+module-asan: deps $(ASAN_MOD)
+
+$(ASAN_MOD): $(MOD_FILES)
+	scripts/build-module --sanitize
 
 ctl: deps $(CTL)
 
@@ -63,6 +70,11 @@ unit: test-deps $(UNIT_BINS)
 
 integration: test-deps module ctl
 	$(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
+
+# The whole integration suite against the sanitized module, in Debian's
+# nginx with libasan preloaded (tests/integration/helpers.py, CA_SANITIZE).
+test-asan: test-deps module-asan ctl
+	CA_SANITIZE=1 $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
 test: unit integration
 

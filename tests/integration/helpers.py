@@ -8,6 +8,11 @@ provisioning.  Redis is inspected with a tiny RESP client, so no Python
 Redis library is needed.
 
 Override the binaries with $CA_MODULE, $CA_CTL, $CA_NGINX.
+
+$CA_SANITIZE=1 (`make test-asan`) runs the module built with AddressSanitizer
+and UBSan (build/asan/, scripts/build-module --sanitize) in the same Debian
+nginx, with gcc's libasan preloaded ($CA_LIBASAN overrides its path); any
+sanitizer report fails the test like an [alert] does.
 """
 
 import base64
@@ -28,9 +33,10 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
+SANITIZE = os.environ.get("CA_SANITIZE", "0") not in ("", "0")
 MODULE = Path(os.environ.get(
-    "CA_MODULE", REPO / "build" / "nginx" / "objs"
-    / "ngx_http_clientauth_module.so"))
+    "CA_MODULE", REPO / "build" / ("asan" if SANITIZE else "") / "nginx"
+    / "objs" / "ngx_http_clientauth_module.so"))
 CTL = Path(os.environ.get("CA_CTL", REPO / "build" / "clientauthctl"))
 NGINX = os.environ.get("CA_NGINX", "/usr/sbin/nginx")
 
@@ -46,8 +52,29 @@ IDENTITY_HEADERS = ("X-Client-Account", "X-Client-User", "X-Client-Brand",
                     "X-Client-Permissions")
 
 # Any of these in an error log fails the test that was running.
+SANITIZER_REPORT = re.compile(
+    r"ERROR: \w+Sanitizer|\w+Sanitizer:DEADLYSIGNAL|runtime error: ")
 LOG_PROBLEMS = re.compile(
-    r"\[(alert|crit|emerg)\]|exited on signal|core dumped")
+    r"\[(alert|crit|emerg)\]|exited on signal|core dumped|"
+    + SANITIZER_REPORT.pattern)
+
+# Sanitizer options under CA_SANITIZE.  Reports go to stderr, which nginx
+# points at the error log once it has read its configuration (before that,
+# to nginx.out or `nginx -t`'s output): the workers run as nobody and could
+# not open a log_path file in pytest's private temporary directories, but
+# they inherit the error log's descriptor.  The first error aborts the
+# process (the master then logs "exited on signal 6"), so nothing is missed
+# even by a test that ignores the log.  No leak check: nginx's own
+# process-lifetime allocations are never freed at exit and its frames have
+# no frame pointers, so LeakSanitizer could only report nginx, not the
+# module; growth is what the soak (RSS) and valgrind (definite leaks in the
+# module) look for.
+SANITIZER_OPTIONS = {
+    "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=0"
+                    ":disable_coredump=1:color=never",
+    "UBSAN_OPTIONS": "halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+                     ":color=never",
+}
 
 
 # ------------------------------------------------------------------ utils
@@ -339,6 +366,31 @@ def identity_of(headers):
 
 # ------------------------------------------------------------------ nginx
 
+def libasan():
+    """gcc's AddressSanitizer runtime, which Debian's uninstrumented nginx
+    must load before anything else for a sanitized module to load."""
+    path = os.environ.get("CA_LIBASAN")
+    if not path:
+        path = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                              capture_output=True, text=True,
+                              check=True).stdout.strip()
+    path = os.path.realpath(path)
+    assert os.path.exists(path), "no libasan at %s" % path
+    return path
+
+
+def nginx_env():
+    """The environment to start nginx in: this one, plus under CA_SANITIZE
+    the preloaded ASan runtime and the sanitizers' options (the caller's
+    own options come after ours, so they win)."""
+    env = dict(os.environ)
+    if SANITIZE:
+        env["LD_PRELOAD"] = libasan()
+        for name, ours in SANITIZER_OPTIONS.items():
+            env[name] = ours + (":" + env[name] if env.get(name) else "")
+    return env
+
+
 HTTP_TEMPS = """\
     client_body_temp_path {dir}/client_body;
     proxy_temp_path {dir}/proxy;
@@ -435,13 +487,14 @@ class Nginx:
         self.extra_args = list(extra_args)
         self.proc = None
         self.checked = 0           # error-log offset already checked
+        self.out_checked = 0       # nginx.out offset already checked
 
     def start(self, workers=None, timeout=15):
         out = open(self.dir / "nginx.out", "ab")
         self.proc = subprocess.Popen(
             [NGINX, "-p", str(self.dir) + "/", "-c", str(self.conf),
              "-e", str(self.error_log)] + self.extra_args,
-            stdout=out, stderr=subprocess.STDOUT)
+            stdout=out, stderr=subprocess.STDOUT, env=nginx_env())
         out.close()
         Nginx.registry.append(self)
 
@@ -528,13 +581,21 @@ class Nginx:
             return 0
 
     def take_log_problems(self):
-        """Lines with [alert]/[crit]/[emerg]/exited on signal logged since
-        the last check."""
+        """Lines with [alert]/[crit]/[emerg]/exited on signal, or a
+        sanitizer's report (with the lines that follow it), logged since
+        the last check, in the error log and in nginx's own output."""
         end = self.log_size()
         text = self.read_log(self.checked)[:end - self.checked]
         self.checked = end
-        return [line for line in text.splitlines()
-                if LOG_PROBLEMS.search(line)]
+        out = self.dir / "nginx.out"
+        try:
+            with open(out, "rb") as f:
+                f.seek(self.out_checked)
+                text += "\n" + f.read().decode("utf-8", "replace")
+                self.out_checked = f.tell()
+        except FileNotFoundError:
+            pass
+        return problem_lines(text)
 
     def access_lines(self, marker):
         try:
@@ -542,6 +603,25 @@ class Nginx:
         except FileNotFoundError:
             return []
         return [line for line in text.splitlines() if marker in line]
+
+
+def problem_lines(text, pattern=LOG_PROBLEMS, report_lines=40):
+    """The lines of text that pattern matches; a sanitizer's report comes
+    whole (up to report_lines lines), for its stack."""
+    lines = text.splitlines()
+    found = []
+    i = 0
+    while i < len(lines):
+        if not pattern.search(lines[i]):
+            i += 1
+            continue
+        if SANITIZER_REPORT.search(lines[i]):
+            found.extend(lines[i:i + report_lines])
+            i += report_lines
+        else:
+            found.append(lines[i])
+            i += 1
+    return found
 
 
 def check_logs(instances):
