@@ -959,7 +959,9 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
         return REDIS_ERR;
     }
 
-    len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
+    /* and a NUL after the command: see below */
+
+    len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN + 1;
 
     for (i = 0; i < a->argc; i++) {
         len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + a->argvlen[i];
@@ -988,6 +990,14 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
         *p++ = '\r';
         *p++ = '\n';
     }
+
+    /*
+     * hiredis looks at the byte after a command's first argument to see
+     * whether more follow (its own formatter leaves a NUL there): with a
+     * one-word command (MULTI, EXEC, PING) that is past the end.
+     */
+
+    *p = '\0';
 
     return redisAsyncFormattedCommand(ac, fn, privdata,
                                       (char *) ngx_http_clientauth_wire,
