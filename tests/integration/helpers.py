@@ -13,6 +13,10 @@ $CA_SANITIZE=1 (`make test-asan`) runs the module built with AddressSanitizer
 and UBSan (build/asan/, scripts/build-module --sanitize) in the same Debian
 nginx, with gcc's libasan preloaded ($CA_LIBASAN overrides its path); any
 sanitizer report fails the test like an [alert] does.
+
+$CA_VALGRIND=1 (`make test-valgrind`) runs nginx (master and workers) under
+valgrind memcheck; an invalid access, a use of uninitialised memory or a
+definite leak in any of its processes fails the test.
 """
 
 import base64
@@ -34,6 +38,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 SANITIZE = os.environ.get("CA_SANITIZE", "0") not in ("", "0")
+VALGRIND = os.environ.get("CA_VALGRIND", "0") not in ("", "0")
 MODULE = Path(os.environ.get(
     "CA_MODULE", REPO / "build" / ("asan" if SANITIZE else "") / "nginx"
     / "objs" / "ngx_http_clientauth_module.so"))
@@ -379,6 +384,26 @@ def libasan():
     return path
 
 
+# memcheck, every process (forked workers get their own log), failing on
+# definite errors only: invalid accesses, uninitialised values, bad frees,
+# definitely lost blocks.
+VALGRIND_ARGS = ["valgrind", "--tool=memcheck", "--leak-check=full",
+                 "--show-leak-kinds=definite",
+                 "--errors-for-leak-kinds=definite", "--num-callers=30",
+                 "--keep-debuginfo=yes",
+                 "--suppressions=%s" % (REPO / "tests" / "integration"
+                                        / "valgrind.supp")]
+VALGRIND_ERRORS = re.compile(r"ERROR SUMMARY: [1-9]")
+
+
+def nginx_command(workdir):
+    """How to start nginx: under valgrind with CA_VALGRIND."""
+    if VALGRIND:
+        return VALGRIND_ARGS + ["--log-file=%s/valgrind.%%p.log" % workdir,
+                                NGINX]
+    return [NGINX]
+
+
 def nginx_env():
     """The environment to start nginx in: this one, plus under CA_SANITIZE
     the preloaded ASan runtime and the sanitizers' options (the caller's
@@ -457,6 +482,8 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
     status page, a public location, a billing-only location and one with
     its own login URL; the keyword arguments add per-test directives."""
     workdir = Path(workdir)
+    if VALGRIND and "timeout=" not in redis_opts:
+        redis_opts += " timeout=5s"         # the worker runs ~20x slower
     return CONF_TEMPLATE.format(
         module=MODULE, dir=workdir, workers=workers, main=main,
         temps=HTTP_TEMPS.format(dir=workdir),
@@ -488,11 +515,15 @@ class Nginx:
         self.proc = None
         self.checked = 0           # error-log offset already checked
         self.out_checked = 0       # nginx.out offset already checked
+        self.valgrind_seen = set()  # valgrind logs already checked
 
     def start(self, workers=None, timeout=15):
         out = open(self.dir / "nginx.out", "ab")
+        if VALGRIND:
+            timeout *= 4
         self.proc = subprocess.Popen(
-            [NGINX, "-p", str(self.dir) + "/", "-c", str(self.conf),
+            nginx_command(self.dir)
+            + ["-p", str(self.dir) + "/", "-c", str(self.conf),
              "-e", str(self.error_log)] + self.extra_args,
             stdout=out, stderr=subprocess.STDOUT, env=nginx_env())
         out.close()
@@ -550,8 +581,9 @@ class Nginx:
             except OSError:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.proc.pid and \
-                    cmdline.startswith(b"nginx: worker process"):
+            # under valgrind the title nginx sets is not in /proc
+            if ppid == self.proc.pid and (VALGRIND or cmdline.startswith(
+                    b"nginx: worker process")):
                 pids.add(int(entry))
         return pids
 
@@ -595,7 +627,22 @@ class Nginx:
                 self.out_checked = f.tell()
         except FileNotFoundError:
             pass
-        return problem_lines(text)
+        return problem_lines(text) + self.valgrind_errors()
+
+    def valgrind_errors(self):
+        """The reports of valgrind logs whose process has exited with
+        errors (each log is read once, when its summary is there)."""
+        found = []
+        for log in sorted(self.dir.glob("valgrind.*.log")):
+            if log in self.valgrind_seen:
+                continue
+            text = log.read_text(errors="replace")
+            if "ERROR SUMMARY:" not in text:
+                continue                # still running
+            self.valgrind_seen.add(log)
+            if VALGRIND_ERRORS.search(text):
+                found += ["%s:" % log] + text.splitlines()[:200]
+        return found
 
     def access_lines(self, marker):
         try:
