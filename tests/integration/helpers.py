@@ -77,7 +77,9 @@ LOG_PROBLEMS = re.compile(
 # the module's, as every worker stack runs through the same nginx frames.
 # Leaks are left to `make test-valgrind` (definite leaks, with the module's
 # frames named) and to the soak (worker RSS flat over millions of
-# requests).
+# requests).  UBSAN_OPTIONS reach the master only (a worker's UBSan starts
+# after nginx has overwritten /proc/self/environ): in workers UBSan findings
+# are fatal through -fno-sanitize-recover=all (scripts/build-module).
 SANITIZER_OPTIONS = {
     "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=0"
                     ":disable_coredump=1:color=never",
