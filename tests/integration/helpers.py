@@ -594,14 +594,15 @@ class Nginx:
         return pids
 
     def reload(self, timeout=15):
-        """SIGHUP; returns once a new set of workers is running."""
+        """SIGHUP; returns once a new set of workers (as many as the old)
+        is running."""
         old = self.worker_pids()
         os.kill(self.proc.pid, signal.SIGHUP)
 
         def new_workers():
             now = self.worker_pids()
             fresh = now - old
-            return fresh if fresh else None
+            return fresh if fresh and len(fresh) >= len(old) else None
         return old, wait_until(new_workers, timeout, "new nginx workers")
 
     def read_log(self, start=0):
