@@ -73,7 +73,7 @@ integration: test-deps module ctl
 
 # The whole integration suite against the sanitized module, in Debian's
 # nginx with libasan preloaded (tests/integration/helpers.py, CA_SANITIZE):
-# about 1.5 times the plain suite's time, so `make test` runs both.
+# about the plain suite's time, so `make test` runs both.
 test-asan: test-deps module-asan ctl
 	CA_SANITIZE=1 $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
