@@ -5,6 +5,7 @@
 
 BUILD      := build
 MODULE     := $(BUILD)/nginx/objs/ngx_http_clientauth_module.so
+ASAN_MOD   := $(BUILD)/asan/nginx/objs/ngx_http_clientauth_module.so
 CTL        := $(BUILD)/clientauthctl
 LIB_DIR    := ngx_clientauth/lib
 LIB_SRCS   := $(wildcard $(LIB_DIR)/*.c)
@@ -42,7 +43,8 @@ BENCH_PKGS := $(TEST_PKGS) wrk gnuplot-nox libjemalloc2 libjemalloc-dev \
               valgrind
 
 .PHONY: all deps fuzz-deps test-deps bench-deps module ctl unit fuzz \
-        fuzz-ci integration test demo bench clean
+        fuzz-ci integration test module-asan test-asan test-valgrind demo \
+        bench soak clean
 
 all: module ctl
 
@@ -62,6 +64,12 @@ module: deps $(MODULE)
 
 $(MODULE): $(MOD_FILES)
 	scripts/build-module
+
+# The module with AddressSanitizer and UBSan, for `make test-asan`.
+module-asan: deps $(ASAN_MOD)
+
+$(ASAN_MOD): $(MOD_FILES)
+	scripts/build-module --sanitize
 
 ctl: deps $(CTL)
 
@@ -100,14 +108,50 @@ fuzz-ci: fuzz-deps $(FUZZ_BINS)
 integration: test-deps module ctl
 	$(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
+# The whole integration suite against the sanitized module, in Debian's
+# nginx with libasan preloaded (tests/integration/helpers.py, CA_SANITIZE):
+# about the plain suite's time, so `make test` runs both.
+test-asan: test-deps module-asan ctl
+	CA_SANITIZE=1 $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
+
+# A few representative flows with nginx under valgrind memcheck: session
+# validation, login, logout, reset, clients gone mid-flow (fails on invalid
+# accesses, uninitialised values and definite leaks).
+VG_TESTS   := \
+    test_session.py::test_valid_session_reaches_the_portal_with_the_owners_identity \
+    test_session.py::test_forged_token_is_refused \
+    test_session.py::test_malformed_cookie_is_refused_without_asking_redis \
+    test_session.py::test_user_without_the_permission_gets_403 \
+    test_session.py::test_logout_deletes_the_session_and_clears_the_cookie \
+    test_session.py::test_browser_logout_goes_back_to_the_login_page \
+    test_login_basic.py::test_api_client_logs_in_with_a_form \
+    test_login_basic.py::test_api_client_logs_in_with_a_json_body \
+    test_login_basic.py::test_login_page_is_served_to_browsers \
+    test_login_basic.py::test_wrong_password_and_unknown_account_get_the_same_answer \
+    test_login_basic.py::test_malformed_login_gets_400_and_changes_nothing \
+    test_reset.py::test_link_message_and_the_token_at_rest \
+    test_reset.py::test_unknown_link_is_410 \
+    test_reset.py::test_malformed_request_is_400_and_changes_nothing \
+    test_reset.py::test_confirm_replaces_the_password_and_ends_every_session \
+    test_hostile_clients.py::test_client_gone_while_its_redis_command_is_in_flight
+
+test-valgrind: bench-deps module ctl
+	cd tests/integration && CA_VALGRIND=1 $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider $(VG_TESTS)
+
 # fuzz first: the runners' summaries close the output
-test: fuzz-ci unit integration
+test: fuzz-ci unit integration test-asan
 
 demo: test-deps module ctl
 	scripts/demo
 
 bench: bench-deps module ctl
 	bench/run
+
+# One gateway under 10 million validated requests and 100,000 logins,
+# worker RSS and descriptors sampled (bench/soak; about 6 minutes).
+soak: bench-deps module ctl
+	bench/soak
 
 clean:
 	rm -rf $(BUILD)

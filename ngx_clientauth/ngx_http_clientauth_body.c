@@ -190,6 +190,13 @@ ngx_http_clientauth_body_copy(ngx_http_request_t *r, ngx_str_t *body)
     p = body->data;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
+
+        /* an empty body's buffer may have no memory: keep NULL from memcpy */
+
+        if (cl->buf->pos == cl->buf->last) {
+            continue;
+        }
+
         p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
     }
 

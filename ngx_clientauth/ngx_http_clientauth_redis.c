@@ -241,6 +241,7 @@ void
 ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                    i, j;
+    ngx_queue_t                  *q;
     ngx_http_clientauth_redis_t  *rd, *t;
 
     for (i = 0; i < ngx_http_clientauth_nbridges; i++) {
@@ -262,6 +263,23 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_clientauth_nbridges = 0;
+
+    /*
+     * redisAsyncFree() has called back every command: all are on the free
+     * list now.  Freed here so that a leak checker sees a clean exit.
+     */
+
+    while (!ngx_queue_empty(&ngx_http_clientauth_free_cmds)) {
+        q = ngx_queue_head(&ngx_http_clientauth_free_cmds);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_http_clientauth_cmd_t, queue));
+    }
+
+    if (ngx_http_clientauth_wire) {
+        ngx_free(ngx_http_clientauth_wire);
+        ngx_http_clientauth_wire = NULL;
+        ngx_http_clientauth_wire_size = 0;
+    }
 }
 
 
@@ -1026,7 +1044,7 @@ ngx_http_clientauth_txn_queue(ngx_http_clientauth_cmd_t *cmd,
         len += ngx_http_clientauth_resp_size(&cmds[i]);
     }
 
-    cmd->queued = ngx_alloc(len, rd->log);
+    cmd->queued = ngx_alloc(len + 1, rd->log);
     if (cmd->queued == NULL) {
         return NGX_ERROR;
     }
@@ -1038,6 +1056,9 @@ ngx_http_clientauth_txn_queue(ngx_http_clientauth_cmd_t *cmd,
         lens[i] = ngx_http_clientauth_resp_format(p, &cmds[i]) - p;
         p += lens[i];
     }
+
+    /* hiredis reads the byte after a one-word command: see send_argv */
+    *p = '\0';
 
     cmd->nqueued = n;
     cmd->waiting = 1;
@@ -1393,7 +1414,8 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
         return REDIS_ERR;
     }
 
-    len = ngx_http_clientauth_resp_size(a);
+    /* and a NUL after the command: see below */
+    len = ngx_http_clientauth_resp_size(a) + 1;
 
     if (len > ngx_http_clientauth_wire_size) {
         p = ngx_alloc(ngx_max(len, 4096), ngx_cycle->log);
@@ -1410,6 +1432,14 @@ ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
     }
 
     p = ngx_http_clientauth_resp_format(ngx_http_clientauth_wire, a);
+
+    /*
+     * hiredis looks at the byte after a command's first argument to see
+     * whether more follow (its own formatter leaves a NUL there): with a
+     * one-word command (MULTI, EXEC, PING) that is past the end.
+     */
+
+    *p = '\0';
 
     return redisAsyncFormattedCommand(ac, fn, privdata,
                                       (char *) ngx_http_clientauth_wire,

@@ -426,5 +426,8 @@ ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s)
 ngx_uint_t
 ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b)
 {
-    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
+    /* an empty reply field has no data: strncmp() must not see NULL */
+
+    return a->len == b->len
+           && (a->len == 0 || ngx_strncmp(a->data, b->data, a->len) == 0);
 }

@@ -8,6 +8,15 @@ provisioning.  Redis is inspected with a tiny RESP client, so no Python
 Redis library is needed.
 
 Override the binaries with $CA_MODULE, $CA_CTL, $CA_NGINX.
+
+$CA_SANITIZE=1 (`make test-asan`) runs the module built with AddressSanitizer
+and UBSan (build/asan/, scripts/build-module --sanitize) in the same Debian
+nginx, with gcc's libasan preloaded ($CA_LIBASAN overrides its path); any
+sanitizer report fails the test like an [alert] does.
+
+$CA_VALGRIND=1 (`make test-valgrind`) runs nginx (master and workers) under
+valgrind memcheck; an invalid access, a use of uninitialised memory or a
+definite leak in any of its processes fails the test.
 """
 
 import base64
@@ -28,9 +37,11 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
+SANITIZE = os.environ.get("CA_SANITIZE", "0") not in ("", "0")
+VALGRIND = os.environ.get("CA_VALGRIND", "0") not in ("", "0")
 MODULE = Path(os.environ.get(
-    "CA_MODULE", REPO / "build" / "nginx" / "objs"
-    / "ngx_http_clientauth_module.so"))
+    "CA_MODULE", REPO / "build" / ("asan" if SANITIZE else "") / "nginx"
+    / "objs" / "ngx_http_clientauth_module.so"))
 CTL = Path(os.environ.get("CA_CTL", REPO / "build" / "clientauthctl"))
 NGINX = os.environ.get("CA_NGINX", "/usr/sbin/nginx")
 
@@ -46,8 +57,35 @@ IDENTITY_HEADERS = ("X-Client-Account", "X-Client-User", "X-Client-Brand",
                     "X-Client-Permissions")
 
 # Any of these in an error log fails the test that was running.
+SANITIZER_REPORT = re.compile(
+    r"ERROR: \w+Sanitizer|\w+Sanitizer:DEADLYSIGNAL|runtime error: ")
 LOG_PROBLEMS = re.compile(
-    r"\[(alert|crit|emerg)\]|exited on signal|core dumped")
+    r"\[(alert|crit|emerg)\]|exited on signal|core dumped|"
+    + SANITIZER_REPORT.pattern)
+
+# Sanitizer options under CA_SANITIZE.  Reports go to stderr, which nginx
+# points at the error log once it has read its configuration (before that,
+# to nginx.out or `nginx -t`'s output): the workers run as nobody and could
+# not open a log_path file in pytest's private temporary directories, but
+# they inherit the error log's descriptor.  The first error aborts the
+# process (the master then logs "exited on signal 6"), so nothing is missed
+# even by a test that ignores the log.  No leak check (detect_leaks=0): in
+# a forking server LeakSanitizer runs at each worker's exit, where nginx
+# never frees what it allocated at worker start (its 240 KiB connection
+# array, its event arrays: every worker "leaks" them); Debian's nginx is
+# stripped and has no frame pointers, so no suppression can tell those from
+# the module's, as every worker stack runs through the same nginx frames.
+# Leaks are left to `make test-valgrind` (definite leaks, with the module's
+# frames named) and to the soak (worker RSS flat over millions of
+# requests).  UBSAN_OPTIONS reach the master only (a worker's UBSan starts
+# after nginx has overwritten /proc/self/environ): in workers UBSan findings
+# are fatal through -fno-sanitize-recover=all (scripts/build-module).
+SANITIZER_OPTIONS = {
+    "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=0"
+                    ":disable_coredump=1:color=never",
+    "UBSAN_OPTIONS": "halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+                     ":color=never",
+}
 
 
 # ------------------------------------------------------------------ utils
@@ -339,6 +377,51 @@ def identity_of(headers):
 
 # ------------------------------------------------------------------ nginx
 
+def libasan():
+    """gcc's AddressSanitizer runtime, which Debian's uninstrumented nginx
+    must load before anything else for a sanitized module to load."""
+    path = os.environ.get("CA_LIBASAN")
+    if not path:
+        path = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                              capture_output=True, text=True,
+                              check=True).stdout.strip()
+    path = os.path.realpath(path)
+    assert os.path.exists(path), "no libasan at %s" % path
+    return path
+
+
+# memcheck, every process (forked workers get their own log), failing on
+# definite errors only: invalid accesses, uninitialised values, bad frees,
+# definitely lost blocks.
+VALGRIND_ARGS = ["valgrind", "--tool=memcheck", "--leak-check=full",
+                 "--show-leak-kinds=definite",
+                 "--errors-for-leak-kinds=definite", "--num-callers=30",
+                 "--keep-debuginfo=yes",
+                 "--suppressions=%s" % (REPO / "tests" / "integration"
+                                        / "valgrind.supp")]
+VALGRIND_ERRORS = re.compile(r"ERROR SUMMARY: [1-9]")
+
+
+def nginx_command(workdir):
+    """How to start nginx: under valgrind with CA_VALGRIND."""
+    if VALGRIND:
+        return VALGRIND_ARGS + ["--log-file=%s/valgrind.%%p.log" % workdir,
+                                NGINX]
+    return [NGINX]
+
+
+def nginx_env():
+    """The environment to start nginx in: this one, plus under CA_SANITIZE
+    the preloaded ASan runtime and the sanitizers' options (the caller's
+    own options come after ours, so they win)."""
+    env = dict(os.environ)
+    if SANITIZE:
+        env["LD_PRELOAD"] = libasan()
+        for name, ours in SANITIZER_OPTIONS.items():
+            env[name] = ours + (":" + env[name] if env.get(name) else "")
+    return env
+
+
 HTTP_TEMPS = """\
     client_body_temp_path {dir}/client_body;
     proxy_temp_path {dir}/proxy;
@@ -407,6 +490,8 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
     status page, a public location, a billing-only location and one with
     its own login URL; the keyword arguments add per-test directives."""
     workdir = Path(workdir)
+    if VALGRIND and "timeout=" not in redis_opts:
+        redis_opts += " timeout=5s"         # the worker runs ~20x slower
     return CONF_TEMPLATE.format(
         module=MODULE, dir=workdir, workers=workers, main=main,
         temps=HTTP_TEMPS.format(dir=workdir),
@@ -437,13 +522,18 @@ class Nginx:
         self.extra_args = list(extra_args)
         self.proc = None
         self.checked = 0           # error-log offset already checked
+        self.out_checked = 0       # nginx.out offset already checked
+        self.valgrind_seen = set()  # valgrind logs already checked
 
     def start(self, workers=None, timeout=15):
         out = open(self.dir / "nginx.out", "ab")
+        if VALGRIND:
+            timeout *= 4
         self.proc = subprocess.Popen(
-            [NGINX, "-p", str(self.dir) + "/", "-c", str(self.conf),
+            nginx_command(self.dir)
+            + ["-p", str(self.dir) + "/", "-c", str(self.conf),
              "-e", str(self.error_log)] + self.extra_args,
-            stdout=out, stderr=subprocess.STDOUT)
+            stdout=out, stderr=subprocess.STDOUT, env=nginx_env())
         out.close()
         Nginx.registry.append(self)
 
@@ -499,8 +589,9 @@ class Nginx:
             except OSError:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.proc.pid and \
-                    cmdline.startswith(b"nginx: worker process"):
+            # under valgrind the title nginx sets is not in /proc
+            if ppid == self.proc.pid and (VALGRIND or cmdline.startswith(
+                    b"nginx: worker process")):
                 pids.add(int(entry))
         return pids
 
@@ -530,13 +621,36 @@ class Nginx:
             return 0
 
     def take_log_problems(self):
-        """Lines with [alert]/[crit]/[emerg]/exited on signal logged since
-        the last check."""
+        """Lines with [alert]/[crit]/[emerg]/exited on signal, or a
+        sanitizer's report (with the lines that follow it), logged since
+        the last check, in the error log and in nginx's own output."""
         end = self.log_size()
         text = self.read_log(self.checked)[:end - self.checked]
         self.checked = end
-        return [line for line in text.splitlines()
-                if LOG_PROBLEMS.search(line)]
+        out = self.dir / "nginx.out"
+        try:
+            with open(out, "rb") as f:
+                f.seek(self.out_checked)
+                text += "\n" + f.read().decode("utf-8", "replace")
+                self.out_checked = f.tell()
+        except FileNotFoundError:
+            pass
+        return problem_lines(text) + self.valgrind_errors()
+
+    def valgrind_errors(self):
+        """The reports of valgrind logs whose process has exited with
+        errors (each log is read once, when its summary is there)."""
+        found = []
+        for log in sorted(self.dir.glob("valgrind.*.log")):
+            if log in self.valgrind_seen:
+                continue
+            text = log.read_text(errors="replace")
+            if "ERROR SUMMARY:" not in text:
+                continue                # still running
+            self.valgrind_seen.add(log)
+            if VALGRIND_ERRORS.search(text):
+                found += ["%s:" % log] + text.splitlines()[:200]
+        return found
 
     def access_lines(self, marker):
         try:
@@ -544,6 +658,25 @@ class Nginx:
         except FileNotFoundError:
             return []
         return [line for line in text.splitlines() if marker in line]
+
+
+def problem_lines(text, pattern=LOG_PROBLEMS, report_lines=40):
+    """The lines of text that pattern matches; a sanitizer's report comes
+    whole (up to report_lines lines), for its stack."""
+    lines = text.splitlines()
+    found = []
+    i = 0
+    while i < len(lines):
+        if not pattern.search(lines[i]):
+            i += 1
+            continue
+        if SANITIZER_REPORT.search(lines[i]):
+            found.extend(lines[i:i + report_lines])
+            i += report_lines
+        else:
+            found.append(lines[i])
+            i += 1
+    return found
 
 
 def check_logs(instances):

@@ -19,8 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import (BRAND, HOST, MODULE, NGINX, Gateway, Nginx, ctl,
-                     free_port, gateway_conf)
+from helpers import (BRAND, HOST, MODULE, NGINX, SANITIZER_REPORT, Gateway,
+                     Nginx, ctl, free_port, gateway_conf, nginx_env,
+                     problem_lines)
 
 
 # ------------------------------------------------------------ nginx -t
@@ -58,10 +59,13 @@ def nginx_t(workdir, http="", server=""):
     conf.write_text(CHECK_CONF.format(module=MODULE, dir=workdir, http=http,
                                       server=server, host=HOST,
                                       port=free_port()))
-    return subprocess.run([NGINX, "-t", "-p", str(workdir) + "/",
+    proc = subprocess.run([NGINX, "-t", "-p", str(workdir) + "/",
                            "-c", str(conf)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=30)
+                          text=True, timeout=30, env=nginx_env())
+    report = problem_lines(proc.stdout, SANITIZER_REPORT)
+    assert not report, "nginx -t:\n" + "\n".join(report)
+    return proc
 
 
 # ------------------------------------------------------------ gateway
