@@ -16,6 +16,8 @@ static const char  *ca_text_names[CA_T_COUNT] = {
 /* Wording after the brands' own help pages (Magic, Nuxit, Axarnet, OVH). */
 
 static const char  *ca_text_es[CA_T_COUNT] = {
+    [CA_T_BRAND] = "",
+    [CA_T_SUPPORT_CONTACT] = "",
     [CA_T_AREA] = "Área de cliente",
     [CA_T_LANGUAGE] = "Idioma",
     [CA_T_LOGIN_TITLE] = "Acceso a mi área de cliente",
@@ -119,6 +121,8 @@ static const char  *ca_text_es[CA_T_COUNT] = {
 
 
 static const char  *ca_text_fr[CA_T_COUNT] = {
+    [CA_T_BRAND] = "",
+    [CA_T_SUPPORT_CONTACT] = "",
     [CA_T_AREA] = "Espace client",
     [CA_T_LANGUAGE] = "Langue",
     [CA_T_LOGIN_TITLE] = "Connexion à votre espace client",
@@ -221,6 +225,8 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
 
 
 static const char  *ca_text_en[CA_T_COUNT] = {
+    [CA_T_BRAND] = "",
+    [CA_T_SUPPORT_CONTACT] = "",
     [CA_T_AREA] = "Customer area",
     [CA_T_LANGUAGE] = "Language",
     [CA_T_LOGIN_TITLE] = "Log in to your customer area",

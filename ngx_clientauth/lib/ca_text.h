@@ -3,7 +3,8 @@
  * emits and the password rules, built in for Spanish, French and English,
  * and overridable per language by a theme's texts file.  nginx-free.
  *
- * A text may hold one "{n}", replaced by a number or a duration.
+ * A text may hold one "{n}", replaced by a number or a duration.  "brand"
+ * (the name shown) and "support_contact" are empty unless a theme sets them.
  */
 
 #ifndef CA_TEXT_H
@@ -12,6 +13,8 @@
 #include <stddef.h>
 
 #define CA_TEXTS(X)                                                          \
+    X(BRAND, "brand")                                                        \
+    X(SUPPORT_CONTACT, "support_contact")                                    \
     X(AREA, "area")                                                          \
     X(LANGUAGE, "language")                                                  \
     X(LOGIN_TITLE, "login_title")                                            \

@@ -426,6 +426,11 @@ ca_tpl_context(ca_html_t *h, ca_tpl_kind_e kind, const char *name,
     ca_where_t *w)
 {
     if (h->state == CA_S_DATA) {
+        if (kind == CA_TPL_URL) {
+            return ca_tpl_error(w, "{{%s}} is a URL: it stands only in "
+                                "href, src or action", name);
+        }
+
         return kind == CA_TPL_HTML ? CA_ESC_NONE : CA_ESC_HTML;
     }
 
@@ -440,12 +445,22 @@ ca_tpl_context(ca_html_t *h, ca_tpl_kind_e kind, const char *name,
                             "attribute", name);
     }
 
+    if (kind == CA_TPL_URL && !ca_tpl_url_attr(h->attr)) {
+        return ca_tpl_error(w, "{{%s}} is a URL: it stands only in href, "
+                            "src or action", name);
+    }
+
     if (strncmp(h->attr, "on", 2) == 0 || strcmp(h->attr, "style") == 0
         || strcmp(h->attr, "srcdoc") == 0 || h->attr[0] == '?'
         || strcmp(h->tag, "meta") == 0)
     {
         return ca_tpl_error(w, "{{%s}} would not be escaped here (a script, "
                             "style or meta attribute)", name);
+    }
+
+    if (kind == CA_TPL_URL) {
+        /* a same-site URL the module vouches for, kept whole */
+        return CA_ESC_ATTR;
     }
 
     return ca_tpl_url_attr(h->attr) ? CA_ESC_URL : CA_ESC_ATTR;
@@ -538,6 +553,7 @@ ca_tpl_same_context(const ca_html_t *a, const ca_html_t *b)
         return 1;
     }
 
+    /* between attributes any attribute may follow; in one, the same */
     return strcmp(a->tag, b->tag) == 0
            && (a->state < CA_S_ATTR_NAME || strcmp(a->attr, b->attr) == 0);
 }

@@ -20,10 +20,11 @@ static const ca_tpl_var_t  vars[] = {
     { "url", CA_TPL_TEXT },
     { "block", CA_TPL_HTML },
     { "empty", CA_TPL_TEXT },
+    { "self", CA_TPL_URL },
 };
 
 static const char  *values[] = {
-    "<b>\"Tom\" & 'Jerry'</b>", "/a b?x=1&y=<2>", "<em>ok</em>", ""
+    "<b>\"Tom\" & 'Jerry'</b>", "/a b?x=1&y=<2>", "<em>ok</em>", "", "/auth/login?a=1&b=2"
 };
 
 
@@ -52,7 +53,7 @@ render(const char *src)
 
     ca_texts_init(&texts, ca_text_builtin("fr", 2));
 
-    tpl = ca_tpl_compile(src, strlen(src), "t.html", vars, 4, err,
+    tpl = ca_tpl_compile(src, strlen(src), "t.html", vars, 5, err,
                          sizeof(err));
     if (tpl == NULL) {
         print_error("%s\n", err);
@@ -76,7 +77,7 @@ refused(const char *src, const char *why)
     ca_tpl_t  *tpl;
 
     err[0] = '\0';
-    tpl = ca_tpl_compile(src, strlen(src), "theme/login.html", vars, 4, err,
+    tpl = ca_tpl_compile(src, strlen(src), "theme/login.html", vars, 5, err,
                          sizeof(err));
     assert_null(tpl);
     assert_non_null(strstr(err, why));
@@ -114,6 +115,25 @@ test_attributes_and_urls(void **state)
           "<a href=\"/x?next=%2Fa%20b%3Fx%3D1%26y%3D%3C2%3E\">");
     check("<form action=\"{{url}}\">",
           "<form action=\"%2Fa%20b%3Fx%3D1%26y%3D%3C2%3E\">");
+}
+
+
+static void
+test_module_urls_stay_whole(void **state)
+{
+    check("<a href=\"{{self}}\">", "<a href=\"/auth/login?a=1&amp;b=2\">");
+    refused("<p>{{self}}</p>", "is a URL");
+    refused("<p title=\"{{self}}\">", "is a URL");
+}
+
+
+static void
+test_between_attributes_sections(void **state)
+{
+    check("<input {{^empty}}autofocus=\"\" {{/empty}}required>",
+          "<input autofocus=\"\" required>");
+    refused("<a onclick {{#empty}}title {{/empty}}=\"{{name}}\">",
+            "ends somewhere else");
 }
 
 
@@ -194,6 +214,8 @@ main(void)
         cmocka_unit_test(test_text_is_escaped_for_html),
         cmocka_unit_test(test_attributes_and_urls),
         cmocka_unit_test(test_markup_only_in_text),
+        cmocka_unit_test(test_module_urls_stay_whole),
+        cmocka_unit_test(test_between_attributes_sections),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_unsafe_places_are_refused),
         cmocka_unit_test(test_after_raw_text_is_text_again),
