@@ -1,5 +1,6 @@
 # ngx_clientauth: `make` builds the module and clientauthctl, `make test` runs
-# every test, `make demo` runs the demo gateway, `make bench` the benchmarks.
+# every test, `make demo` runs the demo gateway, `make bench` the benchmarks,
+# `make screenshots` the pictures of the pages (docs/screenshots/).
 # Each target installs the Debian packages it needs (scripts/ensure-packages).
 
 BUILD      := build
@@ -23,12 +24,13 @@ PYTHON     := /usr/bin/python3
 BUILD_PKGS := gcc make nginx nginx-dev libhiredis-dev libsodium-dev \
               libcrypt-dev libpcre2-dev libssl-dev zlib1g-dev
 TEST_PKGS  := $(BUILD_PKGS) libcmocka-dev redis-server redis-tools \
-              python3-pytest python3-requests
+              python3-pytest python3-requests chromium chromium-driver \
+              python3-selenium
 BENCH_PKGS := $(TEST_PKGS) wrk gnuplot-nox libjemalloc2 libjemalloc-dev \
               valgrind
 
 .PHONY: all deps test-deps bench-deps module ctl unit integration test \
-        demo bench clean
+        demo bench screenshots clean
 
 all: module ctl
 
@@ -71,6 +73,10 @@ demo: test-deps module ctl
 
 bench: bench-deps module ctl
 	bench/run
+
+# PNGs of the pages of two demo brands in two languages, desktop and 360 px.
+screenshots: test-deps module ctl
+	scripts/screenshots
 
 clean:
 	rm -rf $(BUILD)
