@@ -337,6 +337,7 @@ static const char  ngx_http_clientauth_css[] =
     ".eye[aria-pressed=true] .on{display:none}\n"
     ".eye[aria-pressed=true] .off{display:inline}\n"
     "button,.button{display:inline-block;font:inherit;font-weight:600;"
+    "-webkit-tap-highlight-color:transparent;"
     "border-radius:6px;padding:.7rem 1.2rem;cursor:pointer;"
     "text-align:center;text-decoration:none;min-height:2.9rem}\n"
     ".primary{width:100%;background:var(--brand);color:var(--brand-ink);"
