@@ -116,9 +116,9 @@ int ca_text_builtin(const char *tag, size_t len);
 void ca_texts_init(ca_texts_t *texts, int lang);
 
 /*
- * Reads a texts file ("key = value" lines, "#" comments) into texts; buf is
- * changed in place (it has len + 1 bytes) and must outlive texts.  0, or -1 with "file:line: why"
- * in err.
+ * Reads a texts file ("key = value" lines, "#" comments) into texts; buf
+ * (len + 1 bytes) is changed in place and must outlive texts.  0, or -1
+ * with "file:line: why" in err.
  */
 int ca_texts_parse(ca_texts_t *texts, char *buf, size_t len,
     const char *file, char *err, size_t errlen);

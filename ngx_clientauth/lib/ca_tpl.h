@@ -11,10 +11,11 @@
  *
  * A variable of kind CA_TPL_HTML is markup the module built itself; it may
  * stand only in HTML text; one of kind CA_TPL_URL is a same-site URL the
- * module made, kept whole, and stands only in a URL attribute.  Anything that would put input where escaping
- * cannot make it safe (a tag or attribute name, an unquoted value, an event
- * handler or style attribute, a script, a style, a comment), an unknown
- * name or an unbalanced section is an error with the file and line.
+ * module made, kept whole, and stands only in a URL attribute.  Anything
+ * that would put input where escaping cannot make it safe (a tag or
+ * attribute name, an unquoted value, an event handler or style attribute,
+ * a script, a style, a comment), an unknown name or an unbalanced section
+ * is an error with the file and line.
  */
 
 #ifndef CA_TPL_H

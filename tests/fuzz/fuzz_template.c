@@ -18,11 +18,13 @@ static const ca_tpl_var_t  vars[] = {
     { "url", CA_TPL_TEXT },
     { "block", CA_TPL_HTML },
     { "empty", CA_TPL_TEXT },
+    { "self", CA_TPL_URL },
 };
 
 /* \x01 marks the values: an unescaped one shows as "\x01<" or "\x01\"" */
 static const char  *values[] = {
-    "\x01<\x01\"\x01'\x01&", "\x01<a href=\x01\"x\x01\">", "<i>ok</i>", ""
+    "\x01<\x01\"\x01'\x01&", "\x01<a href=\x01\"x\x01\">", "<i>ok</i>", "",
+    "/auth/login?a=1&b=2"
 };
 
 
@@ -49,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    tpl = ca_tpl_compile((const char *) data, size, "fuzz.html", vars, 4,
+    tpl = ca_tpl_compile((const char *) data, size, "fuzz.html", vars, 5,
                          err, sizeof(err));
     if (tpl == NULL) {
         if (strncmp(err, "fuzz.html:", 10) != 0) {

@@ -24,7 +24,8 @@ static const ca_tpl_var_t  vars[] = {
 };
 
 static const char  *values[] = {
-    "<b>\"Tom\" & 'Jerry'</b>", "/a b?x=1&y=<2>", "<em>ok</em>", "", "/auth/login?a=1&b=2"
+    "<b>\"Tom\" & 'Jerry'</b>", "/a b?x=1&y=<2>", "<em>ok</em>", "",
+    "/auth/login?a=1&b=2"
 };
 
 
@@ -110,7 +111,8 @@ test_attributes_and_urls(void **state)
     check("<input value=\"{{name}}\">",
           "<input value=\"&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;"
           "&lt;/b&gt;\">");
-    check("<a title='{{t.forgot}}'>", "<a title='Mot de passe oubli\xc3\xa9 ?'>");
+    check("<a title='{{t.forgot}}'>",
+          "<a title='Mot de passe oubli\xc3\xa9 ?'>");
     check("<a href=\"/x?next={{url}}\">",
           "<a href=\"/x?next=%2Fa%20b%3Fx%3D1%26y%3D%3C2%3E\">");
     check("<form action=\"{{url}}\">",
