@@ -237,6 +237,38 @@ def test_locked_account_shows_the_support_contact(make_gateway, owner):
             '+33 1 23 45 67 89</p>') in r.text
 
 
+@pytest.mark.parametrize("lang, title, text, support", [
+    ("fr", "Compte bloqué", "Contactez le support",
+     "Support : backoffice@magic.example"),
+    ("es", "Cuenta bloqueada", "Póngase en contacto con el soporte",
+     "Soporte: backoffice@magic.example"),
+])
+def test_locked_account_page_speaks_the_customers_language(
+        make_gateway, owner, lang, title, text, support):
+    g = make_gateway(**reset_conf(
+        THREE + "clientauth_support_contact backoffice@magic.example;\n"))
+    ctl(g.redis, "user", "lock", BRAND, owner.email)
+    wrong = g.login(owner.email, "Wrong-Password-1!", accept=HTML,
+                    headers={"Accept-Language": lang})
+
+    r = g.login(owner.email, owner.password, accept=HTML,
+                headers={"Accept-Language": lang})
+
+    assert r.status_code == 403, (r.status_code, r.text)
+    assert page_lang(r) == lang
+    assert title in r.text and text in r.text
+    assert '<p class="support">%s</p>' % support in r.text
+    # a wrong password says nothing of the lock, in any language
+    assert wrong.status_code == 401
+    assert title not in wrong.text and "backoffice" not in wrong.text
+
+    r = g.login(owner.email, owner.password,
+                headers={"Accept-Language": lang})
+    assert r.status_code == 403
+    assert r.json()["error"] == "account_locked"
+    assert text in r.json()["message"]
+
+
 def test_logout_then_the_login_page_says_so(fr, owner):
     token = fr.login_token(owner.email, owner.password)
 
