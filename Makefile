@@ -1,6 +1,7 @@
 # ngx_clientauth: `make` builds the module and clientauthctl, `make test` runs
 # every test, `make fuzz` the fuzzers, `make demo` runs the demo gateway,
-# `make bench` the benchmarks.
+# `make bench` the benchmarks, `make screenshots` the pictures of the pages
+# (docs/screenshots/).
 # Each target installs the Debian packages it needs (scripts/ensure-packages).
 
 BUILD      := build
@@ -38,13 +39,14 @@ BUILD_PKGS := gcc make nginx nginx-dev libhiredis-dev libsodium-dev \
               libcrypt-dev libpcre2-dev libssl-dev zlib1g-dev
 FUZZ_PKGS  := $(BUILD_PKGS) clang
 TEST_PKGS  := $(FUZZ_PKGS) libcmocka-dev redis-server redis-tools \
-              python3-pytest python3-requests gdb
+              python3-pytest python3-requests gdb chromium chromium-driver \
+              python3-selenium
 BENCH_PKGS := $(TEST_PKGS) wrk gnuplot-nox libjemalloc2 libjemalloc-dev \
               valgrind
 
 .PHONY: all deps fuzz-deps test-deps bench-deps module ctl unit fuzz \
         fuzz-ci integration test module-asan test-asan test-valgrind demo \
-        bench soak clean
+        bench soak screenshots clean
 
 all: module ctl
 
@@ -152,6 +154,10 @@ bench: bench-deps module ctl
 # worker RSS and descriptors sampled (bench/soak; about 6 minutes).
 soak: bench-deps module ctl
 	bench/soak
+
+# PNGs of the pages of two demo brands in two languages, desktop and 360 px.
+screenshots: test-deps module ctl
+	scripts/screenshots
 
 clean:
 	rm -rf $(BUILD)

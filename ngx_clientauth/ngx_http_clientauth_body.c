@@ -295,6 +295,5 @@ ngx_http_clientauth_cross_site(ngx_http_request_t *r)
                   "clientauth: cross-site form post refused");
 
     return ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
-               "cross_site", "Forbidden",
-               "This form can only be sent from this site.");
+               "cross_site", CA_T_FORBIDDEN_TITLE, CA_T_CROSS_SITE);
 }

@@ -115,16 +115,12 @@ static void ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_locale(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why);
-static ngx_int_t ngx_http_clientauth_login_page(ngx_http_request_t *r,
-    ngx_uint_t status, const char *error, ngx_str_t *next);
-
-
-static const char  ngx_http_clientauth_generic_failure[] =
-    "Incorrect identifier or password.";
 
 
 ngx_int_t
@@ -138,7 +134,8 @@ ngx_http_clientauth_login_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_clientauth_login_page(r, NGX_HTTP_OK, NULL, &next);
+        return ngx_http_clientauth_page_login(r, NGX_HTTP_OK, CA_T_COUNT,
+                                              NULL, &next);
     }
 
     if (r->method != NGX_HTTP_POST) {
@@ -217,7 +214,7 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     if (rc != NGX_OK) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
         return ngx_http_clientauth_send_message(r, rc, "malformed_request",
-                   "Bad request", "The request could not be understood.");
+                   CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
     }
 
     ngx_http_clientauth_form_value(&lg->form, "identifier", &lg->identifier);
@@ -227,17 +224,15 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
     if (lg->identifier.len == 0 || lg->password.len == 0) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
         return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
-                   "missing_field", "Bad request",
-                   "Both the identifier and the password are required.");
+                   "missing_field", CA_T_BAD_TITLE, CA_T_MISSING_LOGIN);
     }
 
     if (lg->password.len > ascf->password_max) {
         /* refused whole before any hashing: never truncated */
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
         return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
-                   "password_too_long", "Bad request",
-                   "The password is longer than this customer area "
-                   "accepts.");
+                   "password_too_long", CA_T_BAD_TITLE,
+                   CA_T_PASSWORD_TOO_LONG);
     }
 
     n = ngx_http_clientauth_attempt_start(r, &lg->attempt, 0,
@@ -384,9 +379,7 @@ ngx_http_clientauth_too_many(ngx_http_request_t *r, time_t retry)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_TOO_MANY_REQUESTS,
-               "too_many_attempts", "Too many attempts",
-               "Too many login attempts. Please wait before trying again.");
+    return ngx_http_clientauth_send_wait(r, "too_many_attempts", retry);
 }
 
 
@@ -460,9 +453,8 @@ ngx_http_clientauth_login_verify(ngx_http_request_t *r,
         }
 
         return ngx_http_clientauth_send_message(r,
-                   NGX_HTTP_SERVICE_UNAVAILABLE, "busy", "Busy",
-                   "Too many logins are in progress. "
-                   "Please try again in a moment.");
+                   NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                   CA_T_UNAVAILABLE_TITLE, CA_T_BUSY);
     }
 
     if (rc != NGX_OK) {
@@ -913,10 +905,8 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
                   "clientauth: login refused: user %s of account %s is "
                   "locked", lg->attempt.user, lg->attempt.account);
 
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
-               "account_locked", "Account locked",
-               "This account is locked. Please contact your provider's "
-               "support to unlock it.");
+    return ngx_http_clientauth_send_locked(r, NGX_HTTP_FORBIDDEN,
+                                           "account_locked");
 }
 
 
@@ -1010,6 +1000,35 @@ ngx_http_clientauth_login_exec_reply(ngx_http_request_t *r,
 }
 
 
+/*
+ * Later notices go out in the language the customer logs in with.  Written
+ * once the login stands (the user exists as checked), not in its MULTI,
+ * which could otherwise make a record for a user deleted meanwhile.
+ */
+
+static void
+ngx_http_clientauth_login_locale(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg)
+{
+    ngx_str_t                   lang;
+    ngx_http_clientauth_argv_t  cmd;
+
+    if (ngx_http_clientauth_customer_lang(r, &lang) != NGX_OK
+        || ngx_http_clientauth_str_eq(&lang, &lg->user_field[4]))
+    {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "HSET");
+    ngx_http_clientauth_argv_add_str(&cmd, lg->ukey);
+    ngx_http_clientauth_argv_add_str(&cmd, "locale");
+    ngx_http_clientauth_argv_add(&cmd, lang.data, lang.len);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+}
+
+
 static ngx_int_t
 ngx_http_clientauth_login_done(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg)
@@ -1031,6 +1050,8 @@ ngx_http_clientauth_login_done(ngx_http_request_t *r,
     if (lg->verified.new_hash.len) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_REHASHED);
     }
+
+    ngx_http_clientauth_login_locale(r, ascf, lg);
 
     token.data = (u_char *) lg->token;
     token.len = CA_TOKEN_LEN;
@@ -1183,60 +1204,13 @@ ngx_http_clientauth_login_failed(ngx_http_request_t *r,
 
     if (ngx_http_clientauth_accepts(r, "application/json")) {
         return ngx_http_clientauth_send_message(r, NGX_HTTP_UNAUTHORIZED,
-                   "invalid_credentials", "Log in",
-                   ngx_http_clientauth_generic_failure);
+                   "invalid_credentials", CA_T_LOGIN_TITLE,
+                   CA_T_INVALID_CREDENTIALS);
     }
 
-    return ngx_http_clientauth_login_page(r, NGX_HTTP_UNAUTHORIZED,
-                                          ngx_http_clientauth_generic_failure,
-                                          &lg->next);
+    /* the identifier stays: only the password was wrong, or both */
+    return ngx_http_clientauth_page_login(r, NGX_HTTP_UNAUTHORIZED,
+                                          CA_T_INVALID_CREDENTIALS,
+                                          &lg->identifier, &lg->next);
 }
 
-
-static ngx_int_t
-ngx_http_clientauth_login_page(ngx_http_request_t *r, ngx_uint_t status,
-    const char *error, ngx_str_t *next)
-{
-    u_char     *p;
-    size_t      len;
-    ngx_str_t   inner;
-
-    static const char  form_head[] =
-        "<form method=\"post\"><label for=\"identifier\">Identifier</label>"
-        "<input id=\"identifier\" name=\"identifier\" "
-        "autocomplete=\"username\" required autofocus>"
-        "<label for=\"password\">Password</label>"
-        "<input id=\"password\" name=\"password\" type=\"password\" "
-        "autocomplete=\"current-password\" required>"
-        "<input type=\"hidden\" name=\"next\" value=\"";
-    static const char  form_tail[] =
-        "\"><button type=\"submit\">Log in</button></form>";
-
-    if (next->len > CA_NEXT_MAX) {
-        next->len = 0;
-    }
-
-    len = sizeof("<p class=\"error\" role=\"alert\"></p>") - 1
-          + (error ? ngx_strlen(error) : 0)
-          + sizeof(form_head) - 1 + sizeof(form_tail) - 1
-          + next->len + ngx_escape_html(NULL, next->data, next->len);
-
-    inner.data = ngx_pnalloc(r->pool, len);
-    if (inner.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = inner.data;
-
-    if (error) {
-        p = ngx_sprintf(p, "<p class=\"error\" role=\"alert\">%s</p>", error);
-    }
-
-    p = ngx_cpymem(p, form_head, sizeof(form_head) - 1);
-    p = (u_char *) ngx_escape_html(p, next->data, next->len);
-    p = ngx_cpymem(p, form_tail, sizeof(form_tail) - 1);
-
-    inner.len = p - inner.data;
-
-    return ngx_http_clientauth_send_page(r, status, "Log in", &inner);
-}

@@ -96,7 +96,7 @@ ngx_http_clientauth_logout_scope(ngx_http_request_t *r,
     if (rc != NGX_OK) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
         return ngx_http_clientauth_send_message(r, rc, "malformed_request",
-                   "Bad request", "The request could not be understood.");
+                   CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
     }
 
     ngx_http_clientauth_form_value(&lo->form, "everywhere", &value);
@@ -383,12 +383,10 @@ ngx_http_clientauth_logout_done(ngx_http_request_t *r)
 {
     ngx_str_t                        empty = ngx_null_string;
     ngx_http_clientauth_srv_conf_t  *ascf;
-    ngx_http_clientauth_loc_conf_t  *alcf;
 
     static ngx_str_t  ok = ngx_string("{\"ok\":true}");
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
 
     ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGOUT);
 
@@ -400,6 +398,5 @@ ngx_http_clientauth_logout_done(ngx_http_request_t *r)
         return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
     }
 
-    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
-                                             &alcf->login_url);
+    return ngx_http_clientauth_redirect_login(r, "logout");
 }

@@ -314,6 +314,34 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       0,
       NULL },
 
+    { ngx_string("clientauth_languages"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_clientauth_languages,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_theme"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, theme),
+      NULL },
+
+    { ngx_string("clientauth_support_contact"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, support_contact),
+      NULL },
+
+    { ngx_string("clientauth_password_generator"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, password_generator),
+      NULL },
+
       ngx_null_command
 };
 
@@ -428,6 +456,10 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
      *     conf->hash_cost = { 0, 0 };
      *     conf->dummy_hash = NULL;
      *     conf->failure_floor = 0;
+     *     conf->theme = { 0, NULL };
+     *     conf->support_contact = { 0, NULL };
+     *     conf->urls = { { 0, NULL }, ... };
+     *     conf->pages = NULL;
      */
 
     conf->failure_floor_conf = NGX_CONF_UNSET_MSEC;
@@ -453,6 +485,8 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->password_policy = NGX_CONF_UNSET_UINT;
     conf->password_min = NGX_CONF_UNSET_UINT;
     conf->password_history = NGX_CONF_UNSET_UINT;
+    conf->languages = NGX_CONF_UNSET_PTR;
+    conf->password_generator = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -516,6 +550,10 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (ngx_http_clientauth_merge_brand(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_clientauth_pages_init(cf, prev, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -1095,6 +1133,7 @@ static char *
 ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t         *clcf;
+    ngx_http_clientauth_srv_conf_t   *ascf;
     ngx_http_clientauth_main_conf_t  *amcf;
 
     ngx_http_clientauth_loc_conf_t *alcf = conf;
@@ -1106,6 +1145,18 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     alcf->endpoint = cmd->offset;
+
+    if (cmd->offset != NGX_HTTP_CLIENTAUTH_STATUS
+#if (NGX_PCRE)
+        && clcf->regex == NULL
+#endif
+        && !clcf->named)
+    {
+        /* the pages link to the server's own endpoints */
+        ascf = ngx_http_conf_get_module_srv_conf(cf,
+                                                 ngx_http_clientauth_module);
+        ascf->urls[cmd->offset] = clcf->name;
+    }
 
     switch (cmd->offset) {
 

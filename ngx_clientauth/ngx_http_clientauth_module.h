@@ -22,6 +22,7 @@
 #include "ca_policy.h"
 #include "ca_pwhash.h"
 #include "ca_reply.h"
+#include "ca_text.h"
 #include "ca_token.h"
 
 
@@ -34,6 +35,7 @@
 
 typedef struct ngx_http_clientauth_redis_s  ngx_http_clientauth_redis_t;
 typedef struct ngx_http_clientauth_cmd_s    ngx_http_clientauth_cmd_t;
+typedef struct ngx_http_clientauth_pages_s  ngx_http_clientauth_pages_t;
 
 
 typedef enum {
@@ -110,6 +112,12 @@ typedef struct {
     ngx_uint_t                   password_policy;   /* ca_policy_preset_e */
     ngx_uint_t                   password_min;
     ngx_uint_t                   password_history;
+    ngx_array_t                 *languages;    /* of ngx_str_t */
+    ngx_str_t                    theme;
+    ngx_str_t                    support_contact;
+    ngx_flag_t                   password_generator;
+    ngx_str_t                    urls[5];      /* of the endpoints, by enum */
+    ngx_http_clientauth_pages_t *pages;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -203,6 +211,9 @@ struct ngx_http_clientauth_ctx_s {
     unsigned                     session_found:1;
     unsigned                     session_valid:1;
     unsigned                     session_named:1;    /* its user's read */
+    unsigned                     lang_known:1;
+    unsigned                     lang_chosen:1;   /* not the fallback */
+    unsigned                     lang:4;       /* index in languages */
 
     /* session validation */
     ngx_str_t                    token_hash;
@@ -258,10 +269,8 @@ ngx_int_t ngx_http_clientauth_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *body);
 ngx_int_t ngx_http_clientauth_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *json);
-ngx_int_t ngx_http_clientauth_send_page(ngx_http_request_t *r,
-    ngx_uint_t status, const char *title, ngx_str_t *inner);
-ngx_int_t ngx_http_clientauth_send_message(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *title, const char *text);
+ngx_int_t ngx_http_clientauth_send_html(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *html);
 ngx_int_t ngx_http_clientauth_send_redirect(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *location);
 ngx_int_t ngx_http_clientauth_retry_after(ngx_http_request_t *r,
@@ -276,6 +285,49 @@ ngx_int_t ngx_http_clientauth_not_allowed(ngx_http_request_t *r,
     const char *allow);
 char *ngx_http_clientauth_pool_cstr(ngx_http_request_t *r, const char *s);
 ngx_uint_t ngx_http_clientauth_str_eq(ngx_str_t *a, ngx_str_t *b);
+
+/* ngx_http_clientauth_page.c */
+
+/* What a message page or a JSON error says besides its code and text. */
+typedef struct {
+    ca_text_e                    title;
+    ca_text_e                    text;
+    ngx_str_t                    arg;          /* the text's {n} */
+    ca_text_e                    link_text;    /* CA_T_COUNT: no link */
+    ngx_str_t                    link;         /* a same-site URL */
+    ngx_uint_t                   support;      /* show the contact */
+} ngx_http_clientauth_outcome_t;
+
+char *ngx_http_clientauth_languages(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_clientauth_pages_init(ngx_conf_t *cf,
+    ngx_http_clientauth_srv_conf_t *prev,
+    ngx_http_clientauth_srv_conf_t *conf);
+ngx_int_t ngx_http_clientauth_lang(ngx_http_request_t *r, ngx_str_t *tag);
+ngx_int_t ngx_http_clientauth_customer_lang(ngx_http_request_t *r,
+    ngx_str_t *tag);
+ngx_int_t ngx_http_clientauth_send_message(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, ca_text_e title, ca_text_e text);
+ngx_int_t ngx_http_clientauth_send_outcome(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, ngx_http_clientauth_outcome_t *oc);
+ngx_int_t ngx_http_clientauth_send_wait(ngx_http_request_t *r,
+    const char *code, time_t retry);
+ngx_int_t ngx_http_clientauth_send_locked(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code);
+ngx_int_t ngx_http_clientauth_page_login(ngx_http_request_t *r,
+    ngx_uint_t status, ca_text_e error, ngx_str_t *identifier,
+    ngx_str_t *next);
+ngx_int_t ngx_http_clientauth_page_reset(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_sent(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
+    unsigned broken);
+ngx_int_t ngx_http_clientauth_rules_json(ngx_http_request_t *r,
+    unsigned broken, ngx_str_t *json);
+ngx_int_t ngx_http_clientauth_redirect_login(ngx_http_request_t *r,
+    const char *done);
+ngx_str_t *ngx_http_clientauth_page_url(ngx_http_request_t *r,
+    ngx_uint_t endpoint);
 
 /* ngx_http_clientauth_status.c */
 ngx_int_t ngx_http_clientauth_status_handler(ngx_http_request_t *r);

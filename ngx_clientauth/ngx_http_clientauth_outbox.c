@@ -11,7 +11,9 @@
 
 /*
  * Starts "XADD <outbox> MAXLEN ~ N * type T brand B account A user U to E
- * locale L time ISO8601"; the caller may append more field pairs.
+ * locale L time ISO8601"; the caller may append more field pairs.  The
+ * locale is the language the customer is using now, else the user's, else
+ * the brand's first.
  */
 
 ngx_int_t
@@ -19,8 +21,9 @@ ngx_http_clientauth_outbox_message(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_argv_t *cmd,
     const char *type, ngx_http_clientauth_recipient_t *to)
 {
-    u_char  *maxlen, *time;
-    size_t   len;
+    u_char     *maxlen, *time;
+    size_t      len;
+    ngx_str_t   lang;
 
     maxlen = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     time = ngx_pnalloc(r->pool, ngx_cached_http_log_iso8601.len);
@@ -52,11 +55,13 @@ ngx_http_clientauth_outbox_message(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add(cmd, to->email.data, to->email.len);
     ngx_http_clientauth_argv_add_str(cmd, "locale");
 
-    if (to->locale.len) {
-        ngx_http_clientauth_argv_add(cmd, to->locale.data, to->locale.len);
+    if (ngx_http_clientauth_customer_lang(r, &lang) != NGX_DECLINED
+        || to->locale.len == 0)
+    {
+        ngx_http_clientauth_argv_add(cmd, lang.data, lang.len);
 
     } else {
-        ngx_http_clientauth_argv_add_str(cmd, "en");
+        ngx_http_clientauth_argv_add(cmd, to->locale.data, to->locale.len);
     }
 
     ngx_http_clientauth_argv_add_str(cmd, "time");

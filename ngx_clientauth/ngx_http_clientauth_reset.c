@@ -121,11 +121,8 @@ static ngx_int_t ngx_http_clientauth_reset_done(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_clientauth_reset_token_valid(
     ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_gone(ngx_http_request_t *r);
-static ngx_int_t ngx_http_clientauth_reset_form(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *token, unsigned broken);
 static ngx_int_t ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs);
-static ngx_int_t ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clientauth_reset_forget_failures(
     ngx_http_request_t *r, ngx_http_clientauth_reset_t *rs,
     ngx_http_clientauth_argv_t *cmds);
@@ -139,12 +136,6 @@ static ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
     redisReply *reply);
 
 
-static const char  ngx_http_clientauth_reset_sent[] =
-    "If an account matches what you entered, we have sent a link to reset "
-    "its password to its e-mail address. The link can be used once and "
-    "expires in a few hours.";
-
-
 /* POST /auth/reset: "forgot your password?" */
 
 ngx_int_t
@@ -153,7 +144,11 @@ ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r)
     ngx_http_clientauth_reset_t  *rs;
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return ngx_http_clientauth_reset_ask_page(r);
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clientauth_page_reset(r);
     }
 
     if (r->method != NGX_HTTP_POST) {
@@ -246,8 +241,8 @@ ngx_http_clientauth_reset_next(ngx_http_request_t *r,
         if (rc != NGX_OK) {
             ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
             return ngx_http_clientauth_send_message(r, rc,
-                       "malformed_request", "Bad request",
-                       "The request could not be understood.");
+                       "malformed_request",
+                   CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
         }
 
         ngx_http_clientauth_form_value(&rs->form, "token", &rs->token);
@@ -258,8 +253,7 @@ ngx_http_clientauth_reset_next(ngx_http_request_t *r,
         if (rs->token.len == 0 || rs->password.len == 0) {
             ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
             return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
-                       "missing_field", "Bad request",
-                       "The token and the new password are required.");
+                       "missing_field", CA_T_BAD_TITLE, CA_T_MISSING_NEW);
         }
 
         return ngx_http_clientauth_reset_check_token(r, ctx, rs);
@@ -298,7 +292,7 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
     if (rc != NGX_OK) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
         return ngx_http_clientauth_send_message(r, rc, "malformed_request",
-                   "Bad request", "The request could not be understood.");
+                   CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
     }
 
     ngx_http_clientauth_form_value(&rs->form, "identifier", &rs->identifier);
@@ -306,8 +300,8 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
     if (rs->identifier.len == 0) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
         return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
-                   "missing_field", "Bad request",
-                   "Please enter your identifier.");
+                   "missing_field", CA_T_BAD_TITLE,
+                   CA_T_MISSING_IDENTIFIER);
     }
 
     n = ngx_http_clientauth_attempt_start(r, &rs->attempt, 1,
@@ -536,8 +530,7 @@ ngx_http_clientauth_reset_issue(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_clientauth_reset_accepted(ngx_http_request_t *r)
 {
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_ACCEPTED, "sent",
-               "Check your e-mail", ngx_http_clientauth_reset_sent);
+    return ngx_http_clientauth_page_sent(r);
 }
 
 
@@ -708,7 +701,8 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
             return ngx_http_clientauth_send_json(r, NGX_HTTP_OK, &ok);
         }
 
-        return ngx_http_clientauth_reset_form(r, NGX_HTTP_OK, &rs->token, 0);
+        return ngx_http_clientauth_page_new_password(r, NGX_HTTP_OK,
+                   &rs->token, &rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL], 0);
     }
 
     policy.preset = ascf->password_policy;
@@ -771,8 +765,8 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
         }
 
         return ngx_http_clientauth_send_message(r,
-                   NGX_HTTP_SERVICE_UNAVAILABLE, "busy", "Busy",
-                   "The service is busy. Please try again in a moment.");
+                   NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                   CA_T_UNAVAILABLE_TITLE, CA_T_BUSY);
     }
 
     if (rc != NGX_OK) {
@@ -1129,8 +1123,6 @@ static ngx_int_t
 ngx_http_clientauth_reset_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
-    ngx_http_clientauth_loc_conf_t  *alcf;
-
     static ngx_str_t  ok = ngx_string("{\"ok\":true}");
 
     if (rs->aborted) {
@@ -1166,21 +1158,25 @@ ngx_http_clientauth_reset_done(ngx_http_request_t *r,
     }
 
     /* not logged in: the customer logs in with the new password */
-    alcf = ngx_http_get_module_loc_conf(r, ngx_http_clientauth_module);
-
-    return ngx_http_clientauth_send_redirect(r, NGX_HTTP_SEE_OTHER,
-                                             &alcf->login_url);
+    return ngx_http_clientauth_redirect_login(r, "reset");
 }
 
 
 static ngx_int_t
 ngx_http_clientauth_reset_gone(ngx_http_request_t *r)
 {
-    return ngx_http_clientauth_send_message(r, NGX_HTTP_CLIENTAUTH_GONE,
-               "invalid_token",
-               "Link no longer valid",
-               "This link is unknown, was already used or has expired. "
-               "Please ask for a new one.");
+    ngx_http_clientauth_outcome_t  oc;
+
+    /* a dead end otherwise: the page offers to ask for a new link */
+    ngx_memzero(&oc, sizeof(ngx_http_clientauth_outcome_t));
+    oc.title = CA_T_GONE_TITLE;
+    oc.text = CA_T_GONE;
+    oc.link_text = CA_T_RESET_LINK;
+    oc.link = *ngx_http_clientauth_page_url(r,
+                                           NGX_HTTP_CLIENTAUTH_RESET_REQUEST);
+
+    return ngx_http_clientauth_send_outcome(r, NGX_HTTP_CLIENTAUTH_GONE,
+                                            "invalid_token", &oc);
 }
 
 
@@ -1190,145 +1186,26 @@ static ngx_int_t
 ngx_http_clientauth_reset_rejected(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs)
 {
-    u_char     *p;
-    size_t      len;
-    unsigned    rule;
-    ngx_str_t   body;
+    ngx_str_t  body;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: new password refused (rules 0x%xd)",
                   rs->broken);
 
     if (!ngx_http_clientauth_accepts(r, "application/json")) {
-        return ngx_http_clientauth_reset_form(r,
-                                              NGX_HTTP_CLIENTAUTH_UNPROCESSABLE,
-                                              &rs->token, rs->broken);
+        return ngx_http_clientauth_page_new_password(r,
+                   NGX_HTTP_CLIENTAUTH_UNPROCESSABLE, &rs->token,
+                   &rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL], rs->broken);
     }
 
-    len = sizeof("{\"ok\":false,\"error\":\"password_policy\",\"rules\":[],"
-                 "\"messages\":[]}");
-
-    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
-        if (rs->broken & rule) {
-            len += ngx_strlen(ca_rule_code(rule))
-                   + ngx_strlen(ca_rule_text(rule)) + 6;
-        }
-    }
-
-    body.data = ngx_pnalloc(r->pool, len);
-    if (body.data == NULL) {
+    if (ngx_http_clientauth_rules_json(r, rs->broken, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    p = ngx_sprintf(body.data,
-                    "{\"ok\":false,\"error\":\"password_policy\",\"rules\":[");
-
-    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
-        if (rs->broken & rule) {
-            p = ngx_sprintf(p, "%s\"%s\"", p[-1] == '[' ? "" : ",",
-                            ca_rule_code(rule));
-        }
-    }
-
-    p = ngx_sprintf(p, "],\"messages\":[");
-
-    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
-        if (rs->broken & rule) {
-            p = ngx_sprintf(p, "%s\"%s\"", p[-1] == '[' ? "" : ",",
-                            ca_rule_text(rule));
-        }
-    }
-
-    p = ngx_sprintf(p, "]}");
-    body.len = p - body.data;
 
     return ngx_http_clientauth_send_json(r, NGX_HTTP_CLIENTAUTH_UNPROCESSABLE,
                                          &body);
 }
 
-
-/* The new-password form, with the rules broken by the last try, if any. */
-
-static ngx_int_t
-ngx_http_clientauth_reset_form(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *token, unsigned broken)
-{
-    u_char     *p;
-    size_t      len;
-    unsigned    rule;
-    ngx_str_t   inner;
-
-    static const char  head[] =
-        "<form method=\"post\"><input type=\"hidden\" name=\"token\" "
-        "value=\"";
-    static const char  tail[] =
-        "\"><label for=\"password\">New password</label>"
-        "<input id=\"password\" name=\"password\" type=\"password\" "
-        "autocomplete=\"new-password\" required>"
-        "<label for=\"password_confirm\">Repeat the new password</label>"
-        "<input id=\"password_confirm\" name=\"password_confirm\" "
-        "type=\"password\" autocomplete=\"new-password\" required>"
-        "<button type=\"submit\">Change password</button></form>";
-
-    len = sizeof("<ul class=\"error\" role=\"alert\"></ul>") + sizeof(head)
-          + sizeof(tail) + token->len
-          + ngx_escape_html(NULL, token->data, token->len);
-
-    for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
-        if (broken & rule) {
-            len += sizeof("<li></li>") + ngx_strlen(ca_rule_text(rule));
-        }
-    }
-
-    inner.data = ngx_pnalloc(r->pool, len);
-    if (inner.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = inner.data;
-
-    if (broken) {
-        p = ngx_cpymem(p, "<ul class=\"error\" role=\"alert\">",
-                       sizeof("<ul class=\"error\" role=\"alert\">") - 1);
-
-        for (rule = 1; rule <= CA_RULE_LAST; rule <<= 1) {
-            if (broken & rule) {
-                p = ngx_sprintf(p, "<li>%s</li>", ca_rule_text(rule));
-            }
-        }
-
-        p = ngx_cpymem(p, "</ul>", sizeof("</ul>") - 1);
-    }
-
-    p = ngx_cpymem(p, head, sizeof(head) - 1);
-    p = (u_char *) ngx_escape_html(p, token->data, token->len);
-    p = ngx_cpymem(p, tail, sizeof(tail) - 1);
-
-    inner.len = p - inner.data;
-
-    return ngx_http_clientauth_send_page(r, status, "Choose a new password",
-                                         &inner);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_reset_ask_page(ngx_http_request_t *r)
-{
-    ngx_str_t  inner = ngx_string(
-        "<p>Enter the identifier you log in with. If it matches an account, "
-        "we will e-mail a link to choose a new password.</p>"
-        "<form method=\"post\"><label for=\"identifier\">Identifier</label>"
-        "<input id=\"identifier\" name=\"identifier\" "
-        "autocomplete=\"username\" required autofocus>"
-        "<button type=\"submit\">Send</button></form>");
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_clientauth_send_page(r, NGX_HTTP_OK,
-                                         "Forgot your password?", &inner);
-}
 
 
 static void

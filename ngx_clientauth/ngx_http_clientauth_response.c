@@ -1,7 +1,8 @@
 
 /*
- * Responses of the module's own: JSON for clients that accept it, small
- * HTML pages for browsers, the session cookie, redirects.  Every one is
+ * Responses of the module's own: JSON for clients that accept it, HTML
+ * for browsers (the pages themselves are ngx_http_clientauth_page.c's),
+ * the session cookie, redirects.  Every one is
  * marked not to be stored: they carry credentials or their outcome.
  */
 
@@ -13,22 +14,6 @@ static ngx_str_t  ngx_http_clientauth_json_type =
     ngx_string("application/json");
 static ngx_str_t  ngx_http_clientauth_html_type =
     ngx_string("text/html; charset=utf-8");
-
-static const char  ngx_http_clientauth_page_head[] =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width, "
-    "initial-scale=1\"><title>";
-
-static const char  ngx_http_clientauth_page_style[] =
-    "</title><style>body{font-family:sans-serif;background:#f4f5f7;"
-    "margin:0}main{max-width:26rem;margin:4rem auto;background:#fff;"
-    "padding:2rem;border-radius:.5rem}label{display:block;margin:.8rem 0 "
-    ".2rem}input{width:100%;padding:.5rem;box-sizing:border-box}"
-    "button{margin-top:1.2rem;padding:.6rem 1.2rem}.brand{color:#666;"
-    "text-transform:uppercase;font-size:.8rem}</style></head><body><main>"
-    "<p class=\"brand\">";
-
-static const char  ngx_http_clientauth_page_tail[] = "</main></body></html>\n";
 
 
 ngx_uint_t
@@ -154,97 +139,12 @@ ngx_http_clientauth_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* A page of the brand's customer area around already-escaped HTML. */
-
 ngx_int_t
-ngx_http_clientauth_send_page(ngx_http_request_t *r, ngx_uint_t status,
-    const char *title, ngx_str_t *inner)
+ngx_http_clientauth_send_html(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *html)
 {
-    u_char                          *p;
-    size_t                           len, tlen;
-    ngx_str_t                        body;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-    tlen = ngx_strlen(title);
-
-    len = sizeof(ngx_http_clientauth_page_head) - 1 + tlen
-          + sizeof(ngx_http_clientauth_page_style) - 1 + ascf->brand.len
-          + sizeof("</p><h1></h1>") - 1 + tlen + inner->len
-          + sizeof(ngx_http_clientauth_page_tail) - 1;
-
-    body.data = ngx_pnalloc(r->pool, len);
-    if (body.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* titles are the module's own text, brands are [a-z0-9_-]: no escaping */
-    p = ngx_cpymem(body.data, ngx_http_clientauth_page_head,
-                   sizeof(ngx_http_clientauth_page_head) - 1);
-    p = ngx_cpymem(p, title, tlen);
-    p = ngx_cpymem(p, ngx_http_clientauth_page_style,
-                   sizeof(ngx_http_clientauth_page_style) - 1);
-    p = ngx_cpymem(p, ascf->brand.data, ascf->brand.len);
-    p = ngx_sprintf(p, "</p><h1>%s</h1>", title);
-    p = ngx_cpymem(p, inner->data, inner->len);
-    p = ngx_cpymem(p, ngx_http_clientauth_page_tail,
-                   sizeof(ngx_http_clientauth_page_tail) - 1);
-
-    body.len = p - body.data;
-
     return ngx_http_clientauth_send(r, status, &ngx_http_clientauth_html_type,
-                                    &body);
-}
-
-
-/*
- * An outcome with a machine-readable code and a sentence for people:
- * {"ok":false,"error":"CODE","message":"TEXT"}, or a page with the sentence.
- * Both are the module's own constant strings.
- */
-
-ngx_int_t
-ngx_http_clientauth_send_message(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *title, const char *text)
-{
-    const char  *ok;
-    ngx_str_t    body;
-
-    if (ngx_http_clientauth_accepts(r, "application/json")) {
-        /* {"ok":true,"message":"..."} or {"ok":false,"error":...} */
-        ok = (status < NGX_HTTP_BAD_REQUEST) ? "true" : "false";
-
-        body.len = sizeof("{\"ok\":,\"error\":\"\",\"message\":\"\"}") - 1
-                   + ngx_strlen(ok) + ngx_strlen(code) + ngx_strlen(text);
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (status < NGX_HTTP_BAD_REQUEST) {
-            body.len = ngx_sprintf(body.data,
-                                   "{\"ok\":true,\"message\":\"%s\"}", text)
-                       - body.data;
-
-        } else {
-            body.len = ngx_sprintf(body.data,
-                                   "{\"ok\":false,\"error\":\"%s\","
-                                   "\"message\":\"%s\"}", code, text)
-                       - body.data;
-        }
-
-        return ngx_http_clientauth_send_json(r, status, &body);
-    }
-
-    body.len = sizeof("<p></p>") - 1 + ngx_strlen(text);
-    body.data = ngx_pnalloc(r->pool, body.len);
-    if (body.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(body.data, "<p>%s</p>", text);
-
-    return ngx_http_clientauth_send_page(r, status, title, &body);
+                                    html);
 }
 
 
@@ -335,9 +235,7 @@ ngx_http_clientauth_send_unavailable(ngx_http_request_t *r)
     }
 
     return ngx_http_clientauth_send_message(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-               "unavailable", "Temporarily unavailable",
-               "The customer area is temporarily unavailable. "
-               "Please try again in a moment.");
+               "unavailable", CA_T_UNAVAILABLE_TITLE, CA_T_UNAVAILABLE);
 }
 
 
@@ -397,8 +295,7 @@ ngx_http_clientauth_not_allowed(ngx_http_request_t *r, const char *allow)
     }
 
     return ngx_http_clientauth_send_message(r, NGX_HTTP_NOT_ALLOWED,
-               "method_not_allowed", "Method not allowed",
-               "This method is not allowed here.");
+               "method_not_allowed", CA_T_BAD_TITLE, CA_T_NOT_ALLOWED);
 }
 
 

@@ -481,9 +481,7 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
 
         return ngx_http_clientauth_finalize(r,
                    ngx_http_clientauth_send_message(r, NGX_HTTP_FORBIDDEN,
-                       "forbidden", "Access denied",
-                       "Your user does not have the permission this page "
-                       "requires. Ask the account owner to grant it."));
+                       "forbidden", CA_T_FORBIDDEN_TITLE, CA_T_FORBIDDEN));
     }
 
     if (now - ctx->session_refreshed >= (int64_t) ascf->session_refresh
@@ -625,8 +623,8 @@ ngx_http_clientauth_deny(ngx_http_request_t *r,
     if (!ngx_http_clientauth_accepts(r, "text/html")) {
         return ngx_http_clientauth_finalize(r,
                    ngx_http_clientauth_send_message(r, NGX_HTTP_UNAUTHORIZED,
-                       "unauthenticated", "Log in",
-                       "You need to log in to see this page."));
+                       "unauthenticated", CA_T_LOGIN_TITLE,
+                       CA_T_NEED_LOGIN));
     }
 
     len = alcf->login_url.len + sizeof("?next=") - 1

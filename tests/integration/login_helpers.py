@@ -5,6 +5,7 @@
   loopback source address, a barrier-started burst of requests.
 """
 
+import html
 import re
 import socket
 import threading
@@ -198,6 +199,17 @@ def without_date(raw):
     head, sep, body = raw.partition(b"\r\n\r\n")
     lines = [x for x in head.split(b"\r\n")
              if not x.lower().startswith(b"date:")]
+    return b"\r\n".join(lines) + sep + body
+
+
+def without_typed(raw, typed):
+    """A raw response without its Date and Content-Length lines and with
+    the identifier the customer typed (the login page keeps it in its
+    field, HTML-escaped) taken out: nothing else may tell accounts apart."""
+    head, sep, body = without_date(raw).partition(b"\r\n\r\n")
+    lines = [x for x in head.split(b"\r\n")
+             if not x.lower().startswith(b"content-length:")]
+    body = body.replace(html.escape(typed).encode(), b"IDENTIFIER")
     return b"\r\n".join(lines) + sep + body
 
 

@@ -4,6 +4,7 @@ field, and every spelling of one identifier is one account, for logging in
 and for the throttle alike.  Accounts are made with clientauthctl, which
 indexes every identifier given to it whatever the brand accepts."""
 
+import html
 import json
 
 import pytest
@@ -43,7 +44,8 @@ def account_seen(g, token):
 
 
 def headers_but_date(r):
-    return [(k, v) for k, v in r.raw.headers.items() if k.lower() != "date"]
+    return [(k, v) for k, v in r.raw.headers.items()
+            if k.lower() not in ("date", "content-length")]
 
 
 # ------------------------------------------------------------ kinds
@@ -104,7 +106,8 @@ def test_a_kind_the_brand_does_not_accept_is_a_generic_failure(make_gateway,
     r = form_login(g, typed, PASSWORD, accept=accept)
 
     assert r.status_code == 401
-    assert r.content == wrong.content
+    assert r.text.replace(html.escape(typed), "IDENTIFIER") \
+        == wrong.text.replace("ana@example.com", "IDENTIFIER")
     assert headers_but_date(r) == headers_but_date(wrong)
     assert [k for k in g.redis.keys() if ":sess:" in k] == []
     # the e-mail address still works

@@ -414,7 +414,7 @@ def test_browser_logout_goes_back_to_the_login_page(gw, owner):
     r = gw.post("/auth/logout", token, accept=HTML)
 
     assert r.status_code == 303
-    assert r.headers["Location"] == "/auth/login"
+    assert r.headers["Location"] == "/auth/login?done=logout"
     assert "Max-Age=0" in r.headers["Set-Cookie"]
     assert gw.redis.call("EXISTS", session_key(token)) == 0
 

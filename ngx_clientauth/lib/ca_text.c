@@ -1,0 +1,574 @@
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ca_policy.h"
+#include "ca_text.h"
+
+
+#define CA_TEXT_NAME(id, name)  name,
+
+static const char  *ca_text_names[CA_T_COUNT] = {
+    CA_TEXTS(CA_TEXT_NAME)
+};
+
+
+/* Wording after the brands' own help pages (Magic, Nuxit, Axarnet, OVH). */
+
+static const char  *ca_text_es[CA_T_COUNT] = {
+    [CA_T_BRAND] = "",
+    [CA_T_SUPPORT_CONTACT] = "",
+    [CA_T_AREA] = "Área de cliente",
+    [CA_T_LANGUAGE] = "Idioma",
+    [CA_T_LOGIN_TITLE] = "Acceso a mi área de cliente",
+    [CA_T_LOGIN_INTRO] = "Introduzca su identificador y su contraseña.",
+    [CA_T_LOGIN_BUTTON] = "Conexión",
+    [CA_T_PASSWORD] = "Contraseña",
+    [CA_T_FORGOT] = "¿Ha olvidado su contraseña?",
+    [CA_T_SHOW_PASSWORD] = "Mostrar la contraseña",
+    [CA_T_ID_EMAIL] = "dirección de correo electrónico",
+    [CA_T_ID_CUSTOMER_NUMBER] = "número de cliente",
+    [CA_T_ID_NIC] = "NIC handle",
+    [CA_T_ID_PHONE] = "número de teléfono",
+    [CA_T_ID_DOMAIN] = "dominio",
+    [CA_T_ID_OR] = "o",
+    [CA_T_INVALID_CREDENTIALS] =
+        "El identificador o la contraseña no son correctos.",
+    [CA_T_LOGGED_OUT] = "Ha cerrado la sesión correctamente.",
+    [CA_T_PASSWORD_CHANGED] =
+        "Su contraseña ha sido cambiada. Conéctese con la nueva contraseña.",
+    [CA_T_NEED_LOGIN] = "Debe conectarse para ver esta página.",
+    [CA_T_TOO_MANY_TITLE] = "Demasiados intentos",
+    [CA_T_TOO_MANY] =
+        "Demasiados intentos de conexión. Espere {n} antes de volver a "
+        "intentarlo, o restablezca su contraseña.",
+    [CA_T_LOCKED_TITLE] = "Cuenta bloqueada",
+    [CA_T_LOCKED] =
+        "Este usuario está bloqueado. Póngase en contacto con el soporte "
+        "para desbloquearlo.",
+    [CA_T_SUPPORT] = "Soporte: {n}",
+    [CA_T_RESET_TITLE] = "¿Ha olvidado su contraseña?",
+    [CA_T_RESET_INTRO] =
+        "No es posible recuperar la contraseña, pero puede establecer una "
+        "nueva. Introduzca su identificador y le enviaremos un enlace.",
+    [CA_T_RESET_BUTTON] = "Enviar",
+    [CA_T_RESET_LINK] = "Pedir un nuevo enlace",
+    [CA_T_BACK_TO_LOGIN] = "Volver a la pantalla de inicio de sesión",
+    [CA_T_SENT_TITLE] = "Su solicitud ha sido enviada",
+    [CA_T_SENT] =
+        "Si el identificador corresponde a una cuenta, su dirección de "
+        "correo electrónico recibirá un enlace para establecer una nueva "
+        "contraseña. El enlace sólo sirve una vez y expira después de "
+        "unas horas.",
+    [CA_T_SENT_SPAM] =
+        "A veces este correo llega a la carpeta de spam: compruébela "
+        "también.",
+    [CA_T_NEW_TITLE] = "Establecer una nueva contraseña",
+    [CA_T_NEW_PASSWORD] = "Nueva contraseña",
+    [CA_T_NEW_CONFIRM] = "Repita la nueva contraseña",
+    [CA_T_NEW_BUTTON] = "Definir",
+    [CA_T_RULES_TITLE] = "Su contraseña debe tener:",
+    [CA_T_RULES_BROKEN] = "La contraseña no cumple estas reglas:",
+    [CA_T_GENERATE] = "Generar una contraseña",
+    [CA_T_GENERATED] =
+        "Contraseña generada y mostrada: guárdela en un lugar seguro.",
+    [CA_T_RULE_TOO_SHORT] = "Al menos {n} caracteres",
+    [CA_T_RULE_TOO_LONG] = "Como máximo {n} bytes",
+    [CA_T_RULE_NO_UPPER] = "Una letra mayúscula",
+    [CA_T_RULE_NO_LOWER] = "Una letra minúscula",
+    [CA_T_RULE_NO_DIGIT] = "Un número",
+    [CA_T_RULE_NO_SPECIAL] = "Un carácter especial",
+    [CA_T_RULE_WHITESPACE] = "Ningún espacio en blanco",
+    [CA_T_RULE_IDENTIFIER] = "No ser su identificador",
+    [CA_T_RULE_COMMON] = "No ser una contraseña demasiado común",
+    [CA_T_RULE_REUSED] = "No ser una de sus últimas {n} contraseñas",
+    [CA_T_RULE_MISMATCH] = "Las dos contraseñas coinciden",
+    [CA_T_RULE_INVALID] = "Sólo caracteres imprimibles",
+    [CA_T_GONE_TITLE] = "Este enlace ya no es válido",
+    [CA_T_GONE] =
+        "Este enlace es desconocido, ya se ha utilizado o ha expirado.",
+    [CA_T_BAD_TITLE] = "Solicitud incorrecta",
+    [CA_T_BAD_REQUEST] = "No se ha podido entender la solicitud.",
+    [CA_T_MISSING_LOGIN] =
+        "Introduzca su identificador y su contraseña.",
+    [CA_T_MISSING_IDENTIFIER] = "Introduzca su identificador.",
+    [CA_T_MISSING_NEW] = "El enlace y la nueva contraseña son necesarios.",
+    [CA_T_PASSWORD_TOO_LONG] =
+        "La contraseña es más larga de lo que acepta esta área de cliente.",
+    [CA_T_UNAVAILABLE_TITLE] = "Servicio no disponible",
+    [CA_T_UNAVAILABLE] =
+        "El área de cliente no está disponible en este momento. Vuelva a "
+        "intentarlo dentro de un momento.",
+    [CA_T_BUSY] =
+        "Hay demasiadas conexiones en curso. Vuelva a intentarlo dentro de "
+        "un momento.",
+    [CA_T_FORBIDDEN_TITLE] = "Acceso denegado",
+    [CA_T_FORBIDDEN] =
+        "Su usuario no tiene el permiso que requiere esta página. Pídalo "
+        "al titular de la cuenta.",
+    [CA_T_CROSS_SITE] = "Este formulario sólo puede enviarse desde este sitio.",
+    [CA_T_NOT_ALLOWED] = "Este método no está permitido aquí.",
+    [CA_T_SECONDS] = "{n} segundos",
+    [CA_T_SECOND] = "{n} segundo",
+    [CA_T_MINUTES] = "{n} minutos",
+    [CA_T_MINUTE] = "{n} minuto",
+    [CA_T_HOURS] = "{n} horas",
+    [CA_T_HOUR] = "{n} hora",
+    [CA_T_DAYS] = "{n} días",
+    [CA_T_DAY] = "{n} día",
+    [CA_T_SECURE_NOTE] = "Conexión segura"
+};
+
+
+static const char  *ca_text_fr[CA_T_COUNT] = {
+    [CA_T_BRAND] = "",
+    [CA_T_SUPPORT_CONTACT] = "",
+    [CA_T_AREA] = "Espace client",
+    [CA_T_LANGUAGE] = "Langue",
+    [CA_T_LOGIN_TITLE] = "Connexion à votre espace client",
+    [CA_T_LOGIN_INTRO] = "Saisissez votre identifiant et votre mot de passe.",
+    [CA_T_LOGIN_BUTTON] = "Connexion",
+    [CA_T_PASSWORD] = "Mot de passe",
+    [CA_T_FORGOT] = "Mot de passe oublié ?",
+    [CA_T_SHOW_PASSWORD] = "Afficher le mot de passe",
+    [CA_T_ID_EMAIL] = "adresse e-mail",
+    [CA_T_ID_CUSTOMER_NUMBER] = "numéro client",
+    [CA_T_ID_NIC] = "identifiant client (NIC handle)",
+    [CA_T_ID_PHONE] = "numéro de téléphone",
+    [CA_T_ID_DOMAIN] = "nom de domaine",
+    [CA_T_ID_OR] = "ou",
+    [CA_T_INVALID_CREDENTIALS] = "Identifiant ou mot de passe incorrect.",
+    [CA_T_LOGGED_OUT] = "Vous êtes déconnecté.",
+    [CA_T_PASSWORD_CHANGED] =
+        "Votre mot de passe a été modifié. Connectez-vous avec le nouveau "
+        "mot de passe.",
+    [CA_T_NEED_LOGIN] = "Vous devez vous connecter pour voir cette page.",
+    [CA_T_TOO_MANY_TITLE] = "Trop de tentatives",
+    [CA_T_TOO_MANY] =
+        "Trop de tentatives de connexion. Patientez {n} avant de réessayer, "
+        "ou réinitialisez votre mot de passe.",
+    [CA_T_LOCKED_TITLE] = "Compte bloqué",
+    [CA_T_LOCKED] =
+        "Cet utilisateur est bloqué. Contactez le support pour le "
+        "débloquer.",
+    [CA_T_SUPPORT] = "Support : {n}",
+    [CA_T_RESET_TITLE] = "Mot de passe oublié ?",
+    [CA_T_RESET_INTRO] =
+        "Il n'est pas possible de récupérer votre mot de passe, mais vous "
+        "pouvez en définir un nouveau. Saisissez votre identifiant : nous "
+        "vous enverrons un lien.",
+    [CA_T_RESET_BUTTON] = "Envoyer",
+    [CA_T_RESET_LINK] = "Demander un nouveau lien",
+    [CA_T_BACK_TO_LOGIN] = "Retour à l'écran de connexion",
+    [CA_T_SENT_TITLE] = "Votre demande a été envoyée",
+    [CA_T_SENT] =
+        "Si l'identifiant correspond à un compte, votre adresse e-mail va "
+        "recevoir un lien pour définir un nouveau mot de passe. Le lien ne "
+        "sert qu'une fois et expire au bout de quelques heures.",
+    [CA_T_SENT_SPAM] =
+        "Il arrive que ce message soit classé en spam : vérifiez aussi ce "
+        "dossier.",
+    [CA_T_NEW_TITLE] = "Définir un nouveau mot de passe",
+    [CA_T_NEW_PASSWORD] = "Nouveau mot de passe",
+    [CA_T_NEW_CONFIRM] = "Répétez le nouveau mot de passe",
+    [CA_T_NEW_BUTTON] = "Définir",
+    [CA_T_RULES_TITLE] = "Votre mot de passe doit contenir :",
+    [CA_T_RULES_BROKEN] = "Le mot de passe ne respecte pas ces règles :",
+    [CA_T_GENERATE] = "Générer un mot de passe",
+    [CA_T_GENERATED] =
+        "Mot de passe généré et affiché : conservez-le en lieu sûr.",
+    [CA_T_RULE_TOO_SHORT] = "Au moins {n} caractères",
+    [CA_T_RULE_TOO_LONG] = "Au plus {n} octets",
+    [CA_T_RULE_NO_UPPER] = "Une lettre majuscule",
+    [CA_T_RULE_NO_LOWER] = "Une lettre minuscule",
+    [CA_T_RULE_NO_DIGIT] = "Un chiffre",
+    [CA_T_RULE_NO_SPECIAL] = "Un caractère spécial",
+    [CA_T_RULE_WHITESPACE] = "Aucun espace",
+    [CA_T_RULE_IDENTIFIER] = "Pas votre identifiant",
+    [CA_T_RULE_COMMON] = "Pas un mot de passe trop courant",
+    [CA_T_RULE_REUSED] = "Pas un de vos {n} derniers mots de passe",
+    [CA_T_RULE_MISMATCH] = "Les deux mots de passe sont identiques",
+    [CA_T_RULE_INVALID] = "Uniquement des caractères imprimables",
+    [CA_T_GONE_TITLE] = "Ce lien n'est plus valable",
+    [CA_T_GONE] = "Ce lien est inconnu, a déjà servi ou a expiré.",
+    [CA_T_BAD_TITLE] = "Requête incorrecte",
+    [CA_T_BAD_REQUEST] = "La requête n'a pas pu être comprise.",
+    [CA_T_MISSING_LOGIN] =
+        "Saisissez votre identifiant et votre mot de passe.",
+    [CA_T_MISSING_IDENTIFIER] = "Saisissez votre identifiant.",
+    [CA_T_MISSING_NEW] = "Le lien et le nouveau mot de passe sont requis.",
+    [CA_T_PASSWORD_TOO_LONG] =
+        "Le mot de passe est plus long que ce qu'accepte cet espace client.",
+    [CA_T_UNAVAILABLE_TITLE] = "Service indisponible",
+    [CA_T_UNAVAILABLE] =
+        "L'espace client est momentanément indisponible. Réessayez dans "
+        "un instant.",
+    [CA_T_BUSY] =
+        "Trop de connexions sont en cours. Réessayez dans un instant.",
+    [CA_T_FORBIDDEN_TITLE] = "Accès refusé",
+    [CA_T_FORBIDDEN] =
+        "Votre utilisateur n'a pas la permission que demande cette page. "
+        "Demandez-la au titulaire du compte.",
+    [CA_T_CROSS_SITE] =
+        "Ce formulaire ne peut être envoyé que depuis ce site.",
+    [CA_T_NOT_ALLOWED] = "Cette méthode n'est pas permise ici.",
+    [CA_T_SECONDS] = "{n} secondes",
+    [CA_T_SECOND] = "{n} seconde",
+    [CA_T_MINUTES] = "{n} minutes",
+    [CA_T_MINUTE] = "{n} minute",
+    [CA_T_HOURS] = "{n} heures",
+    [CA_T_HOUR] = "{n} heure",
+    [CA_T_DAYS] = "{n} jours",
+    [CA_T_DAY] = "{n} jour",
+    [CA_T_SECURE_NOTE] = "Connexion sécurisée"
+};
+
+
+static const char  *ca_text_en[CA_T_COUNT] = {
+    [CA_T_BRAND] = "",
+    [CA_T_SUPPORT_CONTACT] = "",
+    [CA_T_AREA] = "Customer area",
+    [CA_T_LANGUAGE] = "Language",
+    [CA_T_LOGIN_TITLE] = "Log in to your customer area",
+    [CA_T_LOGIN_INTRO] = "Enter your identifier and your password.",
+    [CA_T_LOGIN_BUTTON] = "Log in",
+    [CA_T_PASSWORD] = "Password",
+    [CA_T_FORGOT] = "Forgot your password?",
+    [CA_T_SHOW_PASSWORD] = "Show password",
+    [CA_T_ID_EMAIL] = "e-mail",
+    [CA_T_ID_CUSTOMER_NUMBER] = "customer number",
+    [CA_T_ID_NIC] = "NIC handle",
+    [CA_T_ID_PHONE] = "phone number",
+    [CA_T_ID_DOMAIN] = "domain",
+    [CA_T_ID_OR] = "or",
+    [CA_T_INVALID_CREDENTIALS] = "Incorrect identifier or password.",
+    [CA_T_LOGGED_OUT] = "You are logged out.",
+    [CA_T_PASSWORD_CHANGED] =
+        "Your password has been changed. Log in with your new password.",
+    [CA_T_NEED_LOGIN] = "You need to log in to see this page.",
+    [CA_T_TOO_MANY_TITLE] = "Too many attempts",
+    [CA_T_TOO_MANY] =
+        "Too many login attempts. Please wait {n} before trying again, or "
+        "reset your password.",
+    [CA_T_LOCKED_TITLE] = "Account locked",
+    [CA_T_LOCKED] =
+        "This user is locked. Please contact support to unlock it.",
+    [CA_T_SUPPORT] = "Support: {n}",
+    [CA_T_RESET_TITLE] = "Forgot your password?",
+    [CA_T_RESET_INTRO] =
+        "Your password cannot be recovered, but you can choose a new one. "
+        "Enter your identifier and we will e-mail you a link.",
+    [CA_T_RESET_BUTTON] = "Send",
+    [CA_T_RESET_LINK] = "Ask for a new link",
+    [CA_T_BACK_TO_LOGIN] = "Back to the login screen",
+    [CA_T_SENT_TITLE] = "Your request has been sent",
+    [CA_T_SENT] =
+        "If an account matches what you entered, we have sent a link to "
+        "reset its password to its e-mail address. The link can be used "
+        "once and expires in a few hours.",
+    [CA_T_SENT_SPAM] =
+        "The message sometimes lands in the spam folder: check it too.",
+    [CA_T_NEW_TITLE] = "Choose a new password",
+    [CA_T_NEW_PASSWORD] = "New password",
+    [CA_T_NEW_CONFIRM] = "Repeat the new password",
+    [CA_T_NEW_BUTTON] = "Set password",
+    [CA_T_RULES_TITLE] = "Your password needs:",
+    [CA_T_RULES_BROKEN] = "The password does not meet these rules:",
+    [CA_T_GENERATE] = "Generate a password",
+    [CA_T_GENERATED] =
+        "Password generated and shown: keep it somewhere safe.",
+    [CA_T_RULE_TOO_SHORT] = "At least {n} characters",
+    [CA_T_RULE_TOO_LONG] = "At most {n} bytes",
+    [CA_T_RULE_NO_UPPER] = "An upper-case letter",
+    [CA_T_RULE_NO_LOWER] = "A lower-case letter",
+    [CA_T_RULE_NO_DIGIT] = "A digit",
+    [CA_T_RULE_NO_SPECIAL] = "A special character",
+    [CA_T_RULE_WHITESPACE] = "No white space",
+    [CA_T_RULE_IDENTIFIER] = "Not your identifier",
+    [CA_T_RULE_COMMON] = "Not a common password",
+    [CA_T_RULE_REUSED] = "Not one of your last {n} passwords",
+    [CA_T_RULE_MISMATCH] = "Both passwords match",
+    [CA_T_RULE_INVALID] = "Printable characters only",
+    [CA_T_GONE_TITLE] = "Link no longer valid",
+    [CA_T_GONE] =
+        "This link is unknown, was already used or has expired.",
+    [CA_T_BAD_TITLE] = "Bad request",
+    [CA_T_BAD_REQUEST] = "The request could not be understood.",
+    [CA_T_MISSING_LOGIN] =
+        "Both the identifier and the password are required.",
+    [CA_T_MISSING_IDENTIFIER] = "Please enter your identifier.",
+    [CA_T_MISSING_NEW] = "The token and the new password are required.",
+    [CA_T_PASSWORD_TOO_LONG] =
+        "The password is longer than this customer area accepts.",
+    [CA_T_UNAVAILABLE_TITLE] = "Temporarily unavailable",
+    [CA_T_UNAVAILABLE] =
+        "The customer area is temporarily unavailable. Please try again in "
+        "a moment.",
+    [CA_T_BUSY] =
+        "Too many logins are in progress. Please try again in a moment.",
+    [CA_T_FORBIDDEN_TITLE] = "Access denied",
+    [CA_T_FORBIDDEN] =
+        "Your user does not have the permission this page requires. Ask "
+        "the account owner to grant it.",
+    [CA_T_CROSS_SITE] = "This form can only be sent from this site.",
+    [CA_T_NOT_ALLOWED] = "This method is not allowed here.",
+    [CA_T_SECONDS] = "{n} seconds",
+    [CA_T_SECOND] = "{n} second",
+    [CA_T_MINUTES] = "{n} minutes",
+    [CA_T_MINUTE] = "{n} minute",
+    [CA_T_HOURS] = "{n} hours",
+    [CA_T_HOUR] = "{n} hour",
+    [CA_T_DAYS] = "{n} days",
+    [CA_T_DAY] = "{n} day",
+    [CA_T_SECURE_NOTE] = "Secure connection"
+};
+
+
+static const struct {
+    const char   *tag;
+    const char  **texts;
+} ca_text_langs[] = {
+    { "es", ca_text_es },
+    { "fr", ca_text_fr },
+    { "en", ca_text_en }
+};
+
+
+const char *
+ca_text_name(ca_text_e id)
+{
+    return (id < CA_T_COUNT) ? ca_text_names[id] : NULL;
+}
+
+
+int
+ca_text_find(const char *name, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < CA_T_COUNT; i++) {
+        if (strlen(ca_text_names[i]) == len
+            && memcmp(ca_text_names[i], name, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+int
+ca_text_builtin(const char *tag, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(ca_text_langs) / sizeof(ca_text_langs[0]); i++) {
+        if (len == 2 && strncasecmp(ca_text_langs[i].tag, tag, 2) == 0) {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+void
+ca_texts_init(ca_texts_t *texts, int lang)
+{
+    int  i;
+
+    for (i = 0; i < CA_T_COUNT; i++) {
+        texts->t[i] = (lang >= 0) ? ca_text_langs[lang].texts[i] : NULL;
+    }
+}
+
+
+static int
+ca_text_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+
+int
+ca_texts_parse(ca_texts_t *texts, char *buf, size_t len, const char *file,
+    char *err, size_t errlen)
+{
+    int      id;
+    char    *p, *end, *eol, *key, *kend, *val, *vend;
+    size_t   line;
+
+    p = buf;
+    end = buf + len;
+
+    for (line = 1; p < end; line++, p = eol + 1) {
+        eol = memchr(p, '\n', end - p);
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        if (memchr(p, '\0', eol - p) != NULL) {
+            snprintf(err, errlen, "%s:%zu: NUL byte", file, line);
+            return -1;
+        }
+
+        while (p < eol && ca_text_space(*p)) {
+            p++;
+        }
+
+        if (p == eol || *p == '#') {
+            continue;
+        }
+
+        key = p;
+
+        while (p < eol && *p != '=' && !ca_text_space(*p)) {
+            p++;
+        }
+
+        kend = p;
+
+        while (p < eol && ca_text_space(*p)) {
+            p++;
+        }
+
+        if (p == eol || *p != '=') {
+            snprintf(err, errlen, "%s:%zu: expected \"key = text\"",
+                     file, line);
+            return -1;
+        }
+
+        id = ca_text_find(key, kend - key);
+        if (id < 0) {
+            snprintf(err, errlen, "%s:%zu: unknown text \"%.*s\"",
+                     file, line, (int) (kend - key), key);
+            return -1;
+        }
+
+        for (val = p + 1; val < eol && ca_text_space(*val); val++) {
+            /* void */
+        }
+
+        for (vend = eol; vend > val && ca_text_space(vend[-1]); vend--) {
+            /* void */
+        }
+
+        if (vend == val || vend - val > CA_TEXT_LEN_MAX) {
+            snprintf(err, errlen, "%s:%zu: text \"%s\" is empty or longer "
+                     "than %d bytes", file, line, ca_text_names[id],
+                     CA_TEXT_LEN_MAX);
+            return -1;
+        }
+
+        *vend = '\0';
+        texts->t[id] = val;
+    }
+
+    return 0;
+}
+
+
+int
+ca_texts_missing(const ca_texts_t *texts)
+{
+    int  i;
+
+    for (i = 0; i < CA_T_COUNT; i++) {
+        if (texts->t[i] == NULL) {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+size_t
+ca_text_format(char *dst, size_t size, const char *text, const char *arg)
+{
+    size_t       pre, alen, rest, need;
+    const char  *n;
+
+    n = strstr(text, "{n}");
+
+    if (n == NULL) {
+        need = strlen(text);
+        if (size) {
+            snprintf(dst, size, "%s", text);
+        }
+
+        return need;
+    }
+
+    pre = n - text;
+    alen = strlen(arg);
+    rest = strlen(n + 3);
+    need = pre + alen + rest;
+
+    if (size) {
+        snprintf(dst, size, "%.*s%s%s", (int) pre, text, arg, n + 3);
+    }
+
+    return need;
+}
+
+
+size_t
+ca_text_duration(const ca_texts_t *texts, long seconds, char *dst,
+    size_t size)
+{
+    long       n;
+    char       num[24];
+    ca_text_e  one, many;
+
+    if (seconds < 1) {
+        seconds = 1;
+    }
+
+    if (seconds < 60) {
+        n = seconds;
+        one = CA_T_SECOND;
+        many = CA_T_SECONDS;
+
+    } else if (seconds < 3600) {
+        n = (seconds + 59) / 60;
+        one = CA_T_MINUTE;
+        many = CA_T_MINUTES;
+
+    } else if (seconds < 86400) {
+        n = (seconds + 3599) / 3600;
+        one = CA_T_HOUR;
+        many = CA_T_HOURS;
+
+    } else {
+        n = (seconds + 86399) / 86400;
+        one = CA_T_DAY;
+        many = CA_T_DAYS;
+    }
+
+    snprintf(num, sizeof(num), "%ld", n);
+
+    return ca_text_format(dst, size, texts->t[n == 1 ? one : many], num);
+}
+
+
+int
+ca_text_rule(unsigned rule)
+{
+    switch (rule) {
+    case CA_RULE_TOO_SHORT:  return CA_T_RULE_TOO_SHORT;
+    case CA_RULE_TOO_LONG:   return CA_T_RULE_TOO_LONG;
+    case CA_RULE_NO_UPPER:   return CA_T_RULE_NO_UPPER;
+    case CA_RULE_NO_LOWER:   return CA_T_RULE_NO_LOWER;
+    case CA_RULE_NO_DIGIT:   return CA_T_RULE_NO_DIGIT;
+    case CA_RULE_NO_SPECIAL: return CA_T_RULE_NO_SPECIAL;
+    case CA_RULE_WHITESPACE: return CA_T_RULE_WHITESPACE;
+    case CA_RULE_IDENTIFIER: return CA_T_RULE_IDENTIFIER;
+    case CA_RULE_COMMON:     return CA_T_RULE_COMMON;
+    case CA_RULE_REUSED:     return CA_T_RULE_REUSED;
+    case CA_RULE_MISMATCH:   return CA_T_RULE_MISMATCH;
+    case CA_RULE_INVALID:    return CA_T_RULE_INVALID;
+    default:                 return -1;
+    }
+}

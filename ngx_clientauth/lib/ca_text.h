@@ -1,0 +1,143 @@
+/*
+ * The words of the customer area: every page, every message the module
+ * emits and the password rules, built in for Spanish, French and English,
+ * and overridable per language by a theme's texts file.  nginx-free.
+ *
+ * A text may hold one "{n}", replaced by a number or a duration.  "brand"
+ * (the name shown) and "support_contact" are empty unless a theme sets them.
+ */
+
+#ifndef CA_TEXT_H
+#define CA_TEXT_H
+
+#include <stddef.h>
+
+#define CA_TEXTS(X)                                                          \
+    X(BRAND, "brand")                                                        \
+    X(SUPPORT_CONTACT, "support_contact")                                    \
+    X(AREA, "area")                                                          \
+    X(LANGUAGE, "language")                                                  \
+    X(LOGIN_TITLE, "login_title")                                            \
+    X(LOGIN_INTRO, "login_intro")                                            \
+    X(LOGIN_BUTTON, "login_button")                                          \
+    X(PASSWORD, "password")                                                  \
+    X(FORGOT, "forgot")                                                      \
+    X(SHOW_PASSWORD, "show_password")                                        \
+    X(ID_EMAIL, "id_email")                                                  \
+    X(ID_CUSTOMER_NUMBER, "id_customer_number")                              \
+    X(ID_NIC, "id_nic")                                                      \
+    X(ID_PHONE, "id_phone")                                                  \
+    X(ID_DOMAIN, "id_domain")                                                \
+    X(ID_OR, "id_or")                                                        \
+    X(INVALID_CREDENTIALS, "invalid_credentials")                            \
+    X(LOGGED_OUT, "logged_out")                                              \
+    X(PASSWORD_CHANGED, "password_changed")                                  \
+    X(NEED_LOGIN, "need_login")                                              \
+    X(TOO_MANY_TITLE, "too_many_title")                                      \
+    X(TOO_MANY, "too_many")                                                  \
+    X(LOCKED_TITLE, "locked_title")                                          \
+    X(LOCKED, "locked")                                                      \
+    X(SUPPORT, "support")                                                    \
+    X(RESET_TITLE, "reset_title")                                            \
+    X(RESET_INTRO, "reset_intro")                                            \
+    X(RESET_BUTTON, "reset_button")                                          \
+    X(RESET_LINK, "reset_link")                                              \
+    X(BACK_TO_LOGIN, "back_to_login")                                        \
+    X(SENT_TITLE, "sent_title")                                              \
+    X(SENT, "sent")                                                          \
+    X(SENT_SPAM, "sent_spam")                                                \
+    X(NEW_TITLE, "new_title")                                                \
+    X(NEW_PASSWORD, "new_password")                                          \
+    X(NEW_CONFIRM, "new_confirm")                                            \
+    X(NEW_BUTTON, "new_button")                                              \
+    X(RULES_TITLE, "rules_title")                                            \
+    X(RULES_BROKEN, "rules_broken")                                          \
+    X(GENERATE, "generate")                                                  \
+    X(GENERATED, "generated")                                                \
+    X(RULE_TOO_SHORT, "rule_too_short")                                      \
+    X(RULE_TOO_LONG, "rule_too_long")                                        \
+    X(RULE_NO_UPPER, "rule_no_upper")                                        \
+    X(RULE_NO_LOWER, "rule_no_lower")                                        \
+    X(RULE_NO_DIGIT, "rule_no_digit")                                        \
+    X(RULE_NO_SPECIAL, "rule_no_special")                                    \
+    X(RULE_WHITESPACE, "rule_whitespace")                                    \
+    X(RULE_IDENTIFIER, "rule_identifier")                                    \
+    X(RULE_COMMON, "rule_common")                                            \
+    X(RULE_REUSED, "rule_reused")                                            \
+    X(RULE_MISMATCH, "rule_mismatch")                                        \
+    X(RULE_INVALID, "rule_invalid")                                          \
+    X(GONE_TITLE, "gone_title")                                              \
+    X(GONE, "gone")                                                          \
+    X(BAD_TITLE, "bad_title")                                                \
+    X(BAD_REQUEST, "bad_request")                                            \
+    X(MISSING_LOGIN, "missing_login")                                        \
+    X(MISSING_IDENTIFIER, "missing_identifier")                              \
+    X(MISSING_NEW, "missing_new")                                            \
+    X(PASSWORD_TOO_LONG, "password_too_long")                                \
+    X(UNAVAILABLE_TITLE, "unavailable_title")                                \
+    X(UNAVAILABLE, "unavailable")                                            \
+    X(BUSY, "busy")                                                          \
+    X(FORBIDDEN_TITLE, "forbidden_title")                                    \
+    X(FORBIDDEN, "forbidden")                                                \
+    X(CROSS_SITE, "cross_site")                                              \
+    X(NOT_ALLOWED, "not_allowed")                                            \
+    X(SECONDS, "seconds")                                                    \
+    X(SECOND, "second")                                                      \
+    X(MINUTES, "minutes")                                                    \
+    X(MINUTE, "minute")                                                      \
+    X(HOURS, "hours")                                                        \
+    X(HOUR, "hour")                                                          \
+    X(DAYS, "days")                                                          \
+    X(DAY, "day")                                                            \
+    X(SECURE_NOTE, "secure_note")
+
+#define CA_TEXT_ENUM(id, name)  CA_T_##id,
+
+typedef enum {
+    CA_TEXTS(CA_TEXT_ENUM)
+    CA_T_COUNT
+} ca_text_e;
+
+#define CA_TEXT_LEN_MAX  1024     /* one text, bytes */
+
+/* One language's texts; a theme's override the built-in ones. */
+typedef struct {
+    const char  *t[CA_T_COUNT];
+} ca_texts_t;
+
+/* The key of a text, and the text a key names (-1: none). */
+const char *ca_text_name(ca_text_e id);
+int ca_text_find(const char *name, size_t len);
+
+/* The built-in languages: "es fr en"; -1 for any other tag. */
+int ca_text_builtin(const char *tag, size_t len);
+
+/* Texts of built-in language lang, or all NULL for -1. */
+void ca_texts_init(ca_texts_t *texts, int lang);
+
+/*
+ * Reads a texts file ("key = value" lines, "#" comments) into texts; buf
+ * (len + 1 bytes) is changed in place and must outlive texts.  0, or -1
+ * with "file:line: why" in err.
+ */
+int ca_texts_parse(ca_texts_t *texts, char *buf, size_t len,
+    const char *file, char *err, size_t errlen);
+
+/* The first text left unset, or -1. */
+int ca_texts_missing(const ca_texts_t *texts);
+
+/*
+ * text with "{n}" replaced by arg, into dst (size bytes, NUL-terminated);
+ * the length it needed.
+ */
+size_t ca_text_format(char *dst, size_t size, const char *text,
+    const char *arg);
+
+/* "15 minutes", "1 hour": seconds in words, rounded up; its length. */
+size_t ca_text_duration(const ca_texts_t *texts, long seconds, char *dst,
+    size_t size);
+
+/* The checklist text of a password rule bit (ca_policy.h), or -1. */
+int ca_text_rule(unsigned rule);
+
+#endif /* CA_TEXT_H */
