@@ -79,6 +79,7 @@ typedef struct {
     ngx_uint_t                        claimed;
     ngx_uint_t                        members_at;  /* SMEMBERS in EXEC */
     ngx_uint_t                        applied;
+    ngx_uint_t                        unclaimed;
     unsigned                          broken;      /* ca_rule_e bits */
     ngx_http_clientauth_attempt_t     attempt;
     ngx_http_clientauth_hash_out_t    verified;
@@ -108,6 +109,8 @@ static ngx_int_t ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
+static void ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs);
 static ngx_int_t ngx_http_clientauth_reset_done(ngx_http_request_t *r,
     ngx_http_clientauth_reset_t *rs);
 static ngx_uint_t ngx_http_clientauth_reset_token_valid(
@@ -824,6 +827,38 @@ ngx_http_clientauth_reset_claim(ngx_http_request_t *r,
 
 
 /*
+ * Redis refused the MULTI (a command refused while queued aborts it whole,
+ * as does an error answering EXEC): nothing was applied, so the link is
+ * given back for the customer to submit again.  Best effort; a MULTI whose
+ * fate is unknown (the connection lost) keeps its claim: the link is spent
+ * and the customer asks for a new one.
+ */
+
+static void
+ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
+    ngx_http_clientauth_reset_t *rs)
+{
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ca_key_reset(key, sizeof(key), (char *) ascf->brand.data,
+                     "reset-claim", rs->token_hash) < 0)
+    {
+        return;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "DEL");
+    ngx_http_clientauth_argv_add_str(&cmd, key);
+
+    (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
+}
+
+
+/*
  * Confirm, step 5: the winner replaces the password, keeps the old hash in
  * the history, spends the token, revokes every session and clears the
  * failure count, in one MULTI; the mailer hears of the change.
@@ -1202,6 +1237,12 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
                       "clientauth: redis refused a reset command: %s",
                       reply->str);
         ctx->redis_error = 1;
+
+        if (rs->step == NGX_HTTP_CLIENTAUTH_RESET_APPLIED && !rs->unclaimed) {
+            rs->unclaimed = 1;
+            ngx_http_clientauth_reset_unclaim(r, rs);
+        }
+
         return;
     }
 
