@@ -354,7 +354,18 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
         return;
     }
 
-    if (cmd->received == cmd->sent) {
+    if (reply->type != REDIS_REPLY_STATUS) {
+        /* AUTH, SELECT and PING answer +OK or +PONG, nothing else: not
+         * Redis, or out of step; commands could land in another database */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: unexpected reply from redis %V to the "
+                      "connection set-up (type %d)", &rd->conf->name,
+                      reply->type);
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+        return;
+    }
+
+    if (cmd->received == cmd->sent && !rd->drop.posted) {
         rd->ready = 1;
         rd->backoff = 0;
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,

@@ -225,6 +225,7 @@ class _Connection:
         self.replies = asyncio.Queue()          # (future, then), in order
         self.upstream = collections.deque()     # (future, reply count)
         self.dead = False                       # silenced or closed
+        proxy.clients.add(self)
 
     async def run(self):
         try:
@@ -248,6 +249,7 @@ class _Connection:
                     await asyncio.wait_for(tasks[0], 5)
                 except Exception:
                     pass
+            self.proxy.clients.discard(self)
             for t in tasks:
                 t.cancel()
             for w in (self.writer, self.up_writer):
@@ -343,6 +345,7 @@ class FaultProxy:
         self.port = None
         self.rules = []
         self.log = []
+        self.clients = set()
         self.lock = threading.Lock()
         self.loop = None
         self.thread = None
@@ -363,6 +366,13 @@ class FaultProxy:
     def clear(self):
         with self.lock:
             self.rules = []
+
+    def drop_clients(self):
+        """Closes every client's connection, as a restarting Redis does."""
+        async def drop():
+            for client in list(self.clients):
+                client.writer.transport.abort()
+        asyncio.run_coroutine_threadsafe(drop(), self.loop).result(5)
 
     def commands(self):
         """Every command clients sent, as lists of str, oldest first."""

@@ -113,6 +113,9 @@ class Flow:
     def setup(self, g):
         return {}
 
+    def armed(self, g, st, rule):
+        """Called once the fault is set, before act()."""
+
     def act(self, g, st):
         raise NotImplementedError
 
@@ -152,6 +155,16 @@ class Session(Flow):
         # the session is still whole: a refresh lost only shortens it
         assert g.redis.call("EXISTS", session_key(st["token"])) == 1
         assert_sessions_indexed(g.redis, st["user"])
+
+
+class Reconnect(Session):
+    """A protected request while the connection set-up (PING, or AUTH and
+    SELECT) fails: the proxy drops the worker's connection, and every new
+    one meets the fault."""
+
+    def armed(self, g, st, rule):
+        g.proxy.drop_clients()
+        wait_until(lambda: rule.hits, 2, "the worker to reconnect")
 
 
 class Login(Flow):
@@ -364,6 +377,7 @@ STEPS = [
          unwaited=True),
     Step(Session(refresh=True), "session/refresh-pexpire", "PEXPIRE",
          SESSIONS, unwaited=True),
+    Step(Reconnect(), "connection/set-up", "PING"),
 
     Step(Login(), "login/identifier", "GET", "ca:%s:id:*" % BRAND, legit={"nil": 401}),
     Step(Login(), "login/address-window", "INCR",
@@ -426,6 +440,7 @@ def test_fault(gw, step, fault):
     flow = step.flow
     st = flow.setup(gw)
     rule = gw.proxy.fail(step.command, fault, key=step.key)
+    flow.armed(gw, st, rule)
 
     t = time.monotonic()
     r = flow.act(gw, st)
