@@ -203,6 +203,34 @@ class Login(Flow):
             assert stored == st["hash"]
 
 
+class Lockout(Flow):
+    """POST /auth/login by the attempt that finds one failure too many: it
+    sets the lockout (SET NX) and counts the ban (INCR)."""
+
+    RETRIES = 100                   # ROOMY_LOGIN's clientauth_lockout
+
+    def setup(self, g):
+        u = add_user(g.redis, EMAIL, PASSWORD)
+        g.redis.call("SET", self.key(u, "fails"), self.RETRIES)
+        return {"user": u}
+
+    def key(self, u, what):
+        return "ca:%s:%s:account:%s" % (BRAND, what, u.account)
+
+    def act(self, g, st):
+        return g.login(EMAIL, PASSWORD, timeout=5)
+
+    def ok(self, g, st, r):
+        return r.status_code == 429 and r.headers.get("Retry-After")
+
+    def check(self, g, st, r):
+        """No lockout, ban count or failure count without a deadline."""
+        redis, u = g.redis, st["user"]
+        for what in ("lock", "bans"):
+            assert redis.call("PTTL", self.key(u, what)) != -1, what
+        assert session_keys(redis) == []
+
+
 class Logout(Flow):
     """POST /auth/logout [everywhere=1], with two sessions of one user."""
 
@@ -389,6 +417,11 @@ STEPS = [
     Step(Login(), "login/session-multi", "HSET", SESSIONS),
     Step(Login(), "login/failures-cleared", "DEL", "ca:%s:fails:*" % BRAND),
     Step(Login(upgrade=True), "login/hash-upgrade", "HSET", USER),
+    # nil: another attempt set the lockout first, this one says how long
+    Step(Lockout(), "login/lockout-set", "SET", "ca:%s:lock:*" % BRAND,
+         legit={"nil": 429}),
+    Step(Lockout(), "login/lockout-ban-count", "INCR",
+         "ca:%s:bans:*" % BRAND),
 
     Step(Logout(), "logout/delete", "DEL", SESSIONS),
     Step(Logout(everywhere=True), "logout-all/owner", "HMGET", SESSIONS),
