@@ -163,10 +163,10 @@ test_exec_answers_each_queued_command(void **state)
     assert_int_equal(check(&b, 2, ":1\r\n"), -1);
     assert_int_equal(check(&b, 3, "-OOM full\r\n"), -1);
 
-    assert_int_equal(check(&b, 4, "*3\r\n*2\r\n$1\r\nh\r\n$-1\r\n:1\r\n+OK\r\n"),
-                     0);
-    assert_int_equal(check(&b, 4, "*3\r\n*2\r\n$1\r\nh\r\n$-1\r\n:1\r\n$-1\r\n"),
-                     0);
+    assert_int_equal(check(&b, 4, "*3\r\n*2\r\n$1\r\nh\r\n$-1\r\n"
+                                  ":1\r\n+OK\r\n"), 0);
+    assert_int_equal(check(&b, 4, "*3\r\n*2\r\n$1\r\nh\r\n$-1\r\n"
+                                  ":1\r\n$-1\r\n"), 0);
     /* short, long, wrong elements, a runtime error, nil, another type */
     assert_int_equal(check(&b, 4, "*2\r\n*2\r\n$1\r\nh\r\n$-1\r\n:1\r\n"), -1);
     assert_int_equal(check(&b, 4, "*4\r\n*2\r\n$1\r\nh\r\n$-1\r\n:1\r\n+OK\r\n"
