@@ -15,62 +15,77 @@ enum {
 
 typedef struct {
     const char     *name;
+    size_t          len;
     unsigned char   kind;
     unsigned char   command;
 } ca_reply_command_t;
 
 
-/* The commands the gateway sends; any other only must not fail. */
+#define C(name, kind, command)                                             \
+    { name, sizeof(name) - 1, CA_REPLY_##kind, CA_CMD_##command }
+
+/* The commands the gateway sends, HMGET first (every protected request
+ * sends one); any other only must not fail. */
 static const ca_reply_command_t  ca_reply_commands[] = {
-    { "DECR", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "DECRBY", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "DEL", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "EXISTS", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "EXPIRE", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "HDEL", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "HEXISTS", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "HINCRBY", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "HSET", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "HSETNX", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "INCR", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "INCRBY", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "LPUSH", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "PERSIST", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "PEXPIRE", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "PEXPIREAT", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "PTTL", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "RPUSH", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "SADD", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "SCARD", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "SISMEMBER", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "SREM", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "TTL", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "UNLINK", CA_REPLY_INTEGER, CA_CMD_OTHER },
-    { "GET", CA_REPLY_BULK, CA_CMD_OTHER },
-    { "GETDEL", CA_REPLY_BULK, CA_CMD_OTHER },
-    { "HGET", CA_REPLY_BULK, CA_CMD_OTHER },
-    { "XADD", CA_REPLY_BULK, CA_CMD_OTHER },
-    { "HMGET", CA_REPLY_FIELDS, CA_CMD_OTHER },
-    { "MGET", CA_REPLY_FIELDS, CA_CMD_OTHER },
-    { "LRANGE", CA_REPLY_STRINGS, CA_CMD_OTHER },
-    { "SMEMBERS", CA_REPLY_STRINGS, CA_CMD_OTHER },
-    { "SET", CA_REPLY_SET, CA_CMD_OTHER },
-    { "AUTH", CA_REPLY_STATUS, CA_CMD_OTHER },
-    { "LTRIM", CA_REPLY_STATUS, CA_CMD_OTHER },
-    { "PING", CA_REPLY_STATUS, CA_CMD_OTHER },
-    { "SELECT", CA_REPLY_STATUS, CA_CMD_OTHER },
-    { "UNWATCH", CA_REPLY_STATUS, CA_CMD_OTHER },
-    { "MULTI", CA_REPLY_STATUS, CA_CMD_MULTI },
-    { "EXEC", CA_REPLY_EXEC, CA_CMD_EXEC },
-    { "DISCARD", CA_REPLY_STATUS, CA_CMD_DISCARD },
-    { "WATCH", CA_REPLY_STATUS, CA_CMD_WATCH }
+    C("HMGET", FIELDS, OTHER),
+    C("DECR", INTEGER, OTHER),
+    C("DECRBY", INTEGER, OTHER),
+    C("DEL", INTEGER, OTHER),
+    C("EXISTS", INTEGER, OTHER),
+    C("EXPIRE", INTEGER, OTHER),
+    C("HDEL", INTEGER, OTHER),
+    C("HEXISTS", INTEGER, OTHER),
+    C("HINCRBY", INTEGER, OTHER),
+    C("HSET", INTEGER, OTHER),
+    C("HSETNX", INTEGER, OTHER),
+    C("INCR", INTEGER, OTHER),
+    C("INCRBY", INTEGER, OTHER),
+    C("LPUSH", INTEGER, OTHER),
+    C("PERSIST", INTEGER, OTHER),
+    C("PEXPIRE", INTEGER, OTHER),
+    C("PEXPIREAT", INTEGER, OTHER),
+    C("PTTL", INTEGER, OTHER),
+    C("RPUSH", INTEGER, OTHER),
+    C("SADD", INTEGER, OTHER),
+    C("SCARD", INTEGER, OTHER),
+    C("SISMEMBER", INTEGER, OTHER),
+    C("SREM", INTEGER, OTHER),
+    C("TTL", INTEGER, OTHER),
+    C("UNLINK", INTEGER, OTHER),
+    C("GET", BULK, OTHER),
+    C("GETDEL", BULK, OTHER),
+    C("HGET", BULK, OTHER),
+    C("XADD", BULK, OTHER),
+    C("MGET", FIELDS, OTHER),
+    C("LRANGE", STRINGS, OTHER),
+    C("SMEMBERS", STRINGS, OTHER),
+    C("SET", SET, OTHER),
+    C("AUTH", STATUS, OTHER),
+    C("LTRIM", STATUS, OTHER),
+    C("PING", STATUS, OTHER),
+    C("SELECT", STATUS, OTHER),
+    C("UNWATCH", STATUS, OTHER),
+    C("MULTI", STATUS, MULTI),
+    C("EXEC", EXEC, EXEC),
+    C("DISCARD", STATUS, DISCARD),
+    C("WATCH", STATUS, WATCH)
 };
+
+#undef C
 
 
 static int
 ca_reply_word(const char *s, size_t len, const char *word)
 {
     return strlen(word) == len && strncasecmp(s, word, len) == 0;
+}
+
+
+static int
+ca_reply_named(const char *s, size_t len, const ca_reply_command_t *c)
+{
+    return c->len == len && (s[0] & ~0x20) == c->name[0]
+           && strncasecmp(s, c->name, len) == 0;
 }
 
 
@@ -90,7 +105,7 @@ ca_reply_expect(ca_reply_expect_t *e, int argc, const char *const *argv,
     for (k = 0; k < sizeof(ca_reply_commands) / sizeof(ca_reply_commands[0]);
          k++)
     {
-        if (ca_reply_word(argv[0], argvlen[0], ca_reply_commands[k].name)) {
+        if (ca_reply_named(argv[0], argvlen[0], &ca_reply_commands[k])) {
             e->kind = ca_reply_commands[k].kind;
             e->command = ca_reply_commands[k].command;
             break;

@@ -111,6 +111,11 @@ test_integers_strings_and_nils(void **state)
     assert_int_equal(check(&b, 1, "*1\r\n:1\r\n"), -1);
     assert_int_equal(check(&b, 2, ":-2\r\n"), 0);
     assert_int_equal(check(&b, 3, "+OK\r\n"), -1);
+
+    batch(&b, "incr k|hmget k a");                      /* any case */
+    assert_int_equal(check(&b, 0, "$1\r\n3\r\n"), -1);
+    assert_int_equal(check(&b, 1, "*1\r\n$-1\r\n"), 0);
+    assert_int_equal(check(&b, 1, "*2\r\n$-1\r\n$-1\r\n"), -1);
 }
 
 
