@@ -1390,6 +1390,11 @@ ngx_http_clientauth_flow_resume(ngx_http_request_t *r)
     r->read_event_handler = ngx_http_block_reading;
 
     if (ctx->redis_error) {
+        if (ctx->unavailable) {
+            ctx->unavailable(r, ctx);
+            ctx->unavailable = NULL;
+        }
+
         rc = ngx_http_clientauth_send_unavailable(r);
 
     } else {

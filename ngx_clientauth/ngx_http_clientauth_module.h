@@ -199,6 +199,10 @@ struct ngx_http_clientauth_ctx_s {
 
     ngx_http_clientauth_step_pt  next;         /* the endpoint's flow */
     void                        *flow;         /* and its state */
+
+    /* undoes what the flow counted when Redis fails it (then 503) */
+    void                       (*unavailable)(ngx_http_request_t *r,
+                                    ngx_http_clientauth_ctx_t *ctx);
 };
 
 

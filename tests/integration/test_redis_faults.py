@@ -169,10 +169,12 @@ class Reconnect(Session):
 
 class Login(Flow):
     """POST /auth/login; upgrade: the stored hash has another cost, so the
-    session MULTI also rewrites it."""
+    session MULTI also rewrites it; counted: the step comes after the
+    attempt was counted (failure count, brand window)."""
 
-    def __init__(self, upgrade=False):
+    def __init__(self, upgrade=False, counted=False):
         self.upgrade = upgrade
+        self.counted = counted
 
     def setup(self, g):
         u = add_user(g.redis, EMAIL, PASSWORD,
@@ -201,6 +203,23 @@ class Login(Flow):
             # no session, and the password as it was
             assert session_keys(redis) == []
             assert stored == st["hash"]
+            if self.counted and st.get("fault") in REFUSED:
+                # a login Redis failed was no wrong password: it gives its
+                # failure and its place in the brand's window back
+                self.assert_uncounted(redis, u)
+
+    @staticmethod
+    def assert_uncounted(redis, u):
+        def counts():
+            keys = ["ca:%s:fails:account:%s" % (BRAND, u.account)] + \
+                [k for k in redis.keys()
+                 if k.startswith("ca:%s:rl:brand:" % BRAND)]
+            return {k: int(redis.call("GET", k) or 0) for k in keys}
+        # the give-back is a write nobody waits for
+        deadline = time.monotonic() + 1
+        while any(counts().values()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not any(counts().values()), counts()
 
 
 class Lockout(Flow):
@@ -413,10 +432,12 @@ STEPS = [
     Step(Login(), "login/lockout-ttl", "PTTL", "ca:%s:lock:*" % BRAND),
     Step(Login(), "login/failure-count", "INCR", "ca:%s:fails:*" % BRAND),
     Step(Login(), "login/brand-window", "INCR", "ca:%s:rl:brand:*" % BRAND),
-    Step(Login(), "login/user", "HMGET", USER),
-    Step(Login(), "login/session-multi", "HSET", SESSIONS),
-    Step(Login(), "login/failures-cleared", "DEL", "ca:%s:fails:*" % BRAND),
-    Step(Login(upgrade=True), "login/hash-upgrade", "HSET", USER),
+    Step(Login(counted=True), "login/user", "HMGET", USER),
+    Step(Login(counted=True), "login/session-multi", "HSET", SESSIONS),
+    Step(Login(counted=True), "login/failures-cleared", "DEL",
+         "ca:%s:fails:*" % BRAND),
+    Step(Login(upgrade=True, counted=True), "login/hash-upgrade", "HSET",
+         USER),
     # nil: another attempt set the lockout first, this one says how long
     Step(Lockout(), "login/lockout-set", "SET", "ca:%s:lock:*" % BRAND,
          legit={"nil": 429}),
@@ -472,6 +493,7 @@ def assert_fails_closed(r):
 def test_fault(gw, step, fault):
     flow = step.flow
     st = flow.setup(gw)
+    st["fault"] = fault
     rule = gw.proxy.fail(step.command, fault, key=step.key)
     flow.armed(gw, st, rule)
 
