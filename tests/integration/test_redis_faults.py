@@ -20,6 +20,7 @@ directly.  For each cell (a row of STEPS x a fault of FAULTS):
 A new flow is covered by a Flow subclass and its rows in STEPS.
 """
 
+import os
 import time
 
 import pytest
@@ -62,6 +63,8 @@ def env(tmp_path_factory, shared_redis, backend):
     nginx = Nginx(workdir, text, port).start(workers=1)
     g = Gateway(nginx, shared_redis, backend)
     g.proxy = proxy
+    g.workers = nginx.worker_pids()
+    g.fds = {pid: worker_fds(pid) for pid in g.workers}
     yield g
     proxy.clear()
     try:
@@ -69,6 +72,10 @@ def env(tmp_path_factory, shared_redis, backend):
     finally:
         Nginx.registry.remove(nginx)
         proxy.stop()
+
+
+def worker_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def redis_usable(g):
@@ -531,3 +538,11 @@ def test_fault(gw, step, fault):
     wait_until(recovered, 6.5, "%s to work again" % step.label, interval=0.05)
     flow.check(gw, st, last[0])
     wait_until(lambda: redis_usable(gw), 6.5, "sessions to work again")
+
+
+def test_the_worker_survived_the_matrix(gw):
+    """After every cell: the same worker (no crash), and no descriptor left
+    behind by the connections dropped."""
+    assert gw.nginx.worker_pids() == gw.workers
+    for pid, before in gw.fds.items():
+        assert worker_fds(pid) <= before + 2, (worker_fds(pid), before)
