@@ -311,6 +311,13 @@ class _Connection:
         self.replies.put_nowait((fut, then))
 
     async def _relay(self):
+        try:
+            await self._relay_replies()
+        except (ConnectionError, _ProtocolError, asyncio.IncompleteReadError,
+                ValueError, IndexError):
+            pass                        # the client's side ends it all
+
+    async def _relay_replies(self):
         while True:
             reply = await _read_reply(self.up_reader)
             fut, left = self.upstream[0]
@@ -433,9 +440,11 @@ class FaultProxy:
 
         async def shutdown():
             self.server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks()
+                     if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
