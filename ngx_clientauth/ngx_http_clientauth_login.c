@@ -112,6 +112,8 @@ static ngx_int_t ngx_http_clientauth_login_locked(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
+static void ngx_http_clientauth_login_unavailable(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why);
 static ngx_int_t ngx_http_clientauth_login_page(ngx_http_request_t *r,
@@ -392,6 +394,9 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
+
+    /* counted from here on: a Redis failure gives the attempt back */
+    ctx->abandon = ngx_http_clientauth_login_unavailable;
 
     /* no account: a user that cannot exist costs the same round trip */
     if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
@@ -1086,6 +1091,25 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r,
 
         break;
     }
+}
+
+
+/*
+ * Redis failed the login after it was counted: no wrong password was given
+ * (either none was checked, or the right one was), so the failure and the
+ * place in the brand's window go back.  Best effort, like every give-back:
+ * it is lost with the connection.
+ */
+
+static void
+ngx_http_clientauth_login_unavailable(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_login_t  *lg = ctx->flow;
+
+    ngx_http_clientauth_limit_undo(r,
+        ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+        &lg->attempt);
 }
 
 
