@@ -28,7 +28,7 @@ typedef struct {
     ngx_int_t                         matched;
     ngx_uint_t                        error;
     char                              new_hash[CA_PWHASH_MAX];
-    char                              pad[CA_PWHASH_MAX];
+    ngx_msec_t                        elapsed;
     unsigned                          rehash:1;
     unsigned                          hash_new:1;
     size_t                            pwlen;
@@ -46,6 +46,10 @@ static void ngx_http_clientauth_hash_hold(ngx_event_t *ev);
 
 
 static ngx_uint_t   ngx_http_clientauth_hash_inflight;
+
+/* the legacy schemes' speed, measured once by the process that reads the
+ * configuration */
+static ca_pwhash_calib_t  ngx_http_clientauth_hash_calib;
 
 /*
  * A worker that is shutting down exits once no timer but cancelable ones is
@@ -152,10 +156,6 @@ ngx_http_clientauth_hash_job(ngx_http_request_t *r,
 
     job->nstored = in->nstored;
 
-    if (in->pad && ngx_strlen(in->pad) < CA_PWHASH_MAX) {
-        ngx_memcpy(job->pad, in->pad, ngx_strlen(in->pad) + 1);
-    }
-
     job->pwlen = in->password.len;
     ngx_memcpy(job->password, in->password.data, in->password.len);
 
@@ -179,7 +179,11 @@ ngx_http_clientauth_hash_thread(void *data, ngx_log_t *log)
     int                              needs_rehash, ignored;
     ngx_uint_t                       i;
     ca_pw_rc_e                       rc;
+    struct timespec                  start, end;
     ngx_http_clientauth_hash_job_t  *job = data;
+
+    /* the event loop's cached time does not move in a pool thread */
+    (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
     needs_rehash = 0;
     ignored = 0;
@@ -196,17 +200,6 @@ ngx_http_clientauth_hash_thread(void *data, ngx_log_t *log)
         }
     }
 
-    /*
-     * A legacy or cheaper hash verifies faster than the dummy hash unknown
-     * accounts are checked against: the difference would tell them apart.
-     */
-    if (job->pad[0] && job->nstored == 1
-        && !ca_pwhash_is_current(job->stored[0], &job->cost))
-    {
-        (void) ca_pwhash_verify(job->pad, job->password, job->pwlen,
-                                &job->cost, &ignored);
-    }
-
     if ((job->hash_new && job->matched < 0)
         || (job->rehash && job->matched == 0 && needs_rehash))
     {
@@ -219,6 +212,11 @@ ngx_http_clientauth_hash_thread(void *data, ngx_log_t *log)
     }
 
     sodium_memzero(job->password, job->pwlen);
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &end);
+
+    job->elapsed = (ngx_msec_t) ((end.tv_sec - start.tv_sec) * 1000
+                                 + (end.tv_nsec - start.tv_nsec) / 1000000);
 }
 
 
@@ -250,6 +248,7 @@ ngx_http_clientauth_hash_done(ngx_event_t *ev)
 
     out->matched = job->matched;
     out->error = job->error;
+    out->elapsed = job->elapsed;
     ngx_str_null(&out->new_hash);
 
     len = ngx_strlen(job->new_hash);
@@ -345,4 +344,34 @@ ngx_http_clientauth_hash_dummy(ngx_conf_t *cf, ca_pwhash_cost_t *cost)
     ngx_memcpy(dummy, hash, len + 1);
 
     return dummy;
+}
+
+
+/*
+ * Half more than the CPU time measured: the hash threads share the
+ * machine with the event loops and whatever else runs there, and wait.
+ */
+
+ngx_msec_t
+ngx_http_clientauth_hash_floor(ngx_conf_t *cf, ca_pwhash_cost_t *cost)
+{
+    int64_t     ceiling;
+    ngx_msec_t  floor;
+
+    ceiling = ca_pwhash_ceiling_ms(cost, &ngx_http_clientauth_hash_calib);
+
+    if (ceiling <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth: cannot time password hashing");
+        return 0;
+    }
+
+    floor = (ngx_msec_t) (ceiling + ceiling / 2);
+
+    ngx_conf_log_error(NGX_LOG_INFO, cf, 0,
+                       "clientauth: failed logins with argon2id t=%uL m=%uz "
+                       "are answered after at least %M ms of hashing",
+                       cost->opslimit, cost->memlimit, floor);
+
+    return floor;
 }

@@ -19,8 +19,6 @@ typedef struct {
     ngx_uint_t                   nstored;
     const char                  *stored[NGX_HTTP_CLIENTAUTH_HASHES_MAX];
     ngx_str_t                    password;
-    const char                  *pad;          /* verified too when stored[0]
-                                                  is not of the current cost */
     unsigned                     rehash:1;      /* upgrade stored[0] */
     unsigned                     hash_new:1;    /* hash the password */
 } ngx_http_clientauth_hash_in_t;
@@ -30,6 +28,7 @@ typedef struct {
     ngx_int_t                    matched;       /* index, or -1 */
     ngx_uint_t                   error;         /* a stored hash is unusable */
     ngx_str_t                    new_hash;      /* empty if none was made */
+    ngx_msec_t                   elapsed;       /* in the thread */
 } ngx_http_clientauth_hash_out_t;
 
 
@@ -50,6 +49,14 @@ void ngx_http_clientauth_hash_detach(ngx_http_clientauth_ctx_t *ctx);
 
 /* An argon2id hash of a random password, for accounts that do not exist. */
 char *ngx_http_clientauth_hash_dummy(ngx_conf_t *cf, ca_pwhash_cost_t *cost);
+
+/*
+ * The least time a failed login spends in its hash task, timer included:
+ * the costliest verification the cost bounds allow, measured now, with a
+ * margin.  0 on error.
+ */
+ngx_msec_t ngx_http_clientauth_hash_floor(ngx_conf_t *cf,
+    ca_pwhash_cost_t *cost);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_HASH_H_INCLUDED_ */

@@ -26,6 +26,7 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE,
     NGX_HTTP_CLIENTAUTH_LOGIN_USER,
     NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY,
+    NGX_HTTP_CLIENTAUTH_LOGIN_FLOOR,        /* a failure waits its time */
     NGX_HTTP_CLIENTAUTH_LOGIN_SESSION,
     NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE,      /* WATCH, the hash again */
     NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED      /* MULTI HSET hash EXEC */
@@ -84,6 +85,10 @@ static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_floor(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg);
+static void ngx_http_clientauth_login_unusable(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_notice(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg,
     ngx_http_clientauth_argv_t *cmd);
@@ -184,6 +189,9 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY:
         return ngx_http_clientauth_login_session(r, ctx, lg);
+
+    case NGX_HTTP_CLIENTAUTH_LOGIN_FLOOR:
+        return ngx_http_clientauth_login_floor(r, lg);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADE:
         return ngx_http_clientauth_login_upgrade_write(r, ctx, lg);
@@ -442,9 +450,6 @@ ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     in.password = lg->password;
     in.rehash = lg->known;
 
-    /* a cheaper legacy hash is padded to the dummy's cost */
-    in.pad = ascf->dummy_hash;
-
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_VERIFY;
 
     rc = ngx_http_clientauth_hash_run(r, ctx, ascf, &in, &lg->verified);
@@ -497,13 +502,11 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     if (lg->known && lg->verified.error) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "clientauth: user %s of account %s has an unusable "
-                      "password hash", lg->attempt.user, lg->attempt.account);
+        ngx_http_clientauth_login_unusable(r, lg);
     }
 
     if (!lg->known || lg->verified.matched != 0) {
-        return ngx_http_clientauth_login_failed(r, lg, "wrong password");
+        return ngx_http_clientauth_login_floor(r, lg);
     }
 
     if (lg->user_field[1].len != sizeof("active") - 1
@@ -623,6 +626,77 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
                                     cmds, n);
+}
+
+
+/*
+ * A failed login is answered once its hash task has taken at least the
+ * failure floor: the costliest verification the cost bounds allow, so that
+ * no stored hash (bcrypt, sha512-crypt, another argon2id cost, a corrupt
+ * one) nor the lack of an account shows in the time.  The wait is a timer
+ * on the connection, as limit_req's delay: no thread is held.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_floor(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg)
+{
+    ngx_event_t                     *wev;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    wev = r->connection->write;
+
+    if (lg->step != NGX_HTTP_CLIENTAUTH_LOGIN_FLOOR) {
+        ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+        lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_FLOOR;
+
+        if (lg->verified.elapsed < ascf->failure_floor) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "clientauth: login failure waits %M ms",
+                           ascf->failure_floor - lg->verified.elapsed);
+
+            wev->delayed = 1;
+            ngx_add_timer(wev, ascf->failure_floor - lg->verified.elapsed);
+        }
+    }
+
+    if (wev->delayed) {
+        r->read_event_handler = ngx_http_test_reading;
+
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_DONE;
+    }
+
+    return ngx_http_clientauth_login_failed(r, lg, "wrong password");
+}
+
+
+/* A hash beyond the cost bounds, or corrupt: support has to look at it. */
+
+static void
+ngx_http_clientauth_login_unusable(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg)
+{
+    char                             why[160];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ca_pwhash_check((char *) lg->user_field[0].data, &ascf->hash_cost,
+                        why, sizeof(why))
+        == 0)
+    {
+        ngx_cpystrn((u_char *) why, (u_char *) "not verifiable",
+                    sizeof(why));
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "clientauth: user %s of account %s has an unusable "
+                  "password hash (%s): the login fails, the password is "
+                  "not checked", lg->attempt.user, lg->attempt.account, why);
 }
 
 

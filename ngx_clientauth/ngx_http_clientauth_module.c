@@ -37,6 +37,8 @@ static char *ngx_http_clientauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clientauth_failure_floor(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clientauth_hash_cost(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clientauth_login_limit(ngx_conf_t *cf,
@@ -217,6 +219,13 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
     { ngx_string("clientauth_hash_cost"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE2,
       ngx_http_clientauth_hash_cost,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clientauth_login_failure_floor"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_clientauth_failure_floor,
       NGX_HTTP_SRV_CONF_OFFSET,
       0,
       NULL },
@@ -418,7 +427,10 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
      *     conf->thread_pool = NULL;
      *     conf->hash_cost = { 0, 0 };
      *     conf->dummy_hash = NULL;
+     *     conf->failure_floor = 0;
      */
+
+    conf->failure_floor_conf = NGX_CONF_UNSET_MSEC;
 
     conf->session_idle = NGX_CONF_UNSET_MSEC;
     conf->session_lifetime = NGX_CONF_UNSET_MSEC;
@@ -493,6 +505,10 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost = prev->hash_cost;
     }
+
+    ngx_conf_merge_msec_value(conf->failure_floor_conf,
+                              prev->failure_floor_conf,
+                              NGX_HTTP_CLIENTAUTH_FLOOR_AUTO);
 
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost.opslimit = 2;
@@ -649,12 +665,29 @@ ngx_http_clientauth_merge_hashing(ngx_conf_t *cf,
         && prev->hash_cost.memlimit == conf->hash_cost.memlimit)
     {
         conf->dummy_hash = prev->dummy_hash;
+        conf->failure_floor = prev->failure_floor;
+
+    } else {
+        conf->dummy_hash = ngx_http_clientauth_hash_dummy(cf,
+                                                          &conf->hash_cost);
+        if (conf->dummy_hash == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->failure_floor = 0;
+    }
+
+    if (conf->failure_floor_conf != NGX_HTTP_CLIENTAUTH_FLOOR_AUTO) {
+        conf->failure_floor = conf->failure_floor_conf;
         return NGX_CONF_OK;
     }
 
-    conf->dummy_hash = ngx_http_clientauth_hash_dummy(cf, &conf->hash_cost);
-    if (conf->dummy_hash == NULL) {
-        return NGX_CONF_ERROR;
+    if (conf->failure_floor == 0) {
+        conf->failure_floor = ngx_http_clientauth_hash_floor(cf,
+                                                         &conf->hash_cost);
+        if (conf->failure_floor == 0) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -1102,6 +1135,45 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         clcf->handler = ngx_http_clientauth_status_handler;
         break;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clientauth_login_failure_floor auto | TIME;
+ */
+
+static char *
+ngx_http_clientauth_failure_floor(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_str_t   *value;
+    ngx_msec_t   floor;
+
+    if (ascf->failure_floor_conf != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "auto") == 0) {
+        ascf->failure_floor_conf = NGX_HTTP_CLIENTAUTH_FLOOR_AUTO;
+        return NGX_CONF_OK;
+    }
+
+    floor = ngx_parse_time(&value[1], 0);
+
+    if (floor == (ngx_msec_t) NGX_ERROR || floor > 60000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth: invalid failure floor \"%V\" "
+                           "(\"auto\", or a time up to 60s)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ascf->failure_floor_conf = floor;
 
     return NGX_CONF_OK;
 }

@@ -95,6 +95,9 @@ typedef struct {
     ngx_thread_pool_t           *thread_pool;
     ca_pwhash_cost_t             hash_cost;
     char                        *dummy_hash;   /* for unknown accounts */
+    ngx_msec_t                   failure_floor; /* a failed login's least
+                                                   time in the hash thread */
+    ngx_msec_t                   failure_floor_conf; /* or FLOOR_AUTO */
     size_t                       password_max;
     ngx_http_clientauth_limit_t  limits[NGX_HTTP_CLIENTAUTH_LIMITS];
     ngx_http_clientauth_lockout_t  lockout;
@@ -127,6 +130,10 @@ typedef struct {
     size_t                       max_body_size;
     ngx_uint_t                   endpoint;     /* this location's, if any */
 } ngx_http_clientauth_loc_conf_t;
+
+
+/* clientauth_login_failure_floor auto: measured when the conf is read */
+#define NGX_HTTP_CLIENTAUTH_FLOOR_AUTO  ((ngx_msec_t) -2)
 
 
 /* What a valid session says about its user. */

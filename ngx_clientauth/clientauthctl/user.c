@@ -427,6 +427,7 @@ ctl_show_print(ctl_t *ctl, const ctl_user_t *u, const redisReply *user,
     const char        *scheme;
     ca_id_kind_e       kind;
     const redisReply  *role, *hash;
+    char               why[160];
 
     if (user->elements == 0) {
         return ctl_error("no such user: account %s user %s (the identifier"
@@ -460,7 +461,17 @@ ctl_show_print(ctl_t *ctl, const ctl_user_t *u, const redisReply *user,
 
     hash = ctl_hash_get(user, "hash");
     scheme = hash && hash->len ? ca_pwhash_scheme(hash->str) : "none";
-    printf("password: %s\n", scheme ? scheme : "unknown scheme");
+
+    /* what makes every login fail, without printing the hash */
+    if (scheme && hash && hash->len
+        && ca_pwhash_check(hash->str, &ctl->cost, why, sizeof(why)) != 0)
+    {
+        printf("password: %s, unusable: %s\n", scheme, why);
+
+    } else {
+        printf("password: %s\n", scheme ? scheme : "unknown scheme");
+    }
+
     ctl_show_time("password_changed", ctl_hash_get(user, "pwchanged"));
 
     printf("sessions: %lld\n", live);

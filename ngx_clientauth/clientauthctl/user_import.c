@@ -30,17 +30,18 @@ enum {
 };
 
 typedef struct {
-    const char     *brand;
-    const char     *file;
-    const char     *phone_country;
-    unsigned        dry_run:1;
-    char           *buf;
-    size_t          len;
-    int             cols[CA_CSV_MAX_FIELDS];  /* the field of each column */
-    size_t          ncols;
-    void           *claimed;          /* dry run: keys of the lines passed */
-    unsigned long   ok;
-    unsigned long   failed;
+    const char              *brand;
+    const char              *file;
+    const char              *phone_country;
+    const ca_pwhash_cost_t  *cost;    /* --hash-cost: argon2id's bounds */
+    unsigned                 dry_run:1;
+    char                    *buf;
+    size_t                   len;
+    int                      cols[CA_CSV_MAX_FIELDS];  /* of each column */
+    size_t                   ncols;
+    void                    *claimed; /* dry run: keys of the lines passed */
+    unsigned long            ok;
+    unsigned long            failed;
 } ctl_import_t;
 
 
@@ -58,7 +59,8 @@ static int ctl_import_line(ctl_t *ctl, ctl_import_t *imp,
 static int ctl_import_fields(ctl_import_t *imp, const ca_csv_record_t *rec,
     ctl_add_t *add);
 static int ctl_import_perms(ctl_add_t *add, const char *value);
-static int ctl_import_hash(ctl_add_t *add, const char *value, size_t len);
+static int ctl_import_hash(ctl_import_t *imp, ctl_add_t *add,
+    const char *value, size_t len);
 static int ctl_import_commit(ctl_t *ctl, ctl_add_t *add, const char *label);
 static int ctl_import_verify(ctl_t *ctl, ctl_import_t *imp, ctl_add_t *add,
     const char *label);
@@ -134,6 +136,7 @@ ctl_user_import(ctl_t *ctl, int argc, char **argv)
     imp.brand = target.brand;
     imp.file = target.identifier;
     imp.phone_country = target.phone_country;
+    imp.cost = &ctl->cost;
 
     rc = ctl_import_run(ctl, &imp);
 
@@ -474,7 +477,7 @@ ctl_import_fields(ctl_import_t *imp, const ca_csv_record_t *rec,
             break;
 
         case CTL_COL_HASH:
-            rc = ctl_import_hash(add, value, rec->lens[i]);
+            rc = ctl_import_hash(imp, add, value, rec->lens[i]);
             break;
 
         default:
@@ -513,14 +516,20 @@ ctl_import_perms(ctl_add_t *add, const char *value)
 
 /*
  * A legacy hash is stored as it is, to be verified and upgraded to
- * argon2id at the first login.  Only its scheme and characters are checked
- * here: never printed, a hash can be cracked offline.
+ * argon2id at the first login.  Its scheme, characters and cost are
+ * checked here, against the bounds the gateway applies at login (a costlier
+ * hash would be refused there as corrupt): never printed, a hash can be
+ * cracked offline.
  */
 
 static int
-ctl_import_hash(ctl_add_t *add, const char *value, size_t len)
+ctl_import_hash(ctl_import_t *imp, ctl_add_t *add, const char *value,
+    size_t len)
 {
-    size_t  i;
+    size_t               i;
+    const char          *scheme;
+    ca_pwhash_params_t   params;
+    char                 why[160];
 
     if (len >= CA_PWHASH_MAX) {
         return ctl_error("password_hash longer than %d characters",
@@ -534,9 +543,19 @@ ctl_import_hash(ctl_add_t *add, const char *value, size_t len)
         }
     }
 
-    if (ca_pwhash_scheme(value) == NULL) {
+    scheme = ca_pwhash_scheme(value);
+
+    if (scheme == NULL) {
         return ctl_error("unknown password hash scheme (bcrypt $2y$ or $2b$,"
                          " sha512-crypt $6$, argon2id $argon2id$)");
+    }
+
+    if (ca_pwhash_check(value, imp->cost, why, sizeof(why)) != 0) {
+        if (ca_pwhash_params(value, &params) != 0) {
+            return ctl_error("password_hash: malformed %s hash", scheme);
+        }
+
+        return ctl_error("password_hash: %s", why);
     }
 
     memcpy(add->hash, value, len + 1);

@@ -6,6 +6,10 @@
  * A window of W ms is approximated by two fixed buckets: the attempts of the
  * current bucket plus the previous bucket's, weighted by how much of it the
  * sliding window still covers (Cloudflare's sliding window counter).
+ *
+ * Windows are > 0 and times >= 0; counts may be anything Redis holds (a
+ * flood makes them huge, negative ones count as 0): every product is exact
+ * and no sum overflows, waits saturate at INT64_MAX.
  */
 
 #ifndef CA_WINDOW_H

@@ -363,6 +363,7 @@ http {{
     access_log {dir}/access.log;
     clientauth_redis {redis} {redis_opts};
     clientauth_hash_cost {hash_cost};
+    clientauth_login_failure_floor {failure_floor};
 {cookie_secure}
 {http}
     server {{
@@ -398,7 +399,8 @@ http {{
 
 
 def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
-                 redis_opts="", hash_cost="t=1 m=8m", cookie_secure=False,
+                 redis_opts="", hash_cost="t=1 m=8m", failure_floor="50ms",
+                 cookie_secure=False,
                  main="", http="", server="", locations="", listen_opts="",
                  identifiers="email"):
     """The test gateway's nginx.conf: DESIGN.md's minimal shape plus a
@@ -409,7 +411,7 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
         module=MODULE, dir=workdir, workers=workers, main=main,
         temps=HTTP_TEMPS.format(dir=workdir),
         redis="%s:%d" % (HOST, redis_port), redis_opts=redis_opts,
-        hash_cost=hash_cost,
+        hash_cost=hash_cost, failure_floor=failure_floor,
         cookie_secure="" if cookie_secure else
         "    clientauth_cookie_secure off;",
         http=http, server=server, locations=locations,

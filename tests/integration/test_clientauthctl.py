@@ -624,6 +624,12 @@ def argon2id_hash(ctl, redis, password):
     return stored
 
 
+BCRYPT_TAIL = "CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
+SHA512_TAIL = ("saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJu"
+               "esI68u4OTLiBFdcbYEdFCoEOfaS35inz1")
+ARGON2_TAIL = "$c2FsdHNhbHRzYWx0c2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA"
+
+
 def import_csv(ctl, tmp_path, text, *args):
     path = tmp_path / "users.csv"
     path.write_bytes(text.encode() if isinstance(text, str) else text)
@@ -748,6 +754,25 @@ def test_import_reads_standard_input(ctl, redis):
     ("new@example.com,,,,,extra", "6 field(s) where the header has 5"),
     ("new@example.com,,,", "4 field(s) where the header has 5"),
     ("new@exa\"mple.com,,,,", "malformed CSV: quote inside"),
+    # finding 13: costs that would tie a hash thread up at every login
+    ("new@example.com,,$2y$13$" + BCRYPT_TAIL + ",,",
+     "password_hash: bcrypt cost 13 is outside 4..12"),
+    ("new@example.com,,$2b$31$" + BCRYPT_TAIL + ",,",
+     "password_hash: bcrypt cost 31 is outside 4..12"),
+    ("new@example.com,,$2y$03$" + BCRYPT_TAIL + ",,",
+     "password_hash: bcrypt cost 3 is outside 4..12"),
+    ("new@example.com,,$6$rounds=999999999$" + SHA512_TAIL + ",,",
+     "password_hash: sha512-crypt rounds 999999999 are outside 1000..656000"),
+    ("new@example.com,,$6$rounds=656001$" + SHA512_TAIL + ",,",
+     "password_hash: sha512-crypt rounds 656001 are outside"),
+    ("new@example.com,,\"$argon2id$v=19$m=4194304,t=3,p=1" + ARGON2_TAIL
+     + "\",,", "password_hash: argon2 memory m=4194304 KiB is over 65536 KiB"),
+    ("new@example.com,,\"$argon2id$v=19$m=65536,t=40,p=1" + ARGON2_TAIL
+     + "\",,", "password_hash: argon2 cost t=40 x m=65536 KiB is over 262144"),
+    ("new@example.com,,\"$argon2id$v=19$m=65536,t=2,p=64" + ARGON2_TAIL
+     + "\",,", "password_hash: argon2 parameters m=65536,t=2,p=64 are not"),
+    ("new@example.com,,$2b$10$cut.short,,",
+     "password_hash: malformed bcrypt hash"),
 ])
 def test_a_bad_line_is_reported_and_changes_nothing(ctl, redis, tmp_path,
                                                     row, message):
@@ -765,6 +790,47 @@ def test_a_bad_line_is_reported_and_changes_nothing(ctl, redis, tmp_path,
         result.err
     assert result.out == "imported 0 line(s), 1 failed\n"
     assert redis.snapshot() == before
+
+
+def test_import_cost_bounds_follow_the_configured_argon2id_cost(
+        ctl, redis, tmp_path):
+    """At the bounds every scheme imports; argon2id may cost up to twice the
+    --hash-cost (or PHP's t=4 m=64 MiB), as the gateway allows at login."""
+    big = "$argon2id$v=19$m=524288,t=3,p=1" + ARGON2_TAIL
+    csv = ("email,password_hash\n"
+           "a@example.com,$2y$12$%s\n"
+           "b@example.com,$2b$04$%s\n"
+           "c@example.com,$6$rounds=656000$%s\n"
+           "d@example.com,\"$argon2id$v=19$m=65536,t=4,p=1%s\"\n"
+           "e@example.com,\"%s\"\n"
+           % (BCRYPT_TAIL, BCRYPT_TAIL, SHA512_TAIL, ARGON2_TAIL, big))
+
+    result = import_csv(ctl, tmp_path, csv, "--dry-run")
+    assert result.rc == 1
+    assert import_failures(result) == [
+        "clientauthctl: line 6: password_hash: argon2 memory m=524288 KiB "
+        "is over 65536 KiB"]
+    assert "4 line(s) valid, 1 failed" in result.out
+
+    result = ok(ctl("user", "import", BRAND, str(tmp_path / "users.csv"),
+                    global_args=["--redis", redis.address,
+                                 "--hash-cost", "3:256"]))
+    assert "imported 5 line(s), 0 failed" in result.out
+    assert redis.hgetall(user_key("5", "5"))["hash"] == big
+
+
+def test_show_tells_support_why_a_stored_hash_cannot_log_in(ctl, redis):
+    """A hash written before the bounds existed (or by hand) fails every
+    login: user show says why, still without printing it."""
+    account, user = add_owner(ctl, "ana@example.com")
+    costly = "$2y$13$" + BCRYPT_TAIL
+    redis.cli("HSET", user_key(account, user), "hash", costly)
+
+    shown = ok(ctl("user", "show", BRAND, "ana@example.com"))
+
+    assert shown.fields()["password"] == \
+        "bcrypt, unusable: bcrypt cost 13 is outside 4..12"
+    assert costly not in shown.out and BCRYPT_TAIL not in shown.out
 
 
 def test_bad_locale_names_the_column(ctl, redis, tmp_path):

@@ -230,7 +230,7 @@ def test_a_refused_attempt_never_leaves_the_account_extra_guesses(
                      server=lockout + "clientauth_login_limit account 1 1h;")
     avoid_bucket_edge(3600)
     slow = add_customer(g.redis, "slow@example.com", "Sl0w-secret!pw",
-                        cost="10:64")            # verifying takes a while
+                        cost="4:64")             # verifying takes a while
 
     reads = g.redis.commandstats().get("hmget", 0)
     success = start_burst(1, lambda i: form_login(

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <crypt.h>
 #include <sodium.h>
@@ -19,6 +20,7 @@
 #define S(s)  s, sizeof(s) - 1
 
 #define PASSWORD  "Correct horse 1!"
+#define WRONG_PW  "Wrong horse 1!"
 
 #define THREADS     4
 #define ITERATIONS  8
@@ -474,6 +476,213 @@ test_is_current_only_for_argon2id_of_this_cost(void **state)
 }
 
 
+/*
+ * Finding 13: a stored hash made arbitrarily costly would tie a hash thread
+ * up at every attempt.  Out of bounds, it is an error and is not hashed.
+ */
+
+static void
+argon2_hash_at(unsigned long long t, size_t m, char *out)
+{
+    assert_int_equal(crypto_pwhash_str(out, S(PASSWORD), t, m), 0);
+}
+
+
+static void
+test_costs_out_of_bounds_are_errors_without_hashing(void **state)
+{
+    int   rehash;
+    char  hash[CA_PWHASH_MAX];
+
+    /* one step past each bound: each verifies, were it not refused */
+    legacy_hash("$2b$", 13, PASSWORD, hash, sizeof(hash));
+    assert_int_equal(verify(hash, S(PASSWORD), &low, &rehash), CA_PW_ERROR);
+
+    legacy_hash("$6$", 700000, PASSWORD, hash, sizeof(hash));
+    assert_int_equal(verify(hash, S(PASSWORD), &low, &rehash), CA_PW_ERROR);
+
+    argon2_hash_at(1, 128 * 1024 * 1024, hash);          /* m over 64 MiB */
+    assert_int_equal(verify(hash, S(PASSWORD), &low, &rehash), CA_PW_ERROR);
+
+    argon2_hash_at(5, 64 * 1024 * 1024, hash);        /* t x m over 4 x 64 */
+    assert_int_equal(verify(hash, S(PASSWORD), &low, &rehash), CA_PW_ERROR);
+
+    /* hours of work each, were they hashed */
+    ERROR("$2y$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW");
+    ERROR("$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSM"
+          "HWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1");
+    ERROR("$argon2id$v=19$m=4194304,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+          "wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA");
+}
+
+
+static void
+test_costs_within_bounds_verify(void **state)
+{
+    char  hash[CA_PWHASH_MAX];
+
+    legacy_hash("$2y$", 4, PASSWORD, hash, sizeof(hash));
+    MATCH(hash, PASSWORD, 1);
+
+    legacy_hash("$6$", 1000, PASSWORD, hash, sizeof(hash));
+    MATCH(hash, PASSWORD, 1);
+
+    /* PHP's argon2id default, next to a gateway of lower cost */
+    argon2_hash_at(4, 64 * 1024 * 1024, hash);
+    MATCH(hash, PASSWORD, 1);
+}
+
+
+#define CHECK_OK(stored, cost)                                                \
+    assert_int_equal(ca_pwhash_check(stored, cost, why, sizeof(why)), 0)
+
+#define CHECK_REFUSED(stored, cost, text)                                     \
+    do {                                                                      \
+        assert_int_equal(ca_pwhash_check(stored, cost, why, sizeof(why)),     \
+                         -1);                                                 \
+        assert_non_null(strstr(why, text));                                   \
+    } while (0)
+
+#define BCRYPT_TAIL  "CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
+#define SHA512_TAIL                                                           \
+    "saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJu"        \
+    "esI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+#define ARGON2_TAIL  "$c2FsdHNhbHRzYWx0c2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+q" \
+                     "f+YFY4NeBbtA"
+
+
+static void
+test_params_are_parsed(void **state)
+{
+    char                hash[CA_PWHASH_MAX];
+    ca_pwhash_params_t  hp;
+
+    assert_int_equal(ca_pwhash_params(BCRYPT_2Y_FF, &hp), 0);
+    assert_int_equal(hp.scheme, CA_PWHASH_BCRYPT);
+    assert_int_equal(hp.cost, 5);
+
+    assert_int_equal(ca_pwhash_params(SHA512_HELLO, &hp), 0);
+    assert_int_equal(hp.scheme, CA_PWHASH_SHA512CRYPT);
+    assert_int_equal(hp.cost, 5000);
+
+    assert_int_equal(ca_pwhash_params(SHA512_HELLO_ROUNDS, &hp), 0);
+    assert_int_equal(hp.cost, 10000);
+
+    assert_int_equal(ca_pwhash_hash(S(PASSWORD), &more_memory, hash), 0);
+    assert_int_equal(ca_pwhash_params(hash, &hp), 0);
+    assert_int_equal(hp.scheme, CA_PWHASH_ARGON2ID);
+    assert_int_equal(hp.cost, crypto_pwhash_OPSLIMIT_MIN);
+    assert_int_equal(hp.m, 16384);
+    assert_int_equal(hp.p, 1);
+
+    /* malformed: cut short, spelled oddly, numbers too long */
+    assert_int_equal(ca_pwhash_params("$2y$5$" BCRYPT_TAIL, &hp), -1);
+    assert_int_equal(ca_pwhash_params("$2y$05$" BCRYPT_TAIL "x", &hp), -1);
+    assert_int_equal(ca_pwhash_params("$2y$05$CCCC", &hp), -1);
+    assert_int_equal(ca_pwhash_params("$6$rounds=05000$" SHA512_TAIL, &hp),
+                     -1);
+    assert_int_equal(ca_pwhash_params("$6$rounds=$" SHA512_TAIL, &hp), -1);
+    assert_int_equal(ca_pwhash_params("$6$rounds=99999999999$" SHA512_TAIL,
+                                      &hp), -1);
+    assert_int_equal(ca_pwhash_params("$6$saltstring$short", &hp), -1);
+    assert_int_equal(ca_pwhash_params("$6$$" SHA512_TAIL, &hp), -1);
+    assert_int_equal(ca_pwhash_params("$argon2id$v=19$m=65536,p=1,t=2"
+                                      ARGON2_TAIL, &hp), -1);
+    assert_int_equal(ca_pwhash_params("$argon2id$v=19$m=1e9,t=2,p=1"
+                                      ARGON2_TAIL, &hp), -1);
+    assert_int_equal(ca_pwhash_params("$argon2id$v=19$m=65536,t=2,p=1",
+                                      &hp), -1);
+    assert_int_equal(ca_pwhash_params("$1$md5$x", &hp), -1);
+}
+
+
+static void
+test_bounds_with_reasons(void **state)
+{
+    char                     why[160];
+    const ca_pwhash_cost_t   dflt = { 2, 19 * 1024 * 1024 };
+    const ca_pwhash_cost_t   high = { 3, 256 * 1024 * 1024 };
+
+    CHECK_OK("$2y$04$" BCRYPT_TAIL, &dflt);
+    CHECK_OK("$2b$12$" BCRYPT_TAIL, &dflt);
+    CHECK_REFUSED("$2y$03$" BCRYPT_TAIL, &dflt, "bcrypt cost 3 is outside");
+    CHECK_REFUSED("$2y$13$" BCRYPT_TAIL, &dflt, "bcrypt cost 13 is outside");
+    CHECK_REFUSED("$2a$31$" BCRYPT_TAIL, &dflt, "bcrypt cost 31");
+
+    CHECK_OK("$6$" SHA512_TAIL, &dflt);
+    CHECK_OK("$6$rounds=1000$" SHA512_TAIL, &dflt);
+    CHECK_OK("$6$rounds=656000$" SHA512_TAIL, &dflt);
+    CHECK_REFUSED("$6$rounds=999$" SHA512_TAIL, &dflt, "rounds 999");
+    CHECK_REFUSED("$6$rounds=656001$" SHA512_TAIL, &dflt, "rounds 656001");
+    CHECK_REFUSED("$6$rounds=999999999$" SHA512_TAIL, &dflt,
+                  "rounds 999999999 are outside 1000..656000");
+
+    CHECK_OK("$argon2id$v=19$m=19456,t=2,p=1" ARGON2_TAIL, &dflt);
+    CHECK_OK("$argon2id$v=19$m=65536,t=4,p=1" ARGON2_TAIL, &dflt);
+    CHECK_OK("$argon2id$v=19$m=65536,t=3,p=4" ARGON2_TAIL, &dflt);
+    CHECK_OK("$argon2id$v=19$m=8,t=1,p=1" ARGON2_TAIL, &dflt);
+    CHECK_REFUSED("$argon2id$v=19$m=4194304,t=3,p=1" ARGON2_TAIL, &dflt,
+                  "m=4194304 KiB is over 65536 KiB");
+    CHECK_REFUSED("$argon2id$v=19$m=65536,t=5,p=1" ARGON2_TAIL, &dflt,
+                  "t=5 x m=65536 KiB is over 262144");
+    CHECK_REFUSED("$argon2id$v=19$m=8192,t=999999,p=1" ARGON2_TAIL, &dflt,
+                  "is over");
+    CHECK_REFUSED("$argon2id$v=19$m=65536,t=2,p=9" ARGON2_TAIL, &dflt,
+                  "p=9");
+    CHECK_REFUSED("$argon2id$v=19$m=65536,t=0,p=1" ARGON2_TAIL, &dflt,
+                  "t=0");
+    CHECK_REFUSED("$argon2id$v=19$m=16,t=2,p=4" ARGON2_TAIL, &dflt,
+                  "per lane");
+
+    /* near a costlier configured cost: up to twice it */
+    CHECK_OK("$argon2id$v=19$m=524288,t=3,p=1" ARGON2_TAIL, &high);
+    CHECK_OK("$argon2id$v=19$m=262144,t=6,p=1" ARGON2_TAIL, &high);
+    CHECK_REFUSED("$argon2id$v=19$m=524289,t=1,p=1" ARGON2_TAIL, &high,
+                  "over 524288 KiB");
+    CHECK_REFUSED("$argon2id$v=19$m=262144,t=7,p=1" ARGON2_TAIL, &high,
+                  "over 1572864");
+
+    CHECK_REFUSED("secret", &dflt, "malformed or unknown");
+    assert_int_equal(ca_pwhash_check("$2y$13$" BCRYPT_TAIL, &dflt, NULL, 0),
+                     -1);
+}
+
+
+static void
+test_ceiling_covers_the_costliest_hash(void **state)
+{
+    int64_t            ceiling, again;
+    ca_pwhash_calib_t  calib;
+    char               hash[CA_PWHASH_MAX];
+    struct timespec    t0, t1;
+    int64_t            took;
+    int                rehash;
+
+    memset(&calib, 0, sizeof(calib));
+
+    ceiling = ca_pwhash_ceiling_ms(&low, &calib);
+    assert_true(calib.bcrypt_ms > 0 && calib.sha512_ms > 0);
+
+    /* a bcrypt hash at the highest cost allowed, timed (CPU) as it verifies */
+    legacy_hash("$2b$", CA_PWHASH_BCRYPT_COST_MAX, PASSWORD, hash,
+                sizeof(hash));
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    assert_int_equal(verify(hash, S(WRONG_PW), &low, &rehash),
+                     CA_PW_MISMATCH);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    took = (t1.tv_sec - t0.tv_sec) * 1000
+           + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+
+    /* scaled from cost 8, within the noise of a shared machine */
+    assert_true(ceiling * 4 >= took * 3);
+    assert_true(ceiling <= took * 2);
+
+    /* the legacy figures are measured once */
+    again = ca_pwhash_ceiling_ms(&low, &calib);
+    assert_true(again > 0);
+}
+
+
 int
 main(void)
 {
@@ -495,6 +704,11 @@ main(void)
         cmocka_unit_test(test_is_current_only_for_argon2id_of_this_cost),
         cmocka_unit_test(test_corrupt_legacy_hashes),
         cmocka_unit_test(test_concurrent_verifications),
+        cmocka_unit_test(test_costs_out_of_bounds_are_errors_without_hashing),
+        cmocka_unit_test(test_costs_within_bounds_verify),
+        cmocka_unit_test(test_params_are_parsed),
+        cmocka_unit_test(test_bounds_with_reasons),
+        cmocka_unit_test(test_ceiling_covers_the_costliest_hash),
     };
 
     return cmocka_run_group_tests_name("ca_pwhash", tests, group_setup, NULL);

@@ -90,6 +90,94 @@ test_backoff_doubles_and_caps(void **state)
 }
 
 
+#define DAY   ((int64_t) 24 * 60 * MIN)
+#define YEAR  (365 * DAY)
+
+
+/*
+ * A flood can push the previous bucket's count high (refused attempts
+ * count too): its weight must still be computed exactly, never wrap.
+ */
+
+static void
+test_huge_previous_count_in_a_long_window_is_refused(void **state)
+{
+    int64_t  now;
+
+    now = 55 * YEAR + 1;
+    assert_false(ca_window_allows(1, 300000000, now, YEAR, 1000));
+
+    /* 30-day window, past 3.6e9 attempts */
+    assert_false(ca_window_allows(1, 4000000000LL, 40 * 30 * DAY + 1,
+                                  30 * DAY, 1000));
+    assert_false(ca_window_allows(1, INT64_MAX, 10 * YEAR + 1, YEAR,
+                                  1000));
+
+    /* the weight is still exact: 1e12 half-way, and at the last ms */
+    assert_false(ca_window_allows(1, 1000000000000LL, YEAR + YEAR / 2,
+                                  YEAR, 500000000000LL));
+    assert_true(ca_window_allows(1, 1000000000000LL, YEAR + YEAR / 2,
+                                 YEAR, 500000000001LL));
+    assert_false(ca_window_allows(1, 1000000000000LL, 2 * YEAR - 1, YEAR,
+                                  32));
+    assert_true(ca_window_allows(1, 1000000000000LL, 2 * YEAR - 1, YEAR,
+                                 33));
+}
+
+
+static void
+test_huge_current_count_or_limit(void **state)
+{
+    assert_false(ca_window_allows(INT64_MAX, INT64_MAX, YEAR, YEAR,
+                                  INT64_MAX - 1));
+    assert_true(ca_window_allows(INT64_MAX, 0, YEAR, YEAR, INT64_MAX));
+    assert_false(ca_window_allows(INT64_MAX, 1, YEAR, YEAR, INT64_MAX));
+}
+
+
+static void
+test_retry_with_extreme_counts_and_windows(void **state)
+{
+    int64_t  wait;
+
+    /* a flooded previous bucket weighs until the next bucket begins */
+    wait = ca_window_retry_ms(1, INT64_MAX, 10 * YEAR + 1, YEAR, 1000);
+    assert_int_equal(wait, YEAR - 1);
+    assert_true(ca_window_allows(1, 1, 10 * YEAR + 1 + wait, YEAR, 1000));
+
+    wait = ca_window_retry_ms(1, 4000000000LL, 40 * 30 * DAY + 1,
+                              30 * DAY, 1000);
+    assert_true(wait >= 1 && wait <= 30 * DAY);
+
+    /* a flooded current bucket: the rest of it, then nearly all the next */
+    wait = ca_window_retry_ms(INT64_MAX, 0, 10 * YEAR, YEAR, 1000);
+    assert_true(wait > YEAR && wait <= 2 * YEAR);
+
+    /* a huge limit reached in a huge window */
+    wait = ca_window_retry_ms(INT64_MAX / 2 + 2, INT64_MAX / 2,
+                              INT64_MAX / 2, INT64_MAX / 4, INT64_MAX / 2);
+    assert_true(wait >= 1);
+
+    wait = ca_window_retry_ms(INT64_MAX, INT64_MAX, INT64_MAX - 1,
+                              INT64_MAX, INT64_MAX);
+    assert_true(wait >= 1);
+}
+
+
+static void
+test_backoff_with_extreme_bans(void **state)
+{
+    /* doubling must stop at the cap, never wrap past it */
+    assert_int_equal(ca_backoff_ms(1000, INT64_MAX, INT64_MAX), INT64_MAX);
+    assert_int_equal(ca_backoff_ms(INT64_MAX / 2 + 1, INT64_MAX, 2),
+                     INT64_MAX);
+    assert_int_equal(ca_backoff_ms(3 * YEAR, 100 * YEAR, 1000),
+                     100 * YEAR);
+    assert_int_equal(ca_backoff_ms(INT64_MAX, INT64_MAX, 1), INT64_MAX);
+    assert_int_equal(ca_backoff_ms(1000, 5000, INT64_MAX), 5000);
+}
+
+
 int
 main(void)
 {
@@ -101,6 +189,10 @@ main(void)
         cmocka_unit_test(test_retry_within_bucket_when_previous_decays),
         cmocka_unit_test(test_retry_is_at_least_one_ms),
         cmocka_unit_test(test_backoff_doubles_and_caps),
+        cmocka_unit_test(test_huge_previous_count_in_a_long_window_is_refused),
+        cmocka_unit_test(test_huge_current_count_or_limit),
+        cmocka_unit_test(test_retry_with_extreme_counts_and_windows),
+        cmocka_unit_test(test_backoff_with_extreme_bans),
     };
 
     return cmocka_run_group_tests_name("ca_window", tests, NULL, NULL);
