@@ -925,11 +925,22 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
 }
 
 
+/*
+ * Redis failed the upgrade: the session written goes, and the login, which
+ * answers 503, gives its place in the brand's window back.  Not its failure:
+ * the session's MULTI cleared the count, and a DECR would make it -1.
+ */
+
 static void
 ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
-    ngx_http_clientauth_login_discard(r, ctx->flow);
+    ngx_http_clientauth_login_t  *lg = ctx->flow;
+
+    ngx_http_clientauth_login_discard(r, lg);
+
+    lg->attempt.lockout = 0;
+    ngx_http_clientauth_login_unavailable(r, ctx);
 }
 
 
