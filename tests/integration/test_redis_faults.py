@@ -21,14 +21,15 @@ A new flow is covered by a Flow subclass and its rows in STEPS.
 """
 
 import os
+import socket
 import time
 
 import pytest
 
 from faultproxy import FAULTS, FaultProxy
-from helpers import (BRAND, COOKIE, Gateway, Nginx, add_user, forged_token,
-                     free_port, gateway_conf, session_key, token_hash,
-                     wait_until)
+from helpers import (BRAND, COOKIE, Gateway, Nginx, _RespReader, add_user,
+                     forged_token, free_port, gateway_conf, session_key,
+                     token_hash, wait_until)
 from reset_helpers import (RESET_LOCATIONS, ROOMY_LOGIN, check_link, confirm,
                            outbox, sessions_key)
 
@@ -189,6 +190,10 @@ class Login(Flow):
         return {"user": u, "hash": g.redis.call("HGET", user_key(u), "hash")}
 
     def act(self, g, st):
+        if self.upgrade:
+            # every try upgrades, so that a recovery is one of the
+            # dedicated connections too
+            g.redis.call("HSET", user_key(st["user"]), "hash", st["hash"])
         return g.login(EMAIL, PASSWORD, timeout=5)
 
     def ok(self, g, st, r):
@@ -469,6 +474,10 @@ STEPS = [
     # the same EXEC, found by its name: the second EXEC of the login
     Step(Login(upgrade=True, counted=True), "login/upgrade-exec", "EXEC",
          nth=2, legit={"nil": 200}),
+    # the connection given back forgets what it watched: a write nobody
+    # waits for; lost, the next holder of that connection meets the fault
+    Step(Login(upgrade=True), "login/upgrade-unwatch", "UNWATCH",
+         unwaited=True),
     # nil: another attempt set the lockout first, this one says how long
     Step(Lockout(), "login/lockout-set", "SET", "ca:%s:lock:*" % BRAND,
          legit={"nil": 429}),
@@ -524,6 +533,41 @@ STEPS = [
 
     Step(Status(), "status", "*", unwaited=True),
 ]
+
+
+def test_the_proxy_keeps_each_connections_watch(gw):
+    """The check-and-set connections go through the proxy as Redis would
+    serve them: each client its own upstream (a WATCH is its own, UNWATCH
+    forgets it), WATCH and the MULTI block separate units, and a watched
+    key changed by another client makes EXEC answer nil through it."""
+    key = "ca:%s:proxy-watch" % BRAND
+
+    def send(reader, *args):
+        reader.sock.sendall(b"".join(
+            b"*%d\r\n" % len(a) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(x), x.encode()) for x in a)
+            for a in args))
+        return [reader.read() for _ in args]
+
+    with socket.create_connection(("127.0.0.1", gw.proxy.port), 5) as a, \
+            socket.create_connection(("127.0.0.1", gw.proxy.port), 5) as b:
+        a, b = _RespReader(a), _RespReader(b)
+        assert send(a, ["WATCH", key]) == ["OK"]
+        assert send(b, ["SET", key, "1"]) == ["OK"]
+        assert send(a, ["MULTI"], ["SET", key, "2"], ["EXEC"]) == \
+            ["OK", "QUEUED", None]
+        assert send(a, ["WATCH", key], ["UNWATCH"]) == ["OK", "OK"]
+        assert send(b, ["SET", key, "3"]) == ["OK"]
+        assert send(a, ["MULTI"], ["SET", key, "4"], ["EXEC"]) == \
+            ["OK", "QUEUED", ["OK"]]
+        # a rule on a watched client's EXEC leaves the block unapplied
+        rule = gw.proxy.fail("EXEC", "nil")
+        assert send(a, ["WATCH", key], ["MULTI"], ["SET", key, "5"],
+                    ["EXEC"]) == ["OK", "OK", "QUEUED", None]
+        assert rule.hits == 1
+        gw.proxy.clear()
+        assert send(a, ["UNWATCH"]) == ["OK"]
+    assert gw.redis.call("GET", key) == "4"
 
 
 def assert_fails_closed(r):
