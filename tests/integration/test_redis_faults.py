@@ -456,6 +456,11 @@ STEPS = [
     Step(Login(), "login/brand-window", "INCR", "ca:%s:rl:brand:*" % BRAND),
     Step(Login(counted=True), "login/user", "HMGET", USER),
     Step(Login(counted=True), "login/session-multi", "HSET", SESSIONS),
+    # the index's TTL in the same MULTI: PEXPIRE ... NX, then ... GT
+    Step(Login(counted=True), "login/index-ttl-nx", "PEXPIRE",
+         "ca:{%s:*}:user:*:sessions" % BRAND),
+    Step(Login(counted=True), "login/index-ttl-gt", "PEXPIRE",
+         "ca:{%s:*}:user:*:sessions" % BRAND, nth=2),
     Step(Login(counted=True), "login/failures-cleared", "DEL",
          "ca:%s:fails:*" % BRAND),
     # the upgrade's check-and-set, on a dedicated connection, after the
