@@ -119,6 +119,8 @@ static void ngx_http_clientauth_login_locale(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply);
+static void ngx_http_clientauth_login_unavailable(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_login_failed(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg, const char *why);
 
@@ -393,6 +395,9 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_USER;
+
+    /* counted from here on: a Redis failure gives the attempt back */
+    ctx->abandon = ngx_http_clientauth_login_unavailable;
 
     /* no account: a user that cannot exist costs the same round trip */
     if (ca_key_user(key, sizeof(key), (char *) ascf->brand.data,
@@ -910,11 +915,22 @@ ngx_http_clientauth_login_locked(ngx_http_request_t *r,
 }
 
 
+/*
+ * Redis failed the upgrade: the session written goes, and the login, which
+ * answers 503, gives its place in the brand's window back.  Not its failure:
+ * the session's MULTI cleared the count, and a DECR would make it -1.
+ */
+
 static void
 ngx_http_clientauth_login_abandon(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
-    ngx_http_clientauth_login_discard(r, ctx->flow);
+    ngx_http_clientauth_login_t  *lg = ctx->flow;
+
+    ngx_http_clientauth_login_discard(r, lg);
+
+    lg->attempt.lockout = 0;
+    ngx_http_clientauth_login_unavailable(r, ctx);
 }
 
 
@@ -1181,6 +1197,25 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r,
 
         break;
     }
+}
+
+
+/*
+ * Redis failed the login after it was counted: no wrong password was given
+ * (either none was checked, or the right one was), so the failure and the
+ * place in the brand's window go back.  Best effort, like every give-back:
+ * it is lost with the connection.
+ */
+
+static void
+ngx_http_clientauth_login_unavailable(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_login_t  *lg = ctx->flow;
+
+    ngx_http_clientauth_limit_undo(r,
+        ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+        &lg->attempt);
 }
 
 

@@ -1531,6 +1531,7 @@ ngx_http_clientauth_flow_resume(ngx_http_request_t *r)
     if (ctx->redis_error) {
         if (ctx->abandon) {
             ctx->abandon(r, ctx);
+            ctx->abandon = NULL;
         }
 
         rc = ngx_http_clientauth_send_unavailable(r);

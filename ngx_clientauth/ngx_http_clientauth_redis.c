@@ -28,6 +28,8 @@
 #include <hiredis/async.h>
 
 #include "ngx_http_clientauth_redis.h"
+#include "ca_reply.h"
+#include "ca_reply_shape.h"
 
 
 #define NGX_HTTP_CLIENTAUTH_BACKOFF_MIN   50
@@ -36,6 +38,8 @@
 /* per worker and clientauth_redis: dedicated connections, waiting room */
 #define NGX_HTTP_CLIENTAUTH_TXN_CONNS     2
 #define NGX_HTTP_CLIENTAUTH_TXN_WAITING   64
+/* batches this long or shorter keep their replies' shapes inline */
+#define NGX_HTTP_CLIENTAUTH_EXPECT_INLINE 24
 
 
 struct ngx_http_clientauth_redis_s {
@@ -79,8 +83,12 @@ struct ngx_http_clientauth_cmd_s {
     ngx_uint_t                         received;
     u_char                            *queued;     /* waiting: its commands */
     ngx_uint_t                         nqueued;
+    ca_reply_expect_t                 *expect;
+    ca_reply_expect_t                  expect_inline[
+                                           NGX_HTTP_CLIENTAUTH_EXPECT_INLINE];
     unsigned                           handshake:1;
     unsigned                           waiting:1;
+    unsigned                           failed:1;
 };
 
 
@@ -119,6 +127,10 @@ static ngx_int_t ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
 static void ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
 static void ngx_http_clientauth_cmd_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_clientauth_cmd_expect(ngx_http_clientauth_cmd_t *cmd,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n, ngx_uint_t watched);
+static ngx_int_t ngx_http_clientauth_reply_valid(
+    ngx_http_clientauth_cmd_t *cmd, ngx_uint_t n, redisReply *reply);
 static int ngx_http_clientauth_redis_send_argv(redisAsyncContext *ac,
     redisCallbackFn *fn, void *privdata, ngx_http_clientauth_argv_t *a);
 static void ngx_http_clientauth_handshake_reply(
@@ -441,7 +453,18 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
         return;
     }
 
-    if (cmd->received == cmd->sent) {
+    if (reply->type != REDIS_REPLY_STATUS) {
+        /* AUTH, SELECT and PING answer +OK or +PONG, nothing else: not
+         * Redis, or out of step; commands could land in another database */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: unexpected reply from redis %V to the "
+                      "connection set-up (type %d)", &rd->conf->name,
+                      reply->type);
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+        return;
+    }
+
+    if (cmd->received == cmd->sent && !rd->drop.posted) {
         rd->ready = 1;
         rd->backoff = 0;
 
@@ -1044,6 +1067,11 @@ ngx_http_clientauth_txn_queue(ngx_http_clientauth_cmd_t *cmd,
         len += ngx_http_clientauth_resp_size(&cmds[i]);
     }
 
+    /* it goes on a dedicated connection, where a WATCH may abort EXEC */
+    if (ngx_http_clientauth_cmd_expect(cmd, cmds, n, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     cmd->queued = ngx_alloc(len + 1, rd->log);
     if (cmd->queued == NULL) {
         return NGX_ERROR;
@@ -1280,6 +1308,12 @@ ngx_http_clientauth_cmd_alloc(ngx_http_clientauth_redis_t *rd)
 static void
 ngx_http_clientauth_cmd_free(ngx_http_clientauth_cmd_t *cmd)
 {
+    if (cmd->expect != cmd->expect_inline && cmd->expect != NULL) {
+        ngx_free(cmd->expect);
+    }
+
+    cmd->expect = NULL;
+
     ngx_queue_insert_head(&ngx_http_clientauth_free_cmds, &cmd->queue);
 }
 
@@ -1292,6 +1326,14 @@ ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
     ngx_http_clientauth_redis_t  *rd;
 
     rd = cmd->redis;
+
+    if (!cmd->handshake
+        && ngx_http_clientauth_cmd_expect(cmd, cmds, n, rd->shared != NULL)
+           != NGX_OK)
+    {
+        ngx_http_clientauth_cmd_free(cmd);
+        return NGX_ERROR;
+    }
 
     for (i = 0; i < n; i++) {
         if (cmds[i].argc > NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
@@ -1330,6 +1372,37 @@ ngx_http_clientauth_cmd_send(ngx_http_clientauth_cmd_t *cmd,
         ngx_post_event(&rd->drop, &ngx_posted_events);
         return NGX_DECLINED;
     }
+
+    return NGX_OK;
+}
+
+
+/* What each reply of the batch must look like (lib/ca_reply.c). */
+
+static ngx_int_t
+ngx_http_clientauth_cmd_expect(ngx_http_clientauth_cmd_t *cmd,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n, ngx_uint_t watched)
+{
+    ngx_uint_t  i;
+
+    if (n <= NGX_HTTP_CLIENTAUTH_EXPECT_INLINE) {
+        cmd->expect = cmd->expect_inline;
+
+    } else {
+        cmd->expect = ngx_alloc(n * sizeof(ca_reply_expect_t),
+                                cmd->redis->log);
+        if (cmd->expect == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        ca_reply_expect(&cmd->expect[i],
+                        ngx_min(cmds[i].argc, NGX_HTTP_CLIENTAUTH_ARGS_MAX),
+                        cmds[i].argv, cmds[i].argvlen);
+    }
+
+    ca_reply_expect_batch(cmd->expect, n, (int) watched);
 
     return NGX_OK;
 }
@@ -1451,6 +1524,7 @@ static void
 ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
     void *privdata)
 {
+    ngx_int_t                   rc;
     ngx_uint_t                  n;
     ngx_http_clientauth_cmd_t  *cmd = privdata;
 
@@ -1464,6 +1538,23 @@ ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
             /* AUTH or SELECT failed: the command ran as the wrong user or
              * in the wrong database, its answer means nothing */
             reply = NULL;
+
+        } else if (reply != NULL) {
+            rc = ngx_http_clientauth_reply_valid(cmd, n, reply);
+
+            if (rc != NGX_OK) {
+                /* the request fails whatever its flow makes of it */
+                cmd->failed = 1;
+            }
+
+            if (rc == NGX_ERROR) {
+                /* flows only see the shapes their commands can get */
+                reply = NULL;
+            }
+        }
+
+        if (reply == NULL) {
+            cmd->failed = 1;
         }
 
         if (cmd->request) {
@@ -1489,12 +1580,68 @@ ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
         return;
     }
 
-    if (reply == NULL) {
+    if (cmd->failed) {
         cmd->ctx->redis_error = 1;
     }
 
     /* never resume a request from inside hiredis */
     ngx_post_event(&cmd->done, &ngx_posted_events);
+}
+
+
+/*
+ * An error reply (or an error inside EXEC's) is Redis refusing a command:
+ * NGX_DECLINED, the request fails and its flow sees the error (to know that
+ * a MULTI was refused whole, say); the connection stays, unless Redis
+ * forgot who it talks to (NOAUTH), which a new handshake settles.  Any other
+ * surprise (a reply of another type, a nil Redis never sends there, an
+ * array of the wrong length) means the connection is out of step:
+ * NGX_ERROR, the flow sees NULL and the connection is dropped.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_reply_valid(ngx_http_clientauth_cmd_t *cmd, ngx_uint_t n,
+    redisReply *reply)
+{
+    size_t                        i;
+    redisReply                   *error;
+    ngx_http_clientauth_redis_t  *rd;
+
+    if (ca_reply_check(reply, cmd->expect, n) == 0) {
+        return NGX_OK;
+    }
+
+    rd = cmd->redis;
+    error = (reply->type == REDIS_REPLY_ERROR) ? reply : NULL;
+
+    for (i = 0; error == NULL && reply->type == REDIS_REPLY_ARRAY
+                && i < reply->elements; i++)
+    {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+            error = reply->element[i];
+        }
+    }
+
+    if (error) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "clientauth: redis %V refused a command: %*s",
+                      &rd->conf->name, (size_t) ngx_min(error->len, 256),
+                      error->str);
+
+        if (error->len >= 6 && ngx_strncmp(error->str, "NOAUTH", 6) == 0) {
+            ngx_post_event(&rd->drop, &ngx_posted_events);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "clientauth: unexpected reply from redis %V (type %d), "
+                  "reconnecting", &rd->conf->name, reply->type);
+
+    ngx_post_event(&rd->drop, &ngx_posted_events);
+
+    return NGX_ERROR;
 }
 
 
