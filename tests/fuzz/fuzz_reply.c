@@ -1,6 +1,6 @@
 /*
- * The bridge's reply check (lib/ca_reply_shape.c) on arbitrary RESP: the first
- * byte picks one of the gateway's batches, the rest is parsed by hiredis
+ * The bridge's reply check (lib/ca_reply_shape.c) on arbitrary RESP: the
+ * first byte picks one of the gateway's batches, the rest is parsed by hiredis
  * as that batch's replies.  Properties: an error never passes; a passing
  * reply has the shape its command returns (+QUEUED inside MULTI, EXEC one
  * reply per queued command or nil only after a WATCH, HMGET one string or
