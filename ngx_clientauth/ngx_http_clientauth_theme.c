@@ -738,7 +738,11 @@ ngx_http_clientauth_pages_assets(ngx_conf_t *cf,
 
     p = ngx_cpymem(css.data, ngx_http_clientauth_css,
                    sizeof(ngx_http_clientauth_css) - 1);
-    ngx_memcpy(p, theme_css.data, theme_css.len);
+
+    if (theme_css.len) {
+        /* no theme style: no data, and memcpy() must not see NULL */
+        ngx_memcpy(p, theme_css.data, theme_css.len);
+    }
 
     js.data = (u_char *) ngx_http_clientauth_js;
     js.len = sizeof(ngx_http_clientauth_js) - 1;

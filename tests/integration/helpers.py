@@ -422,6 +422,19 @@ def nginx_env():
     return env
 
 
+def nginx_check(workdir, conf):
+    """`nginx -t` on a configuration file, in the environment nginx runs in
+    (the ASan runtime under CA_SANITIZE): the CompletedProcess, stderr
+    merged into .stdout; a sanitizer report in it fails the test."""
+    proc = subprocess.run([NGINX, "-t", "-p", str(workdir) + "/", "-c",
+                           str(conf), "-e", str(Path(workdir) / "error.log")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=30, env=nginx_env())
+    report = problem_lines(proc.stdout, SANITIZER_REPORT)
+    assert not report, "nginx -t:\n" + "\n".join(report)
+    return proc
+
+
 HTTP_TEMPS = """\
     client_body_temp_path {dir}/client_body;
     proxy_temp_path {dir}/proxy;

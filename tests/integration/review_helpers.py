@@ -14,14 +14,12 @@
 
 import re
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-from helpers import (BRAND, HOST, MODULE, NGINX, SANITIZER_REPORT, Gateway,
-                     Nginx, ctl, free_port, gateway_conf, nginx_env,
-                     problem_lines)
+from helpers import (BRAND, HOST, MODULE, Gateway, Nginx, ctl, free_port,
+                     gateway_conf, nginx_check)
 
 
 # ------------------------------------------------------------ nginx -t
@@ -59,13 +57,7 @@ def nginx_t(workdir, http="", server=""):
     conf.write_text(CHECK_CONF.format(module=MODULE, dir=workdir, http=http,
                                       server=server, host=HOST,
                                       port=free_port()))
-    proc = subprocess.run([NGINX, "-t", "-p", str(workdir) + "/",
-                           "-c", str(conf)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=30, env=nginx_env())
-    report = problem_lines(proc.stdout, SANITIZER_REPORT)
-    assert not report, "nginx -t:\n" + "\n".join(report)
-    return proc
+    return nginx_check(workdir, conf)
 
 
 # ------------------------------------------------------------ gateway

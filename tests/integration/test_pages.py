@@ -8,11 +8,10 @@ import html
 import os
 import re
 import signal
-import subprocess
 
 import pytest
 
-from helpers import (BRAND, HTML, NGINX, ctl, free_port, gateway_conf,
+from helpers import (BRAND, HTML, ctl, free_port, gateway_conf, nginx_check,
                      wait_until)
 from reset_helpers import RESET_LOCATIONS, ask_link, outbox, reset_conf
 
@@ -391,10 +390,8 @@ def nginx_t(tmp_path, redis, backend, server):
                         server=server, locations=RESET_LOCATIONS)
     conf = tmp_path / "nginx.conf"
     conf.write_text(text)
-    p = subprocess.run([NGINX, "-t", "-p", str(tmp_path) + "/", "-c",
-                        str(conf), "-e", str(tmp_path / "error.log")],
-                       capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stderr + p.stdout
+    p = nginx_check(tmp_path, conf)
+    return p.returncode, p.stdout
 
 
 @pytest.mark.parametrize("files, message", [
