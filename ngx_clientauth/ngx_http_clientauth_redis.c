@@ -119,6 +119,9 @@ static void ngx_http_clientauth_redis_on_connect(const redisAsyncContext *ac,
 static void ngx_http_clientauth_redis_on_disconnect(
     const redisAsyncContext *ac, int status);
 
+static ngx_http_clientauth_cmd_t *ngx_http_clientauth_cmd_for(
+    ngx_http_request_t *r, ngx_http_clientauth_ctx_t *ctx,
+    ngx_http_clientauth_redis_t *rd, ngx_http_clientauth_reply_pt on_reply);
 static ngx_http_clientauth_cmd_t *ngx_http_clientauth_cmd_alloc(
     ngx_http_clientauth_redis_t *rd);
 static void ngx_http_clientauth_cmd_free(ngx_http_clientauth_cmd_t *cmd);
@@ -864,18 +867,10 @@ ngx_http_clientauth_redis_send_for(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_clientauth_add_cleanup(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    cmd = ngx_http_clientauth_cmd_alloc(rd);
+    cmd = ngx_http_clientauth_cmd_for(r, ctx, rd, on_reply);
     if (cmd == NULL) {
         return NGX_ERROR;
     }
-
-    cmd->request = r;
-    cmd->ctx = ctx;
-    cmd->on_reply = on_reply;
 
     rc = ngx_http_clientauth_cmd_send(cmd, cmds, n);
     if (rc != NGX_OK) {
@@ -962,18 +957,10 @@ ngx_http_clientauth_redis_txn_call(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_clientauth_add_cleanup(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    cmd = ngx_http_clientauth_cmd_alloc(rd);
+    cmd = ngx_http_clientauth_cmd_for(r, ctx, rd, on_reply);
     if (cmd == NULL) {
         return NGX_ERROR;
     }
-
-    cmd->request = r;
-    cmd->ctx = ctx;
-    cmd->on_reply = on_reply;
 
     if (ngx_http_clientauth_txn_queue(cmd, cmds, n) != NGX_OK) {
         ngx_http_clientauth_cmd_free(cmd);
@@ -1273,6 +1260,32 @@ ngx_http_clientauth_redis_detach(ngx_http_clientauth_ctx_t *ctx)
     }
 
     ngx_http_clientauth_redis_txn_end(ctx);
+}
+
+
+/* A command of r's, its replies for on_reply: r lets go of it if it ends. */
+
+static ngx_http_clientauth_cmd_t *
+ngx_http_clientauth_cmd_for(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_redis_t *rd,
+    ngx_http_clientauth_reply_pt on_reply)
+{
+    ngx_http_clientauth_cmd_t  *cmd;
+
+    if (ngx_http_clientauth_add_cleanup(r, ctx) != NGX_OK) {
+        return NULL;
+    }
+
+    cmd = ngx_http_clientauth_cmd_alloc(rd);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    cmd->request = r;
+    cmd->ctx = ctx;
+    cmd->on_reply = on_reply;
+
+    return cmd;
 }
 
 
