@@ -26,8 +26,7 @@ import pytest
 import requests
 
 from account_helpers import SLOW_COST, login_in_flight, sha512_crypt_hash
-from helpers import (HOST, JSON, Nginx, add_user, check_logs, cookie_token,
-                     wait_until)
+from helpers import HOST, JSON, add_user, cookie_token, wait_until
 from login_helpers import (WRONG, add_customer, login_bytes, raw_exchange,
                            status_of)
 from reset_helpers import (RESET_LOCATIONS, ROOMY_LOGIN, ask_link,
@@ -35,6 +34,7 @@ from reset_helpers import (RESET_LOCATIONS, ROOMY_LOGIN, ask_link,
 from review_helpers import (HoldingProxy, live_sessions, nginx_t,
                             recv_response, slow_request,
                             start_review_gateway)
+from txn_helpers import stopped
 
 PASSWORD = "Sup3r-secret!pw"
 NEW_PASSWORD = "N3w-Secret!pass"
@@ -60,18 +60,7 @@ def review_gateway(tmp_path, backend, request):
         return g
 
     yield make
-    errors = []
-    for g in started:
-        try:
-            g.nginx.stop()
-        finally:
-            if g.nginx in Nginx.registry:
-                Nginx.registry.remove(g.nginx)
-        try:
-            check_logs([g.nginx])
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, "\n".join(errors)
+    stopped(started)
 
 
 def user_key(account):
