@@ -1,0 +1,1 @@
+"""The parts of bench/run, one file per concern or section."""
