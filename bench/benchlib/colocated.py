@@ -13,8 +13,7 @@ from .fmt import meets, status_line, table
 from .gateway import Gateway
 from .procs import PROCS
 from .rounds import clean_rounds
-from .validate import (capacity, per_round, run_rounds, variant_row,
-                       warm_up)
+from .validate import capacity, per_round, run_rounds, variant_row, warm_up
 
 VARIANTS = [("plain", "plain proxy"), ("ca", "clientauth on"),
             ("nocache", "clientauth, cache off")]

@@ -1,4 +1,5 @@
-"""Paths, knobs (environment), targets and the small helpers every part uses."""
+"""Paths, knobs (environment), targets and the small helpers every part
+uses."""
 
 import os
 import statistics

@@ -2,8 +2,8 @@
 
 import json
 
-from .common import (HASH_M, HASH_T, LOGIN_CONNS, LOGIN_ROUNDS, LOGIN_SECONDS, PASSWORD,
-                     NO_LIMIT, THREADS, USERS, log, median)
+from .common import (HASH_M, HASH_T, LOGIN_CONNS, LOGIN_ROUNDS, LOGIN_SECONDS,
+                     PASSWORD, NO_LIMIT, THREADS, USERS, log, median)
 from .fmt import fmt_statuses, table
 from .measure import Sample
 from .procs import sh

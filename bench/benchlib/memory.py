@@ -2,8 +2,8 @@
 
 import time
 
-from .common import (CONNS, HASH_M, JEMALLOC, LOGIN_CONNS, MEM_SECONDS, MEM_SEGMENTS, PASSWORD,
-                     USERS, log, median)
+from .common import (CONNS, HASH_M, JEMALLOC, LOGIN_CONNS, MEM_SECONDS,
+                     MEM_SEGMENTS, PASSWORD, USERS, log, median)
 from .fmt import table
 from .gateway import Gateway
 from .measure import Sample, rss_kib, threads_ns

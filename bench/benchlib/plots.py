@@ -2,8 +2,7 @@
 
 import subprocess
 
-from .common import (CONNS, FLOOD_RATE, HASH_M, HASH_T, RESULTS,
-                     THREADS)
+from .common import CONNS, FLOOD_RATE, HASH_M, HASH_T, RESULTS, THREADS
 from .validate import variants
 
 

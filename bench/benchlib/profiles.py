@@ -228,11 +228,11 @@ def profile_md(ctx):
     skipped += [""] if skipped else []
     if not ctx.profiles:
         return skipped or ["No target was missed: no profile taken."]
-    out = skipped + ["Tool: %s.  Callgrind counts user-space instructions (Ir) of "
-           "the gateway process only; the kernel's share (loopback TCP, "
-           "epoll) is covered by the user/system split of the validation "
-           "table and, for validation, by a count of system calls."
-           % ctx.profile_tool, ""]
+    out = skipped + [
+        "Tool: %s.  Callgrind counts user-space instructions (Ir) of the "
+        "gateway process only; the kernel's share (loopback TCP, epoll) is "
+        "covered by the user/system split of the validation table and, for "
+        "validation, by a count of system calls." % ctx.profile_tool, ""]
     if "validate" in ctx.profiles:
         out.extend(profile_validation_md(ctx))
     for key, title in (("stuffing", "Credential stuffing"),

@@ -1,9 +1,7 @@
 """The results file (bench/results/<date>.md) and the printed summary."""
 
-from .common import (CONNS, SECONDS, TARGETS, THREADS,
-                     WORKERS)
-from . import (account, colocated, login, memory, revocation, stuffing,
-               validate)
+from .common import CONNS, SECONDS, TARGETS, THREADS, WORKERS
+from . import account, colocated, login, memory, revocation, stuffing, validate
 from .fmt import meets, status_line, table
 from .profiles import profile_md
 
