@@ -7,6 +7,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ngx_http_clientauth_hash.h"
 #include "ngx_http_clientauth_body.h"
 
@@ -153,6 +154,7 @@ ngx_http_clientauth_cleanup(void *data)
 
     ngx_http_clientauth_redis_detach(ctx);
     ngx_http_clientauth_hash_detach(ctx);
+    ngx_http_clientauth_cache_abort(ctx);
 }
 
 

@@ -7,6 +7,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ngx_http_clientauth_body.h"
 
 
@@ -174,6 +175,9 @@ ngx_http_clientauth_logout_start(ngx_http_request_t *r,
         ngx_http_clientauth_argv_add_str(&cmd, "DEL");
         ngx_http_clientauth_argv_add_str(&cmd, key);
         lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
+
+        /* reads sent after the DEL see it; none may hit before */
+        ngx_http_clientauth_cache_forget(ascf->redis, key);
     }
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,

@@ -46,6 +46,8 @@ static char *ngx_http_clientauth_lockout(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clientauth_outbox(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clientauth_session_cache(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void ngx_http_clientauth_merge_throttle(
     ngx_http_clientauth_srv_conf_t *prev, ngx_http_clientauth_srv_conf_t *conf);
 static char *ngx_http_clientauth_merge_brand(ngx_conf_t *cf,
@@ -338,6 +340,14 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       offsetof(ngx_http_clientauth_srv_conf_t, password_generator),
       NULL },
 
+    /* the session cache (issue 11) */
+    { ngx_string("clientauth_session_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_clientauth_session_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -413,6 +423,7 @@ ngx_http_clientauth_create_main_conf(ngx_conf_t *cf)
     }
 
     amcf->hash_queue = NGX_CONF_UNSET_UINT;
+    amcf->session_cache = NGX_CONF_UNSET_UINT;
 
     return amcf;
 }
@@ -424,6 +435,7 @@ ngx_http_clientauth_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_clientauth_main_conf_t  *amcf = conf;
 
     ngx_conf_init_uint_value(amcf->hash_queue, 64);
+    ngx_conf_init_uint_value(amcf->session_cache, 10000);
 
     return NGX_CONF_OK;
 }
@@ -1438,3 +1450,44 @@ ngx_http_clientauth_outbox(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
+
+
+/*
+ * clientauth_session_cache N | off;  sessions each worker keeps, per
+ * clientauth_redis.
+ */
+
+static char *
+ngx_http_clientauth_session_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clientauth_main_conf_t *amcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (amcf->session_cache != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        amcf->session_cache = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n <= 0 || n > CA_SCACHE_CAPACITY_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth_session_cache \"%V\" is invalid: "
+                           "use \"off\" or a number of sessions from 1 to "
+                           "%d", &value[1], CA_SCACHE_CAPACITY_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->session_cache = n;
+
+    return NGX_CONF_OK;
+}

@@ -22,6 +22,7 @@
 #include "ca_policy.h"
 #include "ca_pwhash.h"
 #include "ca_reply.h"
+#include "ca_scache.h"
 #include "ca_text.h"
 #include "ca_token.h"
 
@@ -36,6 +37,7 @@
 typedef struct ngx_http_clientauth_redis_s  ngx_http_clientauth_redis_t;
 typedef struct ngx_http_clientauth_cmd_s    ngx_http_clientauth_cmd_t;
 typedef struct ngx_http_clientauth_pages_s  ngx_http_clientauth_pages_t;
+typedef struct ngx_http_clientauth_cache_s  ngx_http_clientauth_cache_t;
 
 
 typedef enum {
@@ -80,6 +82,7 @@ typedef struct {
     ngx_uint_t                   hash_queue;
     ngx_shm_zone_t              *metrics;
     ngx_flag_t                   hashing;      /* a location logs users in */
+    ngx_uint_t                   session_cache;   /* sessions, 0: off */
 } ngx_http_clientauth_main_conf_t;
 
 
@@ -221,6 +224,13 @@ struct ngx_http_clientauth_ctx_s {
     ngx_http_clientauth_identity_t  identity;
     int64_t                      session_expires;    /* ms */
     int64_t                      session_refreshed;  /* ms */
+    int64_t                      session_deadline;   /* its key's TTL, 0:
+                                                        not known */
+
+    /* the session cache: a read that may be stored (cache_ticket) */
+    ngx_http_clientauth_cache_t *cache_reading;
+    ca_scache_ticket_t           cache_ticket;
+    unsigned                     cache_batch:1;     /* CLIENT CACHING too */
 
     ngx_http_clientauth_step_pt  next;         /* the endpoint's flow */
     void                        *flow;         /* and its state */
@@ -350,10 +360,18 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_M_REDIS_TIMEOUT,
     NGX_HTTP_CLIENTAUTH_M_REDIS_RECONNECT,
     NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST,
+    /* the session cache (issue 11) */
+    NGX_HTTP_CLIENTAUTH_M_SCACHE_HIT,
+    NGX_HTTP_CLIENTAUTH_M_SCACHE_MISS,
+    NGX_HTTP_CLIENTAUTH_M_SCACHE_INVALIDATION,
+    NGX_HTTP_CLIENTAUTH_M_SCACHE_FLUSH,
+    NGX_HTTP_CLIENTAUTH_M_SCACHE_ENTRIES,       /* a gauge */
     NGX_HTTP_CLIENTAUTH_M_LAST
 } ngx_http_clientauth_metric_e;
 
 void ngx_http_clientauth_count(ngx_http_clientauth_metric_e metric);
+void ngx_http_clientauth_gauge_add(ngx_http_clientauth_metric_e metric,
+    ngx_int_t delta);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_MODULE_H_INCLUDED_ */

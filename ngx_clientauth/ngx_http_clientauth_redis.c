@@ -28,6 +28,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ca_reply.h"
 #include "ca_reply_shape.h"
 
@@ -63,6 +64,9 @@ struct ngx_http_clientauth_redis_s {
     /* a dedicated connection's: its shared one, and the request holding it */
     ngx_http_clientauth_redis_t       *shared;
     ngx_http_clientauth_ctx_t         *owner;
+
+    /* the shared connection's session cache, and its subscriber's */
+    ngx_http_clientauth_cache_t       *cache;
 
     unsigned                           ready:1;
     unsigned                           started:1;  /* its txn connect */
@@ -217,6 +221,15 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
             rd[i].txn[j].shared = &rd[i];
         }
 
+        if (amcf->session_cache) {
+            rd[i].cache = ngx_http_clientauth_cache_create(cycle, &rd[i],
+                                                           rcfs[i],
+                                                           amcf->session_cache);
+            if (rd[i].cache == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
         ngx_http_clientauth_redis_connect(&rd[i]);
     }
 
@@ -265,6 +278,11 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
 
         if (rd->ac) {
             redisAsyncFree(rd->ac);
+        }
+
+        if (rd->cache) {
+            ngx_http_clientauth_cache_destroy(rd->cache);
+            rd->cache = NULL;
         }
 
         for (j = 0; j < NGX_HTTP_CLIENTAUTH_TXN_CONNS; j++) {
@@ -478,6 +496,10 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
         if (rd->txn && !rd->started) {
             /* its dedicated connections: not from inside hiredis */
             ngx_post_event(&rd->serve, &ngx_posted_events);
+        }
+
+        if (rd->cache) {
+            ngx_http_clientauth_cache_ready(rd->cache, rd);
         }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
@@ -771,6 +793,11 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
         ngx_delete_posted_event(&rd->flush);
     }
 
+    /* what was cached is no longer kept exact by this connection */
+    if (rd->cache && !rd->exiting) {
+        ngx_http_clientauth_cache_lost(rd->cache, rd);
+    }
+
     /* who waits for a dedicated connection may have none left to wait for */
     if (rd->shared && !rd->shared->serve.posted && !rd->exiting) {
         ngx_post_event(&rd->shared->serve, &ngx_posted_events);
@@ -842,6 +869,76 @@ ngx_http_clientauth_argv_add_str(ngx_http_clientauth_argv_t *a,
 }
 
 
+/*
+ * The session cache's subscriber: a connection of its own to the same
+ * Redis, made, handshaken and reconnected as the shared one.
+ */
+
+ngx_http_clientauth_redis_t *
+ngx_http_clientauth_redis_open(ngx_cycle_t *cycle,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_http_clientauth_cache_t *cache)
+{
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_clientauth_redis_t));
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    ngx_http_clientauth_bridge_init(rd, rcf, cycle->log);
+    rd->cache = cache;
+
+    ngx_http_clientauth_redis_connect(rd);
+
+    return rd;
+}
+
+
+void
+ngx_http_clientauth_redis_close(ngx_http_clientauth_redis_t *rd)
+{
+    rd->exiting = 1;
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    if (rd->ac) {
+        redisAsyncFree(rd->ac);
+    }
+}
+
+
+void
+ngx_http_clientauth_redis_drop_soon(ngx_http_clientauth_redis_t *rd)
+{
+    if (rd->ac && !rd->drop.posted) {
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+    }
+}
+
+
+/* A command outside the request machinery, its reply for fn. */
+
+ngx_int_t
+ngx_http_clientauth_redis_send(ngx_http_clientauth_redis_t *rd,
+    redisCallbackFn *fn, void *privdata, ngx_http_clientauth_argv_t *cmd)
+{
+    if (rd->ac == NULL || !rd->ready) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_clientauth_redis_send_argv(rd->ac, fn, privdata, cmd)
+        != REDIS_OK)
+    {
+        ngx_http_clientauth_redis_drop_soon(rd);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_http_clientauth_redis_t *
 ngx_http_clientauth_bridge(ngx_http_clientauth_redis_conf_t *rcf)
 {
@@ -883,6 +980,17 @@ ngx_http_clientauth_redis_send_for(ngx_http_request_t *r,
     ctx->redis_error = 0;
 
     return NGX_OK;
+}
+
+
+ngx_http_clientauth_cache_t *
+ngx_http_clientauth_redis_cache(ngx_http_clientauth_redis_conf_t *rcf)
+{
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ngx_http_clientauth_bridge(rcf);
+
+    return rd ? rd->cache : NULL;
 }
 
 

@@ -19,6 +19,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ngx_http_clientauth_hash.h"
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_limit.h"
@@ -1319,6 +1320,14 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
                               reply->element[i]->str);
                 rs->applied = 0;
             }
+        }
+
+        if (rs->step == NGX_HTTP_CLIENTAUTH_RESET_APPLIED && rs->applied) {
+            /* committed on a connection of its own: the invalidation may
+             * come after the answer, the worker forgets the user now */
+            ngx_http_clientauth_cache_forget_user(
+                ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+                rs->account, rs->user);
         }
 
         if (rs->step == NGX_HTTP_CLIENTAUTH_RESET_APPLIED && rs->applied

@@ -13,11 +13,20 @@
  * deadline is pushed back (HSET s + PEXPIRE, no reply awaited) only once
  * clientauth_session_refresh has passed since the last push, so most
  * requests write nothing.
+ *
+ * With the session cache on (ngx_http_clientauth_cache.c), a session in use
+ * costs no round trip: the lookup finds both records in the worker's cache,
+ * and its deadlines are checked from them as from a read.  A miss reads as
+ * above, each HMGET after CLIENT CACHING yes so that Redis tracks both
+ * keys, with PTTL of the session: its key's deadline, which a hit checks
+ * too, so a TTL cut short by hand ends the session on time even before
+ * Redis's expiry cycle deletes the key.
  */
 
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 
 
 static ngx_int_t ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
@@ -29,6 +38,13 @@ static void ngx_http_clientauth_session_record(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, redisReply *reply);
 static void ngx_http_clientauth_session_owner(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, redisReply *reply);
+static void ngx_http_clientauth_session_deadline(ngx_http_clientauth_ctx_t *ctx,
+    redisReply *reply);
+static ngx_uint_t ngx_http_clientauth_session_batch(
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t cached, const char *key,
+    const char *ukey);
+static void ngx_http_clientauth_session_store(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static void ngx_http_clientauth_session_unexpected(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, redisReply *reply);
 static ngx_int_t ngx_http_clientauth_session_decide(ngx_http_request_t *r,
@@ -54,6 +70,24 @@ static ngx_int_t ngx_http_clientauth_variable(ngx_http_request_t *r,
 /* the session: a u x s g; its user: status perms sgen */
 #define NGX_HTTP_CLIENTAUTH_SESSION_FIELDS  5
 #define NGX_HTTP_CLIENTAUTH_OWNER_FIELDS    3
+
+/* what each reply of a lookup is: without the cache, and with it */
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_R_IGNORED = 0,     /* CLIENT CACHING's +OK */
+    NGX_HTTP_CLIENTAUTH_R_SESSION,
+    NGX_HTTP_CLIENTAUTH_R_OWNER,
+    NGX_HTTP_CLIENTAUTH_R_DEADLINE
+} ngx_http_clientauth_reply_role_e;
+
+static const u_char  ngx_http_clientauth_plain_roles[] = {
+    NGX_HTTP_CLIENTAUTH_R_SESSION, NGX_HTTP_CLIENTAUTH_R_OWNER
+};
+
+static const u_char  ngx_http_clientauth_cached_roles[] = {
+    NGX_HTTP_CLIENTAUTH_R_IGNORED, NGX_HTTP_CLIENTAUTH_R_SESSION,
+    NGX_HTTP_CLIENTAUTH_R_IGNORED, NGX_HTTP_CLIENTAUTH_R_OWNER,
+    NGX_HTTP_CLIENTAUTH_R_DEADLINE
+};
 
 
 /* The identity headers, in the order of ngx_http_clientauth_identity_t. */
@@ -213,7 +247,9 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
 {
     ngx_int_t                    rc;
     ngx_str_t                    cookie;
-    ngx_http_clientauth_argv_t   cmds[2];
+    ngx_uint_t                   n;
+    ngx_http_clientauth_cache_t *cache;
+    ngx_http_clientauth_argv_t   cmds[5];
     char                         hash[CA_TOKEN_HASH_LEN + 1];
     char                         key[CA_KEY_MAX], ukey[CA_KEY_MAX];
     char                         account[CA_TOKEN_ID_LEN];
@@ -255,25 +291,26 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(&cmds[0]);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[0], key);
-    ngx_http_clientauth_argv_add_str(&cmds[0], "a");
-    ngx_http_clientauth_argv_add_str(&cmds[0], "u");
-    ngx_http_clientauth_argv_add_str(&cmds[0], "x");
-    ngx_http_clientauth_argv_add_str(&cmds[0], "s");
-    ngx_http_clientauth_argv_add_str(&cmds[0], "g");
+    cache = ngx_http_clientauth_cache_serving(ascf->redis);
 
-    ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[1], ukey);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "status");
-    ngx_http_clientauth_argv_add_str(&cmds[1], "perms");
-    ngx_http_clientauth_argv_add_str(&cmds[1], "sgen");
+    if (cache) {
+        rc = ngx_http_clientauth_cache_lookup(r, ctx, cache, key, ukey);
+
+        if (rc == NGX_OK) {
+            return ngx_http_clientauth_session_decide(r, ctx, ascf, alcf);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ctx->cache_batch = (cache != NULL);
+    n = ngx_http_clientauth_session_batch(cmds, ctx->cache_batch, key, ukey);
 
     rc = ngx_http_clientauth_redis_call(r, ctx, ascf->redis,
                                         ngx_http_clientauth_session_reply,
-                                        cmds, 2);
+                                        cmds, n);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -291,22 +328,111 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
 }
 
 
+/*
+ * The lookup's commands: HMGET of the session and of its user; for the
+ * cache, each after CLIENT CACHING yes (tracking is OPTIN), and PTTL.
+ */
+
+static ngx_uint_t
+ngx_http_clientauth_session_batch(ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t cached, const char *key, const char *ukey)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_clientauth_argv_t  *a;
+
+    n = cached ? sizeof(ngx_http_clientauth_cached_roles)
+               : sizeof(ngx_http_clientauth_plain_roles);
+
+    for (i = 0; i < n; i++) {
+        a = &cmds[i];
+        ngx_http_clientauth_argv_reset(a);
+
+        switch (cached ? ngx_http_clientauth_cached_roles[i]
+                       : ngx_http_clientauth_plain_roles[i])
+        {
+        case NGX_HTTP_CLIENTAUTH_R_IGNORED:
+            ngx_http_clientauth_argv_add_str(a, "CLIENT");
+            ngx_http_clientauth_argv_add_str(a, "CACHING");
+            ngx_http_clientauth_argv_add_str(a, "yes");
+            break;
+
+        case NGX_HTTP_CLIENTAUTH_R_SESSION:
+            ngx_http_clientauth_argv_add_str(a, "HMGET");
+            ngx_http_clientauth_argv_add_str(a, key);
+            ngx_http_clientauth_argv_add_str(a, "a");
+            ngx_http_clientauth_argv_add_str(a, "u");
+            ngx_http_clientauth_argv_add_str(a, "x");
+            ngx_http_clientauth_argv_add_str(a, "s");
+            ngx_http_clientauth_argv_add_str(a, "g");
+            break;
+
+        case NGX_HTTP_CLIENTAUTH_R_OWNER:
+            ngx_http_clientauth_argv_add_str(a, "HMGET");
+            ngx_http_clientauth_argv_add_str(a, ukey);
+            ngx_http_clientauth_argv_add_str(a, "status");
+            ngx_http_clientauth_argv_add_str(a, "perms");
+            ngx_http_clientauth_argv_add_str(a, "sgen");
+            break;
+
+        default: /* NGX_HTTP_CLIENTAUTH_R_DEADLINE */
+            ngx_http_clientauth_argv_add_str(a, "PTTL");
+            ngx_http_clientauth_argv_add_str(a, key);
+            break;
+        }
+    }
+
+    return n;
+}
+
+
 static void
 ngx_http_clientauth_session_reply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t n, redisReply *reply)
 {
+    ngx_uint_t  role;
+
     if (reply == NULL) {
         return;
     }
 
-    if (n == 0) {
+    role = ctx->cache_batch ? ngx_http_clientauth_cached_roles[n]
+                            : ngx_http_clientauth_plain_roles[n];
+
+    switch (role) {
+
+    case NGX_HTTP_CLIENTAUTH_R_SESSION:
         ngx_http_clientauth_session_record(r, ctx, reply);
+        break;
 
-    } else if (ctx->session_named) {
-        ngx_http_clientauth_session_owner(r, ctx, reply);
+    case NGX_HTTP_CLIENTAUTH_R_OWNER:
+        if (ctx->session_named) {
+            ngx_http_clientauth_session_owner(r, ctx, reply);
 
-    } else if (reply->type != REDIS_REPLY_ARRAY) {
-        ngx_http_clientauth_session_unexpected(r, ctx, reply);
+        } else if (reply->type != REDIS_REPLY_ARRAY) {
+            ngx_http_clientauth_session_unexpected(r, ctx, reply);
+        }
+
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_R_DEADLINE:
+        ngx_http_clientauth_session_deadline(ctx, reply);
+        break;
+
+    default:
+        break;
+    }
+}
+
+
+/* PTTL: the key's deadline (-1: none, -2: gone, and the HMGET said so). */
+
+static void
+ngx_http_clientauth_session_deadline(ngx_http_clientauth_ctx_t *ctx,
+    redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0) {
+        ctx->session_deadline = ngx_http_clientauth_now_ms()
+                                + reply->integer;
     }
 }
 
@@ -442,6 +568,8 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
     int64_t  now;
 
     if (ctx->redis_error) {
+        ngx_http_clientauth_cache_abort(ctx);
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "clientauth: session store unavailable, "
                       "refusing the request");
@@ -456,9 +584,14 @@ ngx_http_clientauth_session_decide(ngx_http_request_t *r,
 
     now = ngx_http_clientauth_now_ms();
 
+    if (ctx->cache_reading) {
+        ngx_http_clientauth_session_store(r, ctx);
+    }
+
     if (!ctx->session_found
         || now >= ctx->session_expires
-        || now - ctx->session_refreshed >= (int64_t) ascf->session_idle)
+        || now - ctx->session_refreshed >= (int64_t) ascf->session_idle
+        || (ctx->session_deadline && now >= ctx->session_deadline))
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "clientauth: no valid session");
@@ -587,6 +720,50 @@ ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
     if (ngx_http_clientauth_redis_post(ascf->redis, cmds, 2) == NGX_OK) {
         ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_SESSION_REFRESHED);
     }
+
+    /* the next request reads the session as this write left it */
+    ngx_http_clientauth_cache_forget(ascf->redis, key);
+}
+
+
+/*
+ * A session found valid goes into the cache with its user, as read (the
+ * ticket refuses it if either key changed since the read was sent).
+ */
+
+static void
+ngx_http_clientauth_session_store(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ca_scache_user_t     u;
+    ca_scache_session_t  s;
+
+    if (!ctx->session_found || ctx->redis_error
+        || ctx->identity.account.len >= CA_SCACHE_ID_MAX
+        || ctx->identity.user.len >= CA_SCACHE_ID_MAX
+        || ctx->session_gen.len >= CA_SCACHE_ID_MAX
+        || ctx->identity.permissions.len >= CA_SCACHE_PERMS_MAX)
+    {
+        ngx_http_clientauth_cache_abort(ctx);
+        return;
+    }
+
+    ngx_memzero(&s, sizeof(ca_scache_session_t));
+    ngx_memcpy(s.account, ctx->identity.account.data,
+               ctx->identity.account.len);
+    ngx_memcpy(s.user, ctx->identity.user.data, ctx->identity.user.len);
+    ngx_memcpy(s.generation, ctx->session_gen.data, ctx->session_gen.len);
+    s.expires = ctx->session_expires;
+    s.refreshed = ctx->session_refreshed;
+    s.deadline = ctx->session_deadline;
+
+    /* the owner matched: its sgen is the session's g */
+    u.active = 1;
+    u.perms_len = ctx->identity.permissions.len;
+    ngx_memcpy(u.perms, ctx->identity.permissions.data, u.perms_len);
+    ngx_memcpy(u.generation, s.generation, sizeof(s.generation));
+
+    ngx_http_clientauth_cache_store(ctx, &s, &u);
 }
 
 
@@ -951,6 +1128,9 @@ ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
     {
         return NGX_ERROR;
     }
+
+    /* reads sent after this, on this connection, see the revocation */
+    ngx_http_clientauth_cache_forget(ascf->redis, copy);
 
     *members = n;
 

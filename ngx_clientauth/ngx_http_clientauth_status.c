@@ -46,7 +46,21 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
     { "clientauth_redis_reconnects_total", NULL,
       "Reconnection attempts to Redis." },
     { "clientauth_bad_requests_total", NULL,
-      "Malformed login or reset requests." }
+      "Malformed login or reset requests." },
+    /* the session cache (issue 11) */
+    { "clientauth_session_cache_hits_total", NULL,
+      "Protected requests validated from the worker's session cache." },
+    { "clientauth_session_cache_misses_total", NULL,
+      "Protected requests whose session was read from Redis while the "
+      "session cache was on." },
+    { "clientauth_session_cache_invalidations_total", NULL,
+      "Cached sessions and users dropped because Redis or the worker "
+      "changed them." },
+    { "clientauth_session_cache_flushes_total", NULL,
+      "Session caches emptied: a connection to Redis lost, tracking "
+      "refused, a FLUSHALL." },
+    { "clientauth_session_cache_entries", NULL,
+      "Sessions held by the workers' session caches." }
 };
 
 
@@ -100,6 +114,19 @@ ngx_http_clientauth_metrics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
 
 void
+ngx_http_clientauth_gauge_add(ngx_http_clientauth_metric_e metric,
+    ngx_int_t delta)
+{
+    ngx_atomic_t  *counters;
+
+    counters = ngx_http_clientauth_metrics ? ngx_http_clientauth_metrics
+                                           : ngx_http_clientauth_metrics_local;
+
+    (void) ngx_atomic_fetch_add(&counters[metric], (ngx_atomic_int_t) delta);
+}
+
+
+void
 ngx_http_clientauth_count(ngx_http_clientauth_metric_e metric)
 {
     ngx_atomic_t  *counters;
@@ -146,8 +173,10 @@ ngx_http_clientauth_status_handler(ngx_http_request_t *r)
         m = &ngx_http_clientauth_metrics_table[i];
 
         if (m->help) {
-            p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s counter\n",
-                            m->name, m->help, m->name);
+            p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s %s\n",
+                            m->name, m->help, m->name,
+                            i == NGX_HTTP_CLIENTAUTH_M_SCACHE_ENTRIES
+                            ? "gauge" : "counter");
         }
 
         p = ngx_sprintf(p, m->labels ? "%s{%s} %uA\n" : "%s%s %uA\n",

@@ -17,6 +17,11 @@ sanitizer report fails the test like an [alert] does.
 $CA_VALGRIND=1 (`make test-valgrind`) runs nginx (master and workers) under
 valgrind memcheck; an invalid access, a use of uninitialised memory or a
 definite leak in any of its processes fails the test.
+
+$CA_SESSION_CACHE (e.g. "off", or a number of sessions) is rendered as
+`clientauth_session_cache ...;` in every gateway's http block: unset, the
+module's default (the cache on).  `make test-asan` runs the suite with
+CA_SESSION_CACHE=off, so the suite runs once each way.
 """
 
 import base64
@@ -39,6 +44,8 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 SANITIZE = os.environ.get("CA_SANITIZE", "0") not in ("", "0")
 VALGRIND = os.environ.get("CA_VALGRIND", "0") not in ("", "0")
+SESSION_CACHE = os.environ.get("CA_SESSION_CACHE", "")
+SESSION_CACHE_ON = SESSION_CACHE != "off"
 MODULE = Path(os.environ.get(
     "CA_MODULE", REPO / "build" / ("asan" if SANITIZE else "") / "nginx"
     / "objs" / "ngx_http_clientauth_module.so"))
@@ -460,7 +467,7 @@ http {{
     clientauth_redis {redis} {redis_opts};
     clientauth_hash_cost {hash_cost};
     clientauth_login_failure_floor {failure_floor};
-{cookie_secure}
+{session_cache}{cookie_secure}
 {http}
     server {{
         listen {listen};
@@ -512,6 +519,9 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
         hash_cost=hash_cost, failure_floor=failure_floor,
         cookie_secure="" if cookie_secure else
         "    clientauth_cookie_secure off;",
+        session_cache=("    clientauth_session_cache %s;\n" % SESSION_CACHE
+                       if SESSION_CACHE and "clientauth_session_cache"
+                       not in http else ""),
         http=http, server=server, locations=locations,
         identifiers=identifiers,
         listen=("%s:%d %s" % (HOST, port, listen_opts)).strip(),
@@ -757,6 +767,14 @@ class Gateway:
                 return int(line.split()[-1])
         raise AssertionError("%s not in /status:\n%s" % (name_and_labels,
                                                          r.text))
+
+
+def cache_serving(g):
+    """Whether the worker that takes a request validates it with its
+    session cache on: a forged token's lookup counts a miss only then."""
+    misses = g.metric("clientauth_session_cache_misses_total")
+    assert g.get("/", forged_token()).status_code == 401
+    return g.metric("clientauth_session_cache_misses_total") > misses
 
 
 def cookie_token(response):
