@@ -62,7 +62,8 @@ def measure(ctx):
                 elif op == "page":
                     res = wrk_run(ctx, wrk_argv(
                         port, SECONDS, PAGE_CONNS, "stats.lua",
-                        path="/auth/account/", cookie=state["cookie"]),
+                        path="/auth/account/", cookie=state["cookie"],
+                        headers=("Accept: text/html",)),
                         SECONDS)
                     if res["errors"] or res["status"]:
                         raise RuntimeError("account page: %d failed "

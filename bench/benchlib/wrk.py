@@ -10,11 +10,13 @@ from .procs import PROCS
 
 
 def wrk_argv(port, seconds, conns, script, path="/app/page", cookie=None,
-             script_args=()):
+             script_args=(), headers=()):
     argv = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--latency",
             "--timeout", "10s", "-s", str(BENCH / script)]
     if cookie:
         argv += ["-H", "Cookie: %s=%s" % (COOKIE, cookie)]
+    for h in headers:
+        argv += ["-H", h]
     argv.append("http://127.0.0.1:%d%s" % (port, path))
     if script_args:
         argv += ["--"] + [str(a) for a in script_args]
