@@ -25,7 +25,10 @@ KINDS = (("logout", "logout on worker 1 of A (POST /auth/logout)"),
          ("del", "DEL of the session key by hand (a Redis client)"))
 TARGETS_POLLED = (("worker", "worker 2 of gateway A"),
                   ("instance", "gateway B"))
-WORKER_HEADER = "add_header X-Bench-Worker $pid always;"
+# the worker's pid on every response; the pollers' connections outlive
+# nginx's default of 1000 requests per keep-alive connection
+WORKER_HEADER = ("add_header X-Bench-Worker $pid always;\n"
+                 "keepalive_requests 100000000;")
 
 
 def session_key(token):
