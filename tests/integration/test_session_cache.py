@@ -14,7 +14,6 @@ Redis commands a session in use costs (none).
 import base64
 import http.client
 import hashlib
-import os
 import secrets
 import socket
 import threading
@@ -26,13 +25,10 @@ import pytest
 from conftest import _stop_and_check, start_gateway
 from faultproxy import FaultProxy
 from helpers import (BRAND, COOKIE, HOST, Gateway, Nginx, add_user,
-                     check_logs, ctl, free_port, gateway_conf, session_key, wait_until)
+                     check_logs, ctl, free_port, gateway_conf, session_key,
+                     wait_until)
 from reset_helpers import (NO_RESET_LIMITS, RESET_LOCATIONS, ROOMY_LOGIN,
                            change_password)
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("CA_SESSION_CACHE", "") == "off",
-    reason="the session cache is off in this run (CA_SESSION_CACHE=off)")
 
 WORKERS = 2
 DEADLINE = 1.0                  # s from the revocation to every refusal
@@ -40,6 +36,9 @@ CACHE_ON = "session cache on, kept exact"
 WORKER_HEADER = "add_header X-Worker $pid always;\n"
 SERVER = WORKER_HEADER + ROOMY_LOGIN + NO_RESET_LIMITS
 PASSWORD = "Sup3r-secret!pw"
+# the cache on whatever CA_SESSION_CACHE says: these tests run in the
+# sanitized run (cache off for the rest of the suite) too
+CACHE = "    clientauth_session_cache 10000;\n"
 
 HITS = "clientauth_session_cache_hits_total"
 MISSES = "clientauth_session_cache_misses_total"
@@ -131,7 +130,8 @@ def pair(tmp_path_factory, shared_redis, backend):
     for name in ("a", "b"):
         gws.append(start_gateway(tmp_path_factory.mktemp("nginx-" + name),
                                  shared_redis, backend, workers=WORKERS,
-                                 server=SERVER, locations=RESET_LOCATIONS))
+                                 server=SERVER, locations=RESET_LOCATIONS,
+                                 http=CACHE))
     for g in gws:
         wait_tracked(g)
     yield gws
@@ -331,7 +331,7 @@ def test_a_session_in_use_costs_no_redis_command(pair, users, redis_store):
 def test_redis_stopped_gets_503_not_the_cache(make_gateway, own_redis):
     owner = add_user(own_redis, "owner@example.com", PASSWORD)
     g = make_gateway(redis=own_redis, workers=WORKERS, server=SERVER,
-                     redis_opts="timeout=300ms")
+                     redis_opts="timeout=300ms", http=CACHE)
     wait_tracked(g)
     token = g.login_token(owner.email, owner.password)
     warm(g, token)
@@ -357,7 +357,7 @@ def test_redis_stopped_gets_503_not_the_cache(make_gateway, own_redis):
 def test_redis_restarted_gets_503_then_reads_again(make_gateway, own_redis):
     owner = add_user(own_redis, "owner@example.com", PASSWORD)
     g = make_gateway(redis=own_redis, workers=WORKERS, server=SERVER,
-                     redis_opts="timeout=300ms")
+                     redis_opts="timeout=300ms", http=CACHE)
     wait_tracked(g)
     token = g.login_token(owner.email, owner.password)
     warm(g, token)
@@ -457,7 +457,8 @@ def test_a_reply_older_than_its_invalidation_is_not_cached(tmp_path,
     port = free_port()
     nginx = Nginx(tmp_path / "nginx", gateway_conf(
         tmp_path / "nginx", port, proxy.port, backend.port,
-        redis_opts="timeout=3s", server=SERVER), port).start(workers=1)
+        redis_opts="timeout=3s", server=SERVER, http=CACHE),
+        port).start(workers=1)
     g = Gateway(nginx, redis_store, backend)
     try:
         wait_tracked(g, workers=1)
