@@ -13,7 +13,6 @@ Redis commands a session in use costs (none).
 
 import base64
 import http.client
-import hashlib
 import secrets
 import socket
 import threading
@@ -27,6 +26,7 @@ from faultproxy import FaultProxy
 from helpers import (BRAND, COOKIE, HOST, Gateway, Nginx, add_user,
                      check_logs, ctl, free_port, gateway_conf, session_key,
                      wait_until)
+from account_helpers import user_key
 from reset_helpers import (NO_RESET_LIMITS, RESET_LOCATIONS, ROOMY_LOGIN,
                            change_password)
 
@@ -383,16 +383,14 @@ def forge_sessions(redis, owner, n):
     """n sessions of owner written straight into Redis as a login writes
     them; their tokens."""
     now = int(time.time() * 1000)
-    sgen = redis.call("HGET", "ca:{%s:%s}:user:%s" % (BRAND, owner.account,
-                                                    owner.user), "sgen")
+    sgen = redis.call("HGET", user_key(owner.account, owner.user), "sgen")
     tokens = []
     out = []
     for _ in range(n):
         raw = (int(owner.account).to_bytes(4, "big")
                + int(owner.user).to_bytes(4, "big") + secrets.token_bytes(24))
         token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        key = "ca:%s:sess:%s" % (
-            BRAND, hashlib.blake2b(raw, digest_size=32).hexdigest())
+        key = session_key(token)
         args = ["HSET", key, "a", owner.account, "u", owner.user, "p", "all",
                 "x", str(now + 3600000), "s", str(now), "g", sgen or "0"]
         out.append(b"*%d\r\n" % len(args) + b"".join(
