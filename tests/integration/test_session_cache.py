@@ -485,3 +485,37 @@ def test_a_reply_older_than_its_invalidation_is_not_cached(tmp_path,
             Nginx.registry.remove(nginx)
             proxy.stop()
         check_logs([nginx])
+
+
+def test_tracking_refused_leaves_the_cache_off(tmp_path, redis_store,
+                                               backend):
+    """A Redis that refuses CLIENT TRACKING (as Redis 5 would): a warning,
+    and every lookup reads Redis, as with the cache off."""
+    owner = add_user(redis_store, "owner@example.com", PASSWORD)
+    proxy = FaultProxy(redis_store.port).start()
+    refuse = proxy.fail("CLIENT", "err", key="TRACKING")
+    port = free_port()
+    nginx = Nginx(tmp_path / "nginx", gateway_conf(
+        tmp_path / "nginx", port, proxy.port, backend.port, http=CACHE),
+        port).start(workers=1)
+    g = Gateway(nginx, redis_store, backend)
+    try:
+        wait_until(lambda: "refused client tracking" in nginx.read_log(), 5,
+                   "the refusal logged")
+        assert refuse.hits >= 1
+        token = g.login_token(owner.email, owner.password)
+        before = redis_store.commandstats()
+        for _ in range(5):
+            assert g.get("/", token).status_code == 200
+        after = redis_store.commandstats()
+        assert after["hmget"] - before.get("hmget", 0) == 10
+        assert g.metric(HITS) == 0 and g.metric(MISSES) == 0
+        assert CACHE_ON not in nginx.read_log()
+    finally:
+        proxy.clear()
+        try:
+            nginx.stop()
+        finally:
+            Nginx.registry.remove(nginx)
+            proxy.stop()
+        check_logs([nginx])
