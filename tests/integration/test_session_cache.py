@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import _stop_and_check, start_gateway
+from account_helpers import user_key
 from faultproxy import FaultProxy
 from helpers import (BRAND, COOKIE, HOST, Gateway, Nginx, add_user,
-                     check_logs, ctl, free_port, gateway_conf, session_key,
-                     wait_until)
-from account_helpers import user_key
+                     check_logs, ctl, free_port, gateway_conf, nginx_check,
+                     session_key, wait_until)
 from reset_helpers import (NO_RESET_LIMITS, RESET_LOCATIONS, ROOMY_LOGIN,
                            change_password)
 
@@ -519,3 +519,22 @@ def test_tracking_refused_leaves_the_cache_off(tmp_path, redis_store,
             Nginx.registry.remove(nginx)
             proxy.stop()
         check_logs([nginx])
+
+
+@pytest.mark.parametrize("value, error", [
+    ("off", None), ("1", None), ("1048576", None),
+    ("0", "is invalid"), ("many", "is invalid"), ("1048577", "is invalid"),
+])
+def test_the_directive_takes_a_number_of_sessions_or_off(tmp_path, value,
+                                                         error):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(gateway_conf(tmp_path, free_port(), free_port(),
+                                 free_port(), http="    clientauth_session_"
+                                 "cache %s;\n" % value))
+    p = nginx_check(tmp_path, conf)
+    if error is None:
+        assert p.returncode == 0, p.stdout
+    else:
+        assert p.returncode != 0
+        assert "clientauth_session_cache \"%s\" %s" % (value, error) \
+            in p.stdout, p.stdout
