@@ -31,7 +31,7 @@
 #define CA_SCACHE_KEY_MAX    144       /* longer keys are not cached */
 #define CA_SCACHE_ID_MAX     21        /* 20 digits and a NUL */
 #define CA_SCACHE_PERMS_MAX  256       /* longer permissions: not cached */
-#define CA_SCACHE_CAPACITY_MAX  (1u << 24)
+#define CA_SCACHE_CAPACITY_MAX  (1u << 20)
 
 #define CA_SCACHE_NONE  UINT32_MAX
 

@@ -20,7 +20,13 @@ TIMEOUT = 0.3
 
 @pytest.fixture
 def gw_300ms(own_redis, make_gateway):
-    return make_gateway(redis=own_redis, redis_opts="timeout=300ms")
+    """The read path's own fail-closed timing: the session cache off.  With
+    it on, a worker keeps serving the sessions it holds until its
+    heartbeat finds Redis silent (within 1.5 timeouts; Redis, stopped,
+    revokes nothing meanwhile), then exactly this: test_session_cache.py
+    test_redis_stopped_gets_503_not_the_cache."""
+    return make_gateway(redis=own_redis, redis_opts="timeout=300ms",
+                        http="    clientauth_session_cache off;\n")
 
 
 @pytest.fixture
