@@ -50,6 +50,12 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
     { ngx_string("password"), NGX_HTTP_POST,
       ngx_http_clientauth_account_password },
 
+    /* sessions */
+    { ngx_string("sessions"), NGX_HTTP_GET,
+      ngx_http_clientauth_account_sessions },
+    { ngx_string("sessions/revoke"), NGX_HTTP_POST,
+      ngx_http_clientauth_account_revoke },
+
     { ngx_null_string, 0, NULL }
 };
 
@@ -66,6 +72,10 @@ static struct {
 
     /* password change */
     { ngx_string("password"), CA_T_ACCOUNT_PASSWORD_DONE },
+
+    /* sessions */
+    { ngx_string("revoked"), CA_T_SESSION_REVOKED },
+    { ngx_string("revoked_all"), CA_T_SESSIONS_REVOKED },
 
     { ngx_null_string, CA_T_COUNT }
 };
@@ -424,8 +434,8 @@ ngx_http_clientauth_account_view(ngx_http_request_t *r,
         return ngx_http_clientauth_account_json(r, acc);
     }
 
-    return ngx_http_clientauth_account_page(r, acc, NGX_HTTP_OK, 0,
-                                            CA_T_COUNT);
+    /* the page lists the sessions too */
+    return ngx_http_clientauth_account_sessions_page(r, ctx);
 }
 
 
