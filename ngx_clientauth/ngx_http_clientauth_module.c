@@ -9,6 +9,7 @@
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
+#include "ngx_http_clientauth_account.h"
 
 
 static void *ngx_http_clientauth_create_main_conf(ngx_conf_t *cf);
@@ -70,6 +71,13 @@ static ngx_conf_num_bounds_t  ngx_http_clientauth_password_min_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_clientauth_history_bounds = {
     ngx_conf_check_num_bounds, 0, NGX_HTTP_CLIENTAUTH_HISTORY_MAX
+};
+
+static ngx_conf_enum_t  ngx_http_clientauth_login_notices[] = {
+    { ngx_string("off"), NGX_HTTP_CLIENTAUTH_NOTICE_OFF },
+    { ngx_string("on"), NGX_HTTP_CLIENTAUTH_NOTICE_ALWAYS },
+    { ngx_string("new_device"), NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE },
+    { ngx_null_string, 0 }
 };
 
 static ngx_conf_enum_t  ngx_http_clientauth_policies[] = {
@@ -299,11 +307,11 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       NULL },
 
     { ngx_string("clientauth_login_notice"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
       NGX_HTTP_SRV_CONF_OFFSET,
       offsetof(ngx_http_clientauth_srv_conf_t, login_notice),
-      NULL },
+      &ngx_http_clientauth_login_notices },
 
     { ngx_string("clientauth_outbox"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
@@ -346,6 +354,14 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       ngx_http_clientauth_session_cache,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    /* self-service area (issue 10) */
+    { ngx_string("clientauth_account"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_ACCOUNT,
       NULL },
 
       ngx_null_command
@@ -481,7 +497,7 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT].count = NGX_CONF_UNSET_UINT;
     conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_BRAND].count = NGX_CONF_UNSET_UINT;
     conf->lockout.retries = NGX_CONF_UNSET_UINT;
-    conf->login_notice = NGX_CONF_UNSET;
+    conf->login_notice = NGX_CONF_UNSET_UINT;
     conf->outbox_maxlen = NGX_CONF_UNSET_UINT;
     conf->reset_limits[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS].count =
                                                           NGX_CONF_UNSET_UINT;
@@ -527,7 +543,8 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                              "clientauth");
     ngx_conf_merge_size_value(conf->password_max, prev->password_max, 128);
 
-    ngx_conf_merge_value(conf->login_notice, prev->login_notice, 0);
+    ngx_conf_merge_uint_value(conf->login_notice, prev->login_notice,
+                              NGX_HTTP_CLIENTAUTH_NOTICE_OFF);
     ngx_conf_merge_str_value(conf->outbox, prev->outbox, "clientauth:outbox");
     ngx_conf_merge_uint_value(conf->outbox_maxlen, prev->outbox_maxlen,
                               100000);
@@ -1185,6 +1202,19 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLIENTAUTH_RESET_CONFIRM:
         clcf->handler = ngx_http_clientauth_reset_confirm_handler;
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clientauth_module);
+        amcf->hashing = 1;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_ACCOUNT:
+        /* the area is the session's: no session, no area */
+        if (alcf->enable == 0) {
+            return "needs a session: remove \"clientauth off\"";
+        }
+
+        alcf->enable = 1;
+        clcf->handler = ngx_http_clientauth_account_handler;
         amcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_clientauth_module);
         amcf->hashing = 1;

@@ -29,6 +29,17 @@
 
 #define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
 
+/* clientauth_login_notice off | on | new_device */
+#define NGX_HTTP_CLIENTAUTH_NOTICE_OFF         0
+#define NGX_HTTP_CLIENTAUTH_NOTICE_ALWAYS      1
+#define NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE  2
+
+/* new_device: how long a (device, network) pair is remembered (90 days) */
+#define NGX_HTTP_CLIENTAUTH_DEVICE_MEMORY  ((int64_t) 90 * 24 * 3600 * 1000)
+
+/* a session's opaque id in the lists of sessions: 128 random bits, hex */
+#define NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN  32
+
 /* statuses nginx 1.22 has no constant for */
 #define NGX_HTTP_CLIENTAUTH_GONE           410
 #define NGX_HTTP_CLIENTAUTH_UNPROCESSABLE  422
@@ -86,6 +97,19 @@ typedef struct {
 } ngx_http_clientauth_main_conf_t;
 
 
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_NONE = 0,
+    NGX_HTTP_CLIENTAUTH_LOGIN,
+    NGX_HTTP_CLIENTAUTH_LOGOUT,
+    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
+    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
+    NGX_HTTP_CLIENTAUTH_STATUS,
+    /* self-service area (issue 10) */
+    NGX_HTTP_CLIENTAUTH_ACCOUNT,
+    NGX_HTTP_CLIENTAUTH_ENDPOINTS
+} ngx_http_clientauth_endpoint_e;
+
+
 typedef struct {
     ngx_str_t                    brand;
     ngx_http_clientauth_redis_conf_t  *redis;
@@ -106,7 +130,7 @@ typedef struct {
     size_t                       password_max;
     ngx_http_clientauth_limit_t  limits[NGX_HTTP_CLIENTAUTH_LIMITS];
     ngx_http_clientauth_lockout_t  lockout;
-    ngx_flag_t                   login_notice;
+    ngx_uint_t                   login_notice;  /* NOTICE_* */
     ngx_str_t                    outbox;
     ngx_uint_t                   outbox_maxlen;
     ngx_http_clientauth_limit_t  reset_limits[NGX_HTTP_CLIENTAUTH_LIMITS];
@@ -119,19 +143,10 @@ typedef struct {
     ngx_str_t                    theme;
     ngx_str_t                    support_contact;
     ngx_flag_t                   password_generator;
-    ngx_str_t                    urls[5];      /* of the endpoints, by enum */
+    ngx_str_t                    urls[NGX_HTTP_CLIENTAUTH_ENDPOINTS];
+                                               /* of the endpoints, by enum */
     ngx_http_clientauth_pages_t *pages;
 } ngx_http_clientauth_srv_conf_t;
-
-
-typedef enum {
-    NGX_HTTP_CLIENTAUTH_NONE = 0,
-    NGX_HTTP_CLIENTAUTH_LOGIN,
-    NGX_HTTP_CLIENTAUTH_LOGOUT,
-    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
-    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
-    NGX_HTTP_CLIENTAUTH_STATUS
-} ngx_http_clientauth_endpoint_e;
 
 
 typedef struct {

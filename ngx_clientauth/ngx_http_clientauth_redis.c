@@ -1882,3 +1882,70 @@ ngx_http_clientauth_call(ngx_http_request_t *r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis, on_reply,
                                               cmds, n));
 }
+
+
+/* The bulk strings of an array reply, NUL-terminated, in r->pool. */
+
+ngx_array_t *
+ngx_http_clientauth_reply_strings(ngx_pool_t *pool, redisReply *reply)
+{
+    size_t        i;
+    ngx_str_t    *s;
+    ngx_array_t  *a;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NULL;
+    }
+
+    a = ngx_array_create(pool, reply->elements ? reply->elements : 1,
+                         sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        s = ngx_array_push(a);
+        if (s == NULL
+            || ngx_http_clientauth_reply_str(pool, reply->element[i], s)
+               != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    return a;
+}
+
+
+/*
+ * A reply of a MULTI ... EXEC block: NGX_AGAIN for MULTI's +OK and the
+ * +QUEUED before EXEC; for the EXEC, NGX_DECLINED when it is nil (a
+ * watched key changed, nothing was done), NGX_OK when every command was
+ * applied, NGX_ERROR (logged) when Redis refused one.
+ */
+
+ngx_int_t
+ngx_http_clientauth_exec_reply(ngx_http_request_t *r, redisReply *reply,
+    const char *what)
+{
+    size_t  i;
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        return NGX_DECLINED;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NGX_AGAIN;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "clientauth: redis refused a %s write: %s", what,
+                          reply->element[i]->str);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
