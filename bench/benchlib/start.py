@@ -85,6 +85,7 @@ def nginx_knows(ctx, directive, http="", server=""):
 load_module {module};
 pid {t}/{name}.pid;
 error_log {t}/{name}.error.log;
+thread_pool clientauth threads=1;
 events {{ }}
 http {{
     clientauth_redis 127.0.0.1:1;
