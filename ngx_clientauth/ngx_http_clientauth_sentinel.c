@@ -3,7 +3,8 @@
  * Redis Sentinel: which address is the primary now, per worker and
  * clientauth_redis sentinel= ... master=NAME.
  *
- * Every worker asks the sentinels in turn, from the event loop, with
+ * Every worker asks the sentinels in turn (in the order written, from the
+ * first, then on from the last that answered), from the event loop, with
  * hiredis's async API: AUTH (sentinel_password=), then SENTINEL
  * get-master-addr-by-name NAME on a short-lived connection.  A sentinel
  * that does not answer within the directive's timeout, refuses, or knows
@@ -162,9 +163,6 @@ ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle)
         st->query.st = st;
         st->sub.st = st;
         st->sub.sub = 1;
-
-        /* workers start at different sentinels: the load spreads */
-        st->next = (ngx_uint_t) ngx_random() % st->conf->sentinels->nelts;
 
         ngx_http_clientauth_sentinel_ask(st);
     }

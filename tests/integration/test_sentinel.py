@@ -7,18 +7,20 @@ reuseport, and say which worker served (X-Worker-Pid), so that "every
 worker serves again" is checked worker by worker.
 """
 
+import subprocess
 import threading
 import time
 
 import pytest
 
-from helpers import (BRAND, HOST, JSON, RedisServer, add_user, ctl,
-                     forged_token, wait_until)
+from helpers import (CTL, CTL_COST, HOST, RedisServer, add_user, ctl,
+                     cookie_token, forged_token, wait_until)
 from login_helpers import WRONG
 from review_helpers import nginx_t
 from sentinel_helpers import (MASTER, FakeSentinel, PrimaryView,
                               SentinelCluster, refused_port, served_by,
                               start_sentinel_gateway)
+from test_redis_failure import assert_unavailable
 
 LOCKOUT = ("clientauth_lockout 3 1m 1m;\n"
            "clientauth_login_limit account 1000 1h;\n"
@@ -67,9 +69,17 @@ def serving(g, token, timeout=15):
 
 def login_when_up(g, account, timeout=15):
     """Logs in once the gateway found its primary; the token."""
-    wait_until(lambda: g.get("/up").status_code != 503, timeout,
-               "the gateway to find the primary", interval=0.05)
-    return g.login_token(account.email, account.password)
+    done = []
+
+    def login():
+        r = g.login(account.email, account.password)
+        assert r.status_code in (200, 503), (r.status_code, r.text)
+        if r.status_code == 200:
+            done.append(cookie_token(r))
+        return done
+    wait_until(login, timeout, "the gateway to find the primary",
+               interval=0.05)
+    return done[0]
 
 
 def all_workers_serve(g, token, timeout=15):
@@ -263,3 +273,250 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
                if "name=sentinel-" not in line and "flags=M" not in line
                and "cmd=client" not in line]
     assert clients == [], clients
+
+    # clientauthctl finds the new primary through the sentinels too
+    p = sentinel_ctl(cluster.sentinel_list, "user", "add", "magic", "--email",
+                     "late@example.com", "--password-stdin",
+                     password="L4te-secret!pw")
+    assert p.returncode == 0, p.stderr
+    assert g2.login_token("late@example.com", "L4te-secret!pw")
+
+
+def sentinel_ctl(sentinels, *args, master=MASTER, password=None,
+                 sentinel_password=None):
+    """clientauthctl --sentinel ... --master ...: the CompletedProcess."""
+    cmd = [str(CTL), "--sentinel", sentinels, "--master", master,
+           "--hash-cost", CTL_COST]
+    if sentinel_password:
+        cmd += ["--sentinel-password", sentinel_password]
+    return subprocess.run(cmd + list(args),
+                          input=(password + "\n") if password else "",
+                          capture_output=True, text=True, timeout=60)
+
+
+def subscribers(sentinel):
+    """The gateways' connections subscribed on a sentinel."""
+    return [line for line in sentinel.call("CLIENT", "LIST").splitlines()
+            if "cmd=subscribe" in line]
+
+
+def test_a_sentinel_down_the_workers_subscribe_elsewhere_and_follow(
+        cluster, gateways):
+    view = PrimaryView(cluster)
+    g = gateways(cluster.sentinel_list, redis=view)
+    owner = add_user(view, "owner@example.com", "Sup3r-secret!pw")
+    token = login_when_up(g, owner)
+    all_workers_serve(g, token)
+
+    # the workers ask (and subscribe on) the first sentinel: it goes
+    first = cluster.sentinels[0]
+    wait_until(lambda: len(subscribers(first)) == 2, 10,
+               "both workers to subscribe on the first sentinel")
+    first.kill()
+    others = cluster.sentinels[1:]
+    wait_until(lambda: sum(len(subscribers(s)) for s in others) == 2, 10,
+               "both workers to subscribe on another sentinel")
+    all_workers_serve(g, token)
+
+    # and a failover is still followed at once
+    cluster.wait_replicated()
+    old = cluster.primary
+    old.kill()
+    died = time.monotonic()
+    firsts = all_workers_serve(g, token, timeout=20)
+    print("\nfailover with a sentinel down: %s" % ", ".join(
+        "%d %.2fs" % (pid, s) for pid, s in sorted(firsts.items())))
+    assert cluster.named_port() != old.port
+    assert time.monotonic() - died < 20
+
+
+def test_all_sentinels_down_means_503_until_one_returns(cluster, gateways):
+    view = PrimaryView(cluster)
+    owner = add_user(view, "owner@example.com", "Sup3r-secret!pw")
+    for s in cluster.sentinels:
+        s.stop()
+
+    # no sentinel to ask: the gateway knows no primary and fails closed
+    g = gateways(cluster.sentinel_list, redis=cluster.servers[0])
+    time.sleep(0.3)
+    for r in (g.login(owner.email, owner.password),
+              g.get("/private", forged_token())):
+        assert_unavailable(r)
+    assert g.get("/private").status_code == 401
+
+    for s in cluster.sentinels:
+        s.start()
+    token = login_when_up(g, owner)
+    all_workers_serve(g, token)
+
+    # a gateway that knows the primary goes on without the sentinels
+    for s in cluster.sentinels:
+        s.stop()
+    all_workers_serve(g, token)
+    assert g.login(owner.email, owner.password).status_code == 200
+    assert "no sentinel told where the primary" in g.nginx.read_log()
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """Two redis-servers: a primary and its replica."""
+    a = RedisServer(tmp_path / "a").start()
+    b = RedisServer(tmp_path / "b",
+                    extra_args=["--replicaof", HOST, str(a.port)]).start()
+    wait_until(lambda: "master_link_status:up"
+               in b.call("INFO", "replication"), 10, "the replica to sync")
+    yield a, b
+    b.stop()
+    a.stop()
+
+
+@pytest.fixture
+def fakes():
+    started = []
+
+    def make(addr, password=None):
+        f = FakeSentinel(addr, password).start()
+        started.append(f)
+        return f
+
+    yield make
+    for f in started:
+        f.stop()
+
+
+def test_a_sentinel_naming_a_refusing_address_is_passed_over(
+        pair, fakes, gateways):
+    a, _ = pair
+    liar = fakes((HOST, refused_port()))
+    honest = fakes((HOST, a.port))
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways("%s,%s" % (liar.address, honest.address), redis=a)
+
+    token = login_when_up(g, owner, timeout=10)
+    all_workers_serve(g, token, timeout=10)
+    assert liar.asked >= 2 and honest.asked >= 2
+    assert "%s:%d (sentinel %s)" % (HOST, a.port, honest.address) in \
+        g.nginx.read_log()
+
+
+def test_a_sentinel_naming_a_replica_is_passed_over(pair, fakes, gateways):
+    a, b = pair
+    stale = fakes((HOST, b.port))
+    honest = fakes((HOST, a.port))
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways("%s,%s" % (stale.address, honest.address), redis=a)
+
+    token = login_when_up(g, owner, timeout=10)
+    all_workers_serve(g, token, timeout=10)
+    assert "%s:%d is not a master (ROLE)" % (HOST, b.port) in \
+        g.nginx.read_log()
+
+
+def test_a_primary_demoted_under_the_gateway_is_left_on_readonly(
+        pair, fakes, gateways):
+    a, b = pair
+    sentinel = fakes((HOST, a.port))
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways(sentinel.address, redis=a)
+    token = login_when_up(g, owner)
+    all_workers_serve(g, token)
+
+    # b takes over, a follows it: nobody announces it
+    b.call("REPLICAOF", "NO", "ONE")
+    a.call("REPLICAOF", HOST, b.port)
+    wait_until(lambda: "master_link_status:up"
+               in a.call("INFO", "replication"), 10, "a to follow b")
+    sentinel.addr = (HOST, b.port)
+
+    # the first write meets READONLY; the sentinel is asked; b serves
+    wait_until(lambda: g.login(owner.email, owner.password).status_code
+               == 200, 10, "logins to work again", interval=0.1)
+    assert "%s:%d answered READONLY" % (HOST, a.port) in g.nginx.read_log()
+    for _ in range(2):
+        assert g.login(owner.email, owner.password).status_code == 200
+    all_workers_serve(g, token)
+    # no connection of any worker stays on the demoted server
+    wait_until(lambda: _clients(a) == 0, 10, "every connection to leave a")
+
+
+def test_a_failover_announced_by_a_sentinel_moves_every_connection(
+        pair, fakes, gateways):
+    a, b = pair
+    sentinel = fakes((HOST, a.port))
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways(sentinel.address, redis=a)
+    token = login_when_up(g, owner)
+    all_workers_serve(g, token)
+    wait_until(lambda: sentinel.subscribed() == 2, 10,
+               "both workers to subscribe")
+
+    b.call("REPLICAOF", "NO", "ONE")
+    sentinel.addr = (HOST, b.port)
+    sentinel.publish((HOST, a.port), (HOST, b.port))
+    # a still answers, as a stale primary would: only the message moves
+    # the gateway, and every connection of every worker goes to b
+    wait_until(lambda: _clients(a) == 0 and _clients(b) == 6, 10,
+               "every connection to move to b")
+    for _ in range(3):
+        assert g.login(owner.email, owner.password).status_code == 200
+    all_workers_serve(g, token)
+    assert _clients(a) == 0
+
+
+def _clients(server):
+    """Normal client connections other than this call and replication."""
+    return len([line for line in server.call("CLIENT", "LIST").splitlines()
+                if "flags=N" in line and "cmd=client" not in line])
+
+
+def test_sentinel_password_is_sent(pair, fakes, gateways):
+    a, _ = pair
+    sentinel = fakes((HOST, a.port), password="s3ntinel-pw")
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways(sentinel.address, redis=a,
+                 redis_opts="sentinel_password=s3ntinel-pw")
+    token = login_when_up(g, owner)
+    all_workers_serve(g, token)
+
+    wrong = gateways(sentinel.address, redis=a,
+                     redis_opts="sentinel_password=nope")
+    time.sleep(0.3)
+    assert_unavailable(wrong.get("/private", token))
+    assert "refused AUTH" in wrong.nginx.read_log()
+
+
+# ------------------------------------------------------------ clientauthctl
+
+def test_clientauthctl_finds_the_primary_through_the_sentinels(pair, fakes):
+    a, b = pair
+    dead = refused_port()
+    stale = fakes((HOST, b.port), password="s3ntinel-pw")
+    honest = fakes((HOST, a.port), password="s3ntinel-pw")
+    sentinels = "%s:%d,%s,%s" % (HOST, dead, stale.address, honest.address)
+
+    p = sentinel_ctl(sentinels, "user", "add", "magic", "--email",
+                     "owner@example.com", "--password-stdin",
+                     password="Sup3r-secret!pw",
+                     sentinel_password="s3ntinel-pw")
+    assert p.returncode == 0, p.stderr
+    assert "is not a master" in p.stderr
+    ctl(a, "user", "show", "magic", "owner@example.com")
+
+    p = sentinel_ctl(stale.address, "user", "show", "magic",
+                     "owner@example.com", sentinel_password="s3ntinel-pw")
+    assert p.returncode == 1
+    assert "no sentinel of" in p.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sentinel", "127.0.0.1:1"], "--sentinel needs --master NAME"),
+    (["--master", "m"], "--master needs --sentinel"),
+    (["--redis", "127.0.0.1:1", "--sentinel", "127.0.0.1:2", "--master",
+      "m"], "--redis and --sentinel exclude each other"),
+    (["--sentinel", "127.0.0.1:x", "--master", "m"], "invalid --sentinel"),
+])
+def test_clientauthctl_sentinel_usage_errors(args, message):
+    p = subprocess.run([str(CTL)] + args + ["user", "show", "magic", "a@b.c"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert message in p.stderr
