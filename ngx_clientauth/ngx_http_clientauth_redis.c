@@ -112,7 +112,7 @@ static void ngx_http_clientauth_redis_arm_deadline(
 static ngx_http_clientauth_redis_t *ngx_http_clientauth_bridge(
     ngx_http_clientauth_redis_conf_t *rcf);
 static void ngx_http_clientauth_redis_follow_one(
-    ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch);
+    ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch, ngx_uint_t at_once);
 static ngx_uint_t ngx_http_clientauth_redis_loss_level(
     ngx_http_clientauth_redis_t *rd);
 
@@ -182,15 +182,15 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
 
     ngx_queue_init(&ngx_http_clientauth_free_cmds);
 
-    if (ngx_http_clientauth_sentinel_init_process(cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     /*
      * The handshake's deadline counts from ngx_current_msec, which may still
      * be the master's: on a loaded machine it would expire at once.
      */
     ngx_time_update();
+
+    if (ngx_http_clientauth_sentinel_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_clientauth_module);
@@ -844,11 +844,13 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
 /*
  * The sentinels named another primary, or none: every connection of the
  * bridge that is not to the one named now goes, and comes back there at
- * once (the dedicated ones once they were first started).
+ * once, or after its backoff (the dedicated ones once they were first
+ * started).
  */
 
 void
-ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf)
+ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_uint_t at_once)
 {
     ngx_uint_t                    i, epoch;
     ngx_http_clientauth_redis_t  *rd;
@@ -860,21 +862,21 @@ ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf)
 
     epoch = ngx_http_clientauth_sentinel_epoch(rcf);
 
-    ngx_http_clientauth_redis_follow_one(rd, epoch);
+    ngx_http_clientauth_redis_follow_one(rd, epoch, at_once);
 
     if (!rd->started) {
         return;
     }
 
     for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
-        ngx_http_clientauth_redis_follow_one(&rd->txn[i], epoch);
+        ngx_http_clientauth_redis_follow_one(&rd->txn[i], epoch, at_once);
     }
 }
 
 
 static void
 ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
-    ngx_uint_t epoch)
+    ngx_uint_t epoch, ngx_uint_t at_once)
 {
     if (rd->ac && rd->epoch == epoch) {
         return;
@@ -882,8 +884,13 @@ ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
 
     if (rd->ac) {
         rd->following = 1;
-        ngx_http_clientauth_redis_drop(rd);
+        ngx_http_clientauth_redis_drop(rd);     /* arms the reconnect */
         rd->following = 0;
+    }
+
+    if (!at_once) {
+        ngx_http_clientauth_redis_schedule_reconnect(rd);
+        return;
     }
 
     if (rd->reconnect.timer_set) {
