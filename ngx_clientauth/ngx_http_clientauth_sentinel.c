@@ -130,8 +130,8 @@ ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    st = ngx_pcalloc(cycle->pool,
-                     amcf->redis.nelts * sizeof(ngx_http_clientauth_sentinel_t));
+    st = ngx_pcalloc(cycle->pool, amcf->redis.nelts
+                                  * sizeof(ngx_http_clientauth_sentinel_t));
     if (st == NULL) {
         return NGX_ERROR;
     }
@@ -696,8 +696,9 @@ ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
     st->next = (link->sentinel + 1) % st->conf->sentinels->nelts;
 
     if (!st->retry.timer_set) {
-        ngx_add_timer(&st->retry, link->done
-                      ? 1 : ngx_http_clientauth_sentinel_delay(&st->sub_backoff));
+        ngx_add_timer(&st->retry,
+                      link->done ? 1 : ngx_http_clientauth_sentinel_delay(
+                                           &st->sub_backoff));
     }
 }
 
