@@ -425,6 +425,8 @@ ngx_http_clientauth_sentinel_set(ngx_http_clientauth_sentinel_t *st,
                       "(sentinel %V), reconnecting", &st->conf->name,
                       addr->host, addr->port,
                       ngx_http_clientauth_sentinel_name(st, by));
+
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_FAILOVER);
     }
 
     st->primary = *addr;

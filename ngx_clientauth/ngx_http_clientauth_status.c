@@ -46,7 +46,11 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
     { "clientauth_redis_reconnects_total", NULL,
       "Reconnection attempts to Redis." },
     { "clientauth_bad_requests_total", NULL,
-      "Malformed login or reset requests." }
+      "Malformed login or reset requests." },
+    /* Redis Sentinel */
+    { "clientauth_redis_failovers_total", NULL,
+      "Moves of a worker's Redis connections to a primary newly named by "
+      "Redis Sentinel." }
 };
 
 

@@ -257,6 +257,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
 
     # the new primary holds what the old one had
     assert cluster.named_port() != old.port
+    assert g1.metric("clientauth_redis_failovers_total") == 2
     for g in (g1, g2):
         assert g.get("/after", token).status_code == 200
         assert g.login(owner.email, owner.password).status_code == 200
