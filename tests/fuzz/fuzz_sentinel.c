@@ -40,32 +40,6 @@ check_addr(const ca_sentinel_addr_t *a, const char *host, size_t hlen,
 }
 
 
-static int
-declares_huge_lengths(const uint8_t *data, size_t size)
-{
-    size_t    i;
-    uint64_t  n;
-
-    for (i = 0; i < size; i++) {
-        if (data[i] != '*' && data[i] != '$') {
-            continue;
-        }
-
-        for (n = 0; i + 1 < size && data[i + 1] >= '0' && data[i + 1] <= '9';
-             i++)
-        {
-            n = n * 10 + (data[i + 1] - '0');
-
-            if (n > 100000) {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
-}
-
-
 static void
 check_switch(const redisReply *r)
 {
@@ -108,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redisReader         *reader;
     ca_sentinel_addr_t   a;
 
-    if (declares_huge_lengths(data, size)) {
+    if (fuzz_declares_huge_lengths(data, size)) {
         return 0;
     }
 
