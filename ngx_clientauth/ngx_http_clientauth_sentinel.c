@@ -517,6 +517,10 @@ ngx_http_clientauth_link_open(ngx_http_clientauth_sentinel_link_t *link,
     }
 
     if (rc == REDIS_OK && link->sub) {
+        /* it only listens: a sentinel gone without a word is noticed by
+         * TCP keepalive (a setsockopt(), it does not block) */
+        (void) redisEnableKeepAlive(&ac->c);
+
         rc = redisAsyncCommand(ac, ngx_http_clientauth_link_sub_reply, link,
                                "SUBSCRIBE +switch-master");
 

@@ -446,6 +446,23 @@ def test_a_primary_demoted_under_the_gateway_is_left_on_readonly(
     wait_until(lambda: _clients(a) == 0, 10, "every connection to leave a")
 
 
+def test_a_reload_finds_the_primary_again(pair, fakes, gateways):
+    a, _ = pair
+    sentinel = fakes((HOST, a.port))
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways(sentinel.address, redis=a)
+    token = login_when_up(g, owner)
+    asked = sentinel.asked
+
+    old, _ = g.nginx.reload()
+    wait_until(lambda: not (g.nginx.worker_pids() & old), 10,
+               "the old workers to exit")
+    all_workers_serve(g, token)
+    assert sentinel.asked > asked
+    wait_until(lambda: sentinel.subscribed() == 2, 10,
+               "only the new workers to stay subscribed")
+
+
 def test_a_failover_announced_by_a_sentinel_moves_every_connection(
         pair, fakes, gateways):
     a, b = pair
