@@ -22,7 +22,9 @@ from sentinel_helpers import (MASTER, FakeSentinel, PrimaryView,
                               start_sentinel_gateway)
 from test_redis_failure import assert_unavailable
 
-LOCKOUT = ("clientauth_lockout 3 1m 1m;\n"
+# A login cut by the failover keeps the failure it counted before checking
+# the password (limit.c): room for a few of those in the load's account.
+LOCKOUT = ("clientauth_lockout 10 1m 1m;\n"
            "clientauth_login_limit account 1000 1h;\n"
            "clientauth_login_limit address 1000 1h;\n")
 
@@ -211,9 +213,9 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
     token = login_when_up(g1, owner)
     for g in (g1, g2):
         all_workers_serve(g, token)
-    # two failures of three toward victim's lockout, before the failover
+    # nine failures of ten toward victim's lockout, before the failover
     assert [g1.login(victim.email, WRONG).status_code
-            for _ in range(2)] == [401, 401]
+            for _ in range(9)] == [401] * 9
     cluster.wait_replicated()
     old = cluster.primary
     windows = {k: int(old.call("GET", k)) for k in old.keys() if ":rl:" in k}
@@ -224,6 +226,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
         time.sleep(0.5)
         old.kill()
         died = time.monotonic()
+        died_at = time.time()
 
         def recovered():
             after = [r for r in load.snapshot()
@@ -243,6 +246,9 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
           "per gateway/worker: %s" % ", ".join(
               "g%d/%d %.2fs" % (i + 1, pid, s)
               for (i, pid), s in sorted(firsts.items())))
+    print("+switch-master announced by each sentinel after the death: %s"
+          % ", ".join("%.2fs" % (t - died_at) if t else "-"
+                      for t in cluster.switched_at()))
     assert max(firsts.values()) < 15, firsts
 
     # never a request through without a valid session (a client timeout on
@@ -271,7 +277,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
     new = cluster.primary
     assert all(int(new.call("GET", k) or 0) >= n for k, n in windows.items()), \
         (windows, {k: new.call("GET", k) for k in windows})
-    # the lockout count went on: the third failure locks, the fourth is 429
+    # the lockout count went on: the tenth failure locks, the next is 429
     assert g2.login(victim.email, WRONG).status_code == 401
     assert g1.login(victim.email, WRONG).status_code == 429
 
