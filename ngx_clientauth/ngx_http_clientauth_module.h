@@ -75,6 +75,14 @@ typedef struct {
 } ngx_http_clientauth_lockout_t;
 
 
+/* A sentinel of clientauth_redis sentinel=, resolved when read. */
+typedef struct {
+    ngx_str_t                    name;         /* as written, for logs */
+    ngx_str_t                    host;         /* numeric, NUL-terminated */
+    in_port_t                    port;
+} ngx_http_clientauth_sentinel_addr_t;
+
+
 /* One clientauth_redis directive; every worker connects to each. */
 typedef struct {
     ngx_str_t                    name;         /* as written, for logs */
@@ -85,6 +93,11 @@ typedef struct {
     ngx_int_t                    db;
     ngx_msec_t                   timeout;
     ngx_uint_t                   index;
+
+    /* sentinel=: the primary is whom the sentinels name (host unset) */
+    ngx_array_t                 *sentinels;    /* of sentinel_addr_t */
+    ngx_str_t                    master;
+    ngx_str_t                    sentinel_password;
 } ngx_http_clientauth_redis_conf_t;
 
 
@@ -381,6 +394,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_M_SCACHE_INVALIDATION,
     NGX_HTTP_CLIENTAUTH_M_SCACHE_FLUSH,
     NGX_HTTP_CLIENTAUTH_M_SCACHE_ENTRIES,       /* a gauge */
+    /* Redis Sentinel */
+    NGX_HTTP_CLIENTAUTH_M_REDIS_FAILOVER,
     NGX_HTTP_CLIENTAUTH_M_LAST
 } ngx_http_clientauth_metric_e;
 

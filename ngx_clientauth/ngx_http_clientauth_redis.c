@@ -31,6 +31,7 @@
 #include "ngx_http_clientauth_cache.h"
 #include "ca_reply.h"
 #include "ca_reply_shape.h"
+#include "ca_sentinel.h"
 
 
 #define NGX_HTTP_CLIENTAUTH_BACKOFF_MIN   50
@@ -54,6 +55,8 @@ struct ngx_http_clientauth_redis_s {
     ngx_event_t                        drop;
     ngx_event_t                        flush;
     ngx_msec_t                         backoff;
+    ngx_uint_t                         epoch;      /* sentinel=: its primary */
+    ngx_queue_t                        all;        /* every connection */
 
     /* the shared connection's: its dedicated ones, and who waits for one */
     ngx_http_clientauth_redis_t       *txn;
@@ -72,6 +75,7 @@ struct ngx_http_clientauth_redis_s {
     unsigned                           started:1;  /* its txn connect */
     unsigned                           exiting:1;
     unsigned                           flushing:1;
+    unsigned                           following:1;
 };
 
 
@@ -110,6 +114,12 @@ static void ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd);
 static void ngx_http_clientauth_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_arm_deadline(
     ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_follow_one(
+    ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch, ngx_uint_t at_once);
+static ngx_uint_t ngx_http_clientauth_redis_loss_level(
+    ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_not_primary(
+    ngx_http_clientauth_redis_t *rd, const char *why);
 
 static void ngx_http_clientauth_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_write_handler(ngx_event_t *ev);
@@ -162,6 +172,9 @@ static ngx_http_clientauth_redis_t  *ngx_http_clientauth_bridges;
 static ngx_uint_t                    ngx_http_clientauth_nbridges;
 static ngx_queue_t                   ngx_http_clientauth_free_cmds;
 
+/* every connection made (bridge_init): a failover moves them all */
+static ngx_queue_t                   ngx_http_clientauth_all;
+
 /* where commands are put in Redis's protocol before hiredis copies them */
 static u_char                       *ngx_http_clientauth_wire;
 static size_t                        ngx_http_clientauth_wire_size;
@@ -176,12 +189,17 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_clientauth_main_conf_t   *amcf;
 
     ngx_queue_init(&ngx_http_clientauth_free_cmds);
+    ngx_queue_init(&ngx_http_clientauth_all);
 
     /*
      * The handshake's deadline counts from ngx_current_msec, which may still
      * be the master's: on a loaded machine it would expire at once.
      */
     ngx_time_update();
+
+    if (ngx_http_clientauth_sentinel_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_clientauth_module);
@@ -244,6 +262,7 @@ ngx_http_clientauth_bridge_init(ngx_http_clientauth_redis_t *rd,
     rd->conf = rcf;
     rd->log = log;
     ngx_queue_init(&rd->inflight);
+    ngx_queue_insert_tail(&ngx_http_clientauth_all, &rd->all);
 
     rd->deadline.handler = ngx_http_clientauth_redis_deadline_handler;
     rd->deadline.data = rd;
@@ -271,6 +290,8 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
     ngx_uint_t                    i, j;
     ngx_queue_t                  *q;
     ngx_http_clientauth_redis_t  *rd, *t;
+
+    ngx_http_clientauth_sentinel_exit_process(cycle);
 
     for (i = 0; i < ngx_http_clientauth_nbridges; i++) {
         rd = &ngx_http_clientauth_bridges[i];
@@ -316,16 +337,37 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * The one way to the primary, for every connection of a bridge: the
+ * address written in the directive, or whichever the sentinels name now.
+ */
+
 static void
 ngx_http_clientauth_redis_connect(ngx_http_clientauth_redis_t *rd)
 {
+    int                                port;
+    const char                        *host;
     redisAsyncContext                 *ac;
     ngx_http_clientauth_redis_conf_t  *rcf;
 
     rcf = rd->conf;
 
     /* the address was resolved at configuration time: no DNS here */
-    if (rcf->path.len) {
+    if (rcf->sentinels) {
+        if (ngx_http_clientauth_sentinel_primary(rcf, &host, &port,
+                                                 &rd->epoch)
+            != NGX_OK)
+        {
+            /* ngx_http_clientauth_redis_follow() connects when one is */
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                           "clientauth: no primary of redis %V known yet",
+                           &rcf->name);
+            return;
+        }
+
+        ac = redisAsyncConnect(host, port);
+
+    } else if (rcf->path.len) {
         ac = redisAsyncConnectUnix((char *) rcf->path.data);
 
     } else {
@@ -341,7 +383,7 @@ ngx_http_clientauth_redis_connect(ngx_http_clientauth_redis_t *rd)
     }
 
     if (ac->err) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(ngx_http_clientauth_redis_loss_level(rd), rd->log, 0,
                       "clientauth: cannot connect to redis %V: %s",
                       &rcf->name, ac->errstr);
         redisAsyncFree(ac);
@@ -414,7 +456,7 @@ ngx_http_clientauth_redis_handshake(ngx_http_clientauth_redis_t *rd)
     u_char                            *p;
     ngx_uint_t                         n;
     ngx_http_clientauth_cmd_t         *cmd;
-    ngx_http_clientauth_argv_t         cmds[2];
+    ngx_http_clientauth_argv_t         cmds[3];
     ngx_http_clientauth_redis_conf_t  *rcf;
     u_char                             db[NGX_INT_T_LEN];
 
@@ -437,7 +479,13 @@ ngx_http_clientauth_redis_handshake(ngx_http_clientauth_redis_t *rd)
         n++;
     }
 
-    if (n == 0) {
+    if (rcf->sentinels) {
+        /* a sentinel may be behind, or lie: only a master is used */
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "ROLE");
+        n++;
+
+    } else if (n == 0) {
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "PING");
         n++;
@@ -474,7 +522,16 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
         return;
     }
 
-    if (reply->type != REDIS_REPLY_STATUS) {
+    if (reply->type == REDIS_REPLY_ARRAY && rd->conf->sentinels
+        && cmd->received == cmd->sent)
+    {
+        if (ca_sentinel_role_is_master(reply) != 1) {
+            ngx_http_clientauth_redis_not_primary(rd,
+                                                  "is not a master (ROLE)");
+            return;
+        }
+
+    } else if (reply->type != REDIS_REPLY_STATUS) {
         /* AUTH, SELECT and PING answer +OK or +PONG, nothing else: not
          * Redis, or out of step; commands could land in another database */
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
@@ -670,16 +727,34 @@ ngx_http_clientauth_redis_write_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * What hiredis's event hooks ask of nginx, for every hiredis connection of
+ * the module: level-triggered interest in an event turned on or off.
+ */
+
+ngx_int_t
+ngx_http_clientauth_redis_interest(ngx_event_t *ev, ngx_uint_t event,
+    ngx_uint_t on)
+{
+    if (on && !ev->active) {
+        return ngx_add_event(ev, event, NGX_LEVEL_EVENT);
+    }
+
+    if (!on && ev->active) {
+        return ngx_del_event(ev, event, 0);
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_clientauth_redis_add_read(void *privdata)
 {
-    ngx_event_t                  *rev;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    rev = rd->conn->read;
-
-    if (!rev->active
-        && ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    if (ngx_http_clientauth_redis_interest(rd->conn->read, NGX_READ_EVENT, 1)
+        != NGX_OK)
     {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
@@ -689,12 +764,11 @@ ngx_http_clientauth_redis_add_read(void *privdata)
 static void
 ngx_http_clientauth_redis_del_read(void *privdata)
 {
-    ngx_event_t                  *rev;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    rev = rd->conn->read;
-
-    if (rev->active && ngx_del_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
+    if (ngx_http_clientauth_redis_interest(rd->conn->read, NGX_READ_EVENT, 0)
+        != NGX_OK)
+    {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
 }
@@ -721,8 +795,8 @@ ngx_http_clientauth_redis_add_write(void *privdata)
         return;
     }
 
-    if (!wev->active
-        && ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    if (ngx_http_clientauth_redis_interest(wev, NGX_WRITE_EVENT, 1)
+        != NGX_OK)
     {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
@@ -732,12 +806,12 @@ ngx_http_clientauth_redis_add_write(void *privdata)
 static void
 ngx_http_clientauth_redis_del_write(void *privdata)
 {
-    ngx_event_t                  *wev;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    wev = rd->conn->write;
-
-    if (wev->active && ngx_del_event(wev, NGX_WRITE_EVENT, 0) != NGX_OK) {
+    if (ngx_http_clientauth_redis_interest(rd->conn->write, NGX_WRITE_EVENT,
+                                           0)
+        != NGX_OK)
+    {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
 }
@@ -752,34 +826,9 @@ ngx_http_clientauth_redis_del_write(void *privdata)
 static void
 ngx_http_clientauth_redis_cleanup(void *privdata)
 {
-    ngx_connection_t             *c;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    c = rd->conn;
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    if (ngx_del_conn) {
-        ngx_del_conn(c, NGX_CLOSE_EVENT);
-
-    } else {
-        if (c->read->active) {
-            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        }
-
-        if (c->write->active) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-        }
-    }
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_clientauth_redis_release(rd->conn);
 
     rd->conn = NULL;
     rd->ac = NULL;
@@ -803,7 +852,130 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
         ngx_post_event(&rd->shared->serve, &ngx_posted_events);
     }
 
+    /* the primary lost may be failing over: the sentinels know */
+    if (rd->conf->sentinels && !rd->following && !rd->exiting) {
+        ngx_http_clientauth_sentinel_doubt(rd->conf, 0);
+    }
+
     ngx_http_clientauth_redis_schedule_reconnect(rd);
+}
+
+
+/*
+ * The sentinels named another primary, or none: every connection made for
+ * rcf (the shared one, the dedicated ones once they were first started,
+ * any other made with bridge_init) that is not to the one named now goes,
+ * and comes back there at once, or after its backoff.
+ */
+
+void
+ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_uint_t at_once)
+{
+    ngx_uint_t                    epoch;
+    ngx_queue_t                  *q;
+    ngx_http_clientauth_redis_t  *rd;
+
+    epoch = ngx_http_clientauth_sentinel_epoch(rcf);
+
+    for (q = ngx_queue_head(&ngx_http_clientauth_all);
+         q != ngx_queue_sentinel(&ngx_http_clientauth_all);
+         q = ngx_queue_next(q))
+    {
+        rd = ngx_queue_data(q, ngx_http_clientauth_redis_t, all);
+
+        if (rd->conf != rcf || rd->exiting
+            || (rd->shared && !rd->shared->started))
+        {
+            continue;
+        }
+
+        ngx_http_clientauth_redis_follow_one(rd, epoch, at_once);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
+    ngx_uint_t epoch, ngx_uint_t at_once)
+{
+    if (rd->ac && rd->epoch == epoch) {
+        return;
+    }
+
+    if (rd->ac) {
+        rd->following = 1;
+        ngx_http_clientauth_redis_drop(rd);     /* arms the reconnect */
+        rd->following = 0;
+    }
+
+    if (!at_once) {
+        ngx_http_clientauth_redis_schedule_reconnect(rd);
+        return;
+    }
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    rd->backoff = 0;
+    ngx_http_clientauth_redis_connect(rd);
+}
+
+
+/* With sentinel=: the server is not the primary (any more); it is left. */
+
+static void
+ngx_http_clientauth_redis_not_primary(ngx_http_clientauth_redis_t *rd,
+    const char *why)
+{
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "clientauth: redis %V at %s:%d %s, asking the sentinels "
+                  "again", &rd->conf->name, rd->ac->c.tcp.host,
+                  rd->ac->c.tcp.port, why);
+
+    ngx_post_event(&rd->drop, &ngx_posted_events);
+    ngx_http_clientauth_sentinel_doubt(rd->conf, 1);
+}
+
+
+/* Losing the primary is what a failover is: no error with sentinel=. */
+
+static ngx_uint_t
+ngx_http_clientauth_redis_loss_level(ngx_http_clientauth_redis_t *rd)
+{
+    return rd->conf->sentinels ? NGX_LOG_WARN : NGX_LOG_ERR;
+}
+
+
+/* The socket is hiredis's to close: nginx's connection is let go alone. */
+
+void
+ngx_http_clientauth_redis_release(ngx_connection_t *c)
+{
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    if (ngx_del_conn) {
+        ngx_del_conn(c, NGX_CLOSE_EVENT);
+
+    } else {
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+        }
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
 }
 
 
@@ -813,7 +985,7 @@ ngx_http_clientauth_redis_on_connect(const redisAsyncContext *ac, int status)
     ngx_http_clientauth_redis_t  *rd = ac->data;
 
     if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(ngx_http_clientauth_redis_loss_level(rd), rd->log, 0,
                       "clientauth: cannot connect to redis %V: %s",
                       &rd->conf->name, ac->errstr);
     }
@@ -827,7 +999,7 @@ ngx_http_clientauth_redis_on_disconnect(const redisAsyncContext *ac,
     ngx_http_clientauth_redis_t  *rd = ac->data;
 
     if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(ngx_http_clientauth_redis_loss_level(rd), rd->log, 0,
                       "clientauth: lost connection to redis %V: %s",
                       &rd->conf->name, ac->errstr);
     }
@@ -1741,6 +1913,14 @@ ngx_http_clientauth_reply_valid(ngx_http_clientauth_cmd_t *cmd, ngx_uint_t n,
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
             error = reply->element[i];
         }
+    }
+
+    if (error && rd->conf->sentinels && error->len >= 8
+        && ngx_strncmp(error->str, "READONLY", 8) == 0)
+    {
+        /* demoted under us: the sentinels know where to go */
+        ngx_http_clientauth_redis_not_primary(rd, "answered READONLY");
+        return NGX_DECLINED;
     }
 
     if (error) {

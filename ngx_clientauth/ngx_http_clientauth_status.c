@@ -60,7 +60,11 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
       "Session caches emptied: a connection to Redis lost, tracking "
       "refused, a FLUSHALL." },
     { "clientauth_session_cache_entries", NULL,
-      "Sessions held by the workers' session caches." }
+      "Sessions held by the workers' session caches." },
+    /* Redis Sentinel */
+    { "clientauth_redis_failovers_total", NULL,
+      "Moves of a worker's Redis connections to a primary newly named by "
+      "Redis Sentinel." }
 };
 
 

@@ -146,10 +146,11 @@ class RedisError(Exception):
 class RedisServer:
     """A throwaway redis-server on a loopback port, with no persistence."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, extra_args=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self.extra_args = list(extra_args)    # e.g. --replicaof H P
         self.proc = None
         self.paused = False
 
@@ -162,7 +163,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", HOST,
              "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-             "--logfile", ""],
+             "--logfile", "", *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.paused = False
@@ -506,7 +507,7 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
                  redis_opts="", hash_cost="t=1 m=8m", failure_floor="50ms",
                  cookie_secure=False,
                  main="", http="", server="", locations="", listen_opts="",
-                 identifiers="email"):
+                 identifiers="email", redis_addr=None):
     """The test gateway's nginx.conf: DESIGN.md's minimal shape plus a
     status page, a public location, a billing-only location and one with
     its own login URL; the keyword arguments add per-test directives."""
@@ -516,7 +517,8 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
     return CONF_TEMPLATE.format(
         module=MODULE, dir=workdir, workers=workers, main=main,
         temps=HTTP_TEMPS.format(dir=workdir),
-        redis="%s:%d" % (HOST, redis_port), redis_opts=redis_opts,
+        redis=redis_addr or "%s:%d" % (HOST, redis_port),
+        redis_opts=redis_opts,
         hash_cost=hash_cost, failure_floor=failure_floor,
         cookie_secure="" if cookie_secure else
         "    clientauth_cookie_secure off;",
