@@ -967,7 +967,9 @@ ngx_http_clientauth_login_keys(ngx_http_request_t *r,
 
     brand = (char *) ascf->brand.data;
 
-    if (ca_key_session(key, sizeof(key), brand, lg->session_hash) < 0
+    if (ca_key_session(key, sizeof(key), brand, lg->attempt.account,
+                       lg->session_hash)
+        < 0
         || (lg->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
         || ca_key_user_sessions(key, sizeof(key), brand, lg->attempt.account,
                                 lg->attempt.user) < 0

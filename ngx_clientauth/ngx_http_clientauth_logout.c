@@ -28,6 +28,8 @@ typedef struct {
     ngx_str_t                          user;
     ngx_array_t                       *members;    /* of ngx_str_t */
     char                               hash[CA_TOKEN_HASH_LEN + 1];
+    char                               named[CA_TOKEN_ID_LEN];
+    char                               named_user[CA_TOKEN_ID_LEN];
 } ngx_http_clientauth_logout_t;
 
 
@@ -70,7 +72,9 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_clientauth_session_cookie(r, ascf, &cookie) != NGX_OK
-        || ca_token_hash((char *) cookie.data, cookie.len, lo->hash) != 0)
+        || ca_token_session((char *) cookie.data, cookie.len, lo->hash,
+                            lo->named, lo->named_user)
+           != 0)
     {
         /* nothing to end: still clear whatever the browser holds */
         return ngx_http_clientauth_logout_done(r);
@@ -155,7 +159,8 @@ ngx_http_clientauth_logout_start(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, lo->hash)
+    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, lo->named,
+                       lo->hash)
         < 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -191,8 +196,10 @@ ngx_http_clientauth_logout_members(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
+    /* the session lives in its token's account's slot: it must say so */
     if (!ca_id_is_valid((char *) lo->account.data, lo->account.len)
-        || !ca_id_is_valid((char *) lo->user.data, lo->user.len))
+        || !ca_id_is_valid((char *) lo->user.data, lo->user.len)
+        || ngx_strcmp(lo->account.data, lo->named) != 0)
     {
         /* no such session any more: end just this one */
         lo->everywhere = 0;
@@ -240,7 +247,8 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
                                * sizeof(ngx_http_clientauth_argv_t));
     if (cmds == NULL
         || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                          lo->hash) < 0
+                          lo->named, lo->hash)
+           < 0
         || (skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -370,7 +378,7 @@ ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
         if (!ctx->redis_error && lo->members_at < reply->elements) {
             ngx_http_clientauth_revoke_late(r,
                 ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
-                reply->element[lo->members_at]);
+                (char *) lo->account.data, reply->element[lo->members_at]);
         }
 
         break;

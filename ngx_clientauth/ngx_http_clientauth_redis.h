@@ -93,7 +93,8 @@ ngx_int_t ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
     ngx_uint_t *members);
 ngx_uint_t ngx_http_clientauth_revoke_size(ngx_array_t *listed);
 void ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
-    ngx_http_clientauth_srv_conf_t *ascf, redisReply *members);
+    ngx_http_clientauth_srv_conf_t *ascf, const char *account,
+    redisReply *members);
 
 /* ngx_http_clientauth_outbox.c */
 ngx_int_t ngx_http_clientauth_outbox_message(ngx_http_request_t *r,

@@ -1326,7 +1326,7 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
         {
             ngx_http_clientauth_revoke_late(r,
                 ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
-                reply->element[rs->members_at]);
+                rs->account, reply->element[rs->members_at]);
         }
 
         break;
