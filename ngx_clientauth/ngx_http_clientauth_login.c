@@ -834,7 +834,8 @@ static ngx_int_t
 ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_http_clientauth_argv_t  cmds[3];
+    ngx_uint_t                  n;
+    ngx_http_clientauth_argv_t  cmds[4];
 
     if (!ngx_http_clientauth_str_eq(&lg->stored, &lg->user_field[0])) {
         /* support set a password after the session was written */
@@ -860,13 +861,16 @@ ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[2]);
     ngx_http_clientauth_argv_add_str(&cmds[2], "EXEC");
 
+    /* a failover must not bring back the weaker hash */
+    n = 3 + ngx_http_clientauth_durable(r, &cmds[3]);
+
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED;
     lg->upgraded = 0;
     lg->aborted = 0;
 
     return ngx_http_clientauth_txn_call(r, ctx,
                                         ngx_http_clientauth_login_reply,
-                                        cmds, 3);
+                                        cmds, n);
 }
 
 

@@ -153,7 +153,8 @@ static ngx_int_t
 ngx_http_clientauth_logout_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
 {
-    ngx_http_clientauth_argv_t       cmd;
+    ngx_uint_t                       n;
+    ngx_http_clientauth_argv_t       cmds[2];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
 
@@ -166,23 +167,30 @@ ngx_http_clientauth_logout_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_reset(&cmds[0]);
 
     if (lo->everywhere) {
-        ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
-        ngx_http_clientauth_argv_add_str(&cmd, key);
-        ngx_http_clientauth_argv_add_str(&cmd, "a");
-        ngx_http_clientauth_argv_add_str(&cmd, "u");
+        ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
+        ngx_http_clientauth_argv_add_str(&cmds[0], key);
+        ngx_http_clientauth_argv_add_str(&cmds[0], "a");
+        ngx_http_clientauth_argv_add_str(&cmds[0], "u");
         lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER;
 
-    } else {
-        ngx_http_clientauth_argv_add_str(&cmd, "DEL");
-        ngx_http_clientauth_argv_add_str(&cmd, key);
-        lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
+        return ngx_http_clientauth_call(r, ctx,
+                                        ngx_http_clientauth_logout_reply,
+                                        cmds, 1);
     }
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
-                                    &cmd, 1);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[0], key);
+    lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
+
+    /* a failover must not bring the session back */
+    n = 1 + ngx_http_clientauth_durable(r, &cmds[1]);
+
+    return ngx_http_clientauth_durable_call(r, ctx,
+                                            ngx_http_clientauth_logout_reply,
+                                            cmds, n);
 }
 
 
@@ -242,7 +250,7 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    cmds = ngx_palloc(r->pool, (3 + ngx_http_clientauth_revoke_size(
+    cmds = ngx_palloc(r->pool, (4 + ngx_http_clientauth_revoke_size(
                                         lo->members))
                                * sizeof(ngx_http_clientauth_argv_t));
     if (cmds == NULL
@@ -278,10 +286,13 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
+
     lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
-                                    cmds, n);
+    return ngx_http_clientauth_durable_call(r, ctx,
+                                            ngx_http_clientauth_logout_reply,
+                                            cmds, n);
 }
 
 

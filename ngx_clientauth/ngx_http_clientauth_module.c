@@ -868,7 +868,7 @@ ngx_http_clientauth_exit_process(ngx_cycle_t *cycle)
 
 
 /*
- * clientauth_redis ADDRESS [password=P] [db=N] [timeout=T];
+ * clientauth_redis ADDRESS [password=P] [db=N] [timeout=T] [replicas=N];
  */
 
 static char *
@@ -925,6 +925,7 @@ static char *
 ngx_http_clientauth_redis_option(ngx_conf_t *cf,
     ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *option)
 {
+    ngx_int_t  n;
     ngx_str_t  s;
 
     if (ngx_strncmp(option->data, "password=", 9) == 0) {
@@ -951,6 +952,17 @@ ngx_http_clientauth_redis_option(ngx_conf_t *cf,
             goto invalid;
         }
 
+        return NGX_CONF_OK;
+    }
+
+    /* durable writes (issue 12) */
+    if (ngx_strncmp(option->data, "replicas=", 9) == 0) {
+        n = ngx_atoi(option->data + 9, option->len - 9);
+        if (n == NGX_ERROR || n > 64) {
+            goto invalid;
+        }
+
+        rcf->replicas = n;
         return NGX_CONF_OK;
     }
 

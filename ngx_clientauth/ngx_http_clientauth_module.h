@@ -72,6 +72,8 @@ typedef struct {
     ngx_int_t                    db;
     ngx_msec_t                   timeout;
     ngx_uint_t                   index;
+    /* durable writes (issue 12): replicas to WAIT for, 0: none */
+    ngx_uint_t                   replicas;
 } ngx_http_clientauth_redis_conf_t;
 
 

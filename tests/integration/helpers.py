@@ -147,10 +147,11 @@ class RedisError(Exception):
 class RedisServer:
     """A throwaway redis-server on a loopback port, with no persistence."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, extra_args=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self.extra_args = list(extra_args)    # e.g. --replicaof H P
         self.proc = None
         self.paused = False
 
@@ -163,7 +164,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", HOST,
              "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-             "--logfile", ""],
+             "--logfile", "", *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.paused = False
