@@ -39,6 +39,7 @@ BUILD_PKGS := gcc make nginx nginx-dev libhiredis-dev libsodium-dev \
               libcrypt-dev libpcre2-dev libssl-dev zlib1g-dev
 FUZZ_PKGS  := $(BUILD_PKGS) clang
 TEST_PKGS  := $(FUZZ_PKGS) libcmocka-dev redis-server redis-tools \
+              redis-sentinel \
               python3-pytest python3-requests gdb chromium chromium-driver \
               python3-selenium
 BENCH_PKGS := $(TEST_PKGS) wrk gnuplot-nox libjemalloc2 libjemalloc-dev \

@@ -30,6 +30,12 @@ static char *ngx_http_clientauth_redis_option(ngx_conf_t *cf,
     ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *option);
 static char *ngx_http_clientauth_redis_address(ngx_conf_t *cf,
     ngx_http_clientauth_redis_conf_t *rcf);
+static char *ngx_http_clientauth_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *list);
+static char *ngx_http_clientauth_redis_form(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf);
+static ngx_int_t ngx_http_clientauth_resolve(ngx_conf_t *cf, ngx_str_t *name,
+    in_port_t default_port, ngx_str_t *host, in_port_t *port);
 static char *ngx_http_clientauth_identifiers(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clientauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -869,6 +875,8 @@ ngx_http_clientauth_exit_process(ngx_cycle_t *cycle)
 
 /*
  * clientauth_redis ADDRESS [password=P] [db=N] [timeout=T] [replicas=N];
+ * clientauth_redis sentinel=H:P[,H:P...] master=NAME [password=P]
+ *     [sentinel_password=P] [db=N] [timeout=T] [replicas=N];
  */
 
 static char *
@@ -891,10 +899,19 @@ ngx_http_clientauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-    rcf->name = value[1];
     rcf->timeout = 500;
+    i = 1;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    /* an option has a "=", an address none (but a unix path may) */
+    if (ngx_strncmp(value[1].data, "unix:", 5) == 0
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '=')
+           == NULL)
+    {
+        rcf->name = value[1];
+        i = 2;
+    }
+
+    for ( /* void */ ; i < cf->args->nelts; i++) {
         if (ngx_http_clientauth_redis_option(cf, rcf, &value[i])
             != NGX_CONF_OK)
         {
@@ -902,7 +919,13 @@ ngx_http_clientauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (ngx_http_clientauth_redis_address(cf, rcf) != NGX_CONF_OK) {
+    if (ngx_http_clientauth_redis_form(cf, rcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rcf->sentinels == NULL
+        && ngx_http_clientauth_redis_address(cf, rcf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -916,6 +939,51 @@ ngx_http_clientauth_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rcf->index = amcf->redis.nelts - 1;
     *slot = rcf;
     ascf->redis = rcf;
+
+    return NGX_CONF_OK;
+}
+
+
+/* Either an address, or sentinel= with master=: never both, never half. */
+
+static char *
+ngx_http_clientauth_redis_form(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf)
+{
+    if (rcf->sentinels == NULL) {
+        if (rcf->master.len || rcf->sentinel_password.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "clientauth_redis: \"master=\" and "
+                               "\"sentinel_password=\" need \"sentinel=\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (rcf->name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "clientauth_redis needs an address, or "
+                               "\"sentinel=\" and \"master=\"");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (rcf->name.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth_redis takes an address or "
+                           "\"sentinel=\", not both: \"%V\"", &rcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rcf->master.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth_redis \"sentinel=\" needs "
+                           "\"master=NAME\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /* logs name the primary by its master name */
+    rcf->name = rcf->master;
 
     return NGX_CONF_OK;
 }
@@ -955,6 +1023,41 @@ ngx_http_clientauth_redis_option(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
+    /* Redis Sentinel (ngx_http_clientauth_sentinel.c) */
+
+    if (ngx_strncmp(option->data, "sentinel=", 9) == 0) {
+        if (rcf->sentinels) {
+            goto invalid;
+        }
+
+        s.data = option->data + 9;
+        s.len = option->len - 9;
+
+        return ngx_http_clientauth_redis_sentinels(cf, rcf, &s);
+    }
+
+    if (ngx_strncmp(option->data, "master=", 7) == 0) {
+        rcf->master.data = option->data + 7;
+        rcf->master.len = option->len - 7;
+
+        /* it goes into a command and is matched in messages: one word */
+        if (rcf->master.len == 0
+            || ngx_strlchr(rcf->master.data,
+                           rcf->master.data + rcf->master.len, ' ')
+               != NULL)
+        {
+            goto invalid;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(option->data, "sentinel_password=", 18) == 0) {
+        rcf->sentinel_password.data = option->data + 18;
+        rcf->sentinel_password.len = option->len - 18;
+        return NGX_CONF_OK;
+    }
+
     /* durable writes (issue 12) */
     if (ngx_strncmp(option->data, "replicas=", 9) == 0) {
         n = ngx_atoi(option->data + 9, option->len - 9);
@@ -974,15 +1077,64 @@ invalid:
 }
 
 
+/* sentinel=H:P[,H:P...], each resolved here, the port 26379 by default. */
+
+static char *
+ngx_http_clientauth_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *list)
+{
+    u_char                               *p, *last, *comma;
+    ngx_http_clientauth_sentinel_addr_t  *sa;
+
+    rcf->sentinels = ngx_array_create(cf->pool, 3,
+                                  sizeof(ngx_http_clientauth_sentinel_addr_t));
+    if (rcf->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = list->data;
+    last = list->data + list->len;
+
+    do {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        sa = ngx_array_push(rcf->sentinels);
+        if (sa == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        sa->name.data = p;
+        sa->name.len = comma - p;
+
+        if (sa->name.len == 0
+            || ngx_http_clientauth_resolve(cf, &sa->name, 26379, &sa->host,
+                                           &sa->port)
+               != NGX_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid clientauth_redis sentinel \"%V\"",
+                               &sa->name);
+            return NGX_CONF_ERROR;
+        }
+
+        p = comma + 1;
+
+    } while (comma < last);
+
+    return NGX_CONF_OK;
+}
+
+
 /* Resolved here, once: a worker never waits on DNS. */
 
 static char *
 ngx_http_clientauth_redis_address(ngx_conf_t *cf,
     ngx_http_clientauth_redis_conf_t *rcf)
 {
-    u_char     *p;
-    ngx_url_t   u;
-    u_char      text[NGX_SOCKADDR_STRLEN];
+    u_char  *p;
 
     if (ngx_strncmp(rcf->name.data, "unix:", 5) == 0) {
         if (rcf->name.len == 5) {
@@ -1001,39 +1153,57 @@ ngx_http_clientauth_redis_address(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = rcf->name;
-    u.default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-        if (u.err) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in clientauth_redis \"%V\"",
-                               u.err, &rcf->name);
-            return NGX_CONF_ERROR;
-        }
-
-        goto invalid;
+    if (ngx_http_clientauth_resolve(cf, &rcf->name, 6379, &rcf->host,
+                                    &rcf->port)
+        == NGX_OK)
+    {
+        return NGX_CONF_OK;
     }
-
-    rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
-    rcf->host.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
-                                  text, NGX_SOCKADDR_STRLEN, 0);
-    rcf->host.data = ngx_pnalloc(cf->pool, rcf->host.len + 1);
-    if (rcf->host.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_cpymem(rcf->host.data, text, rcf->host.len);
-    *p = '\0';
-
-    return NGX_CONF_OK;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid clientauth_redis address \"%V\"", &rcf->name);
     return NGX_CONF_ERROR;
+}
+
+
+/* HOST[:PORT] to a numeric, NUL-terminated host and a port. */
+
+static ngx_int_t
+ngx_http_clientauth_resolve(ngx_conf_t *cf, ngx_str_t *name,
+    in_port_t default_port, ngx_str_t *host, in_port_t *port)
+{
+    u_char     *p;
+    ngx_url_t   u;
+    u_char      text[NGX_SOCKADDR_STRLEN];
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = *name;
+    u.default_port = default_port;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in clientauth_redis \"%V\"",
+                               u.err, name);
+        }
+
+        return NGX_ERROR;
+    }
+
+    *port = ngx_inet_get_port(u.addrs[0].sockaddr);
+    host->len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                              text, NGX_SOCKADDR_STRLEN, 0);
+    host->data = ngx_pnalloc(cf->pool, host->len + 1);
+    if (host->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(host->data, text, host->len);
+    *p = '\0';
+
+    return NGX_OK;
 }
 
 

@@ -62,6 +62,14 @@ typedef struct {
 } ngx_http_clientauth_lockout_t;
 
 
+/* A sentinel of clientauth_redis sentinel=, resolved when read. */
+typedef struct {
+    ngx_str_t                    name;         /* as written, for logs */
+    ngx_str_t                    host;         /* numeric, NUL-terminated */
+    in_port_t                    port;
+} ngx_http_clientauth_sentinel_addr_t;
+
+
 /* One clientauth_redis directive; every worker connects to each. */
 typedef struct {
     ngx_str_t                    name;         /* as written, for logs */
@@ -72,6 +80,12 @@ typedef struct {
     ngx_int_t                    db;
     ngx_msec_t                   timeout;
     ngx_uint_t                   index;
+
+    /* sentinel=: the primary is whom the sentinels name (host unset) */
+    ngx_array_t                 *sentinels;    /* of sentinel_addr_t */
+    ngx_str_t                    master;
+    ngx_str_t                    sentinel_password;
+
     /* durable writes (issue 12): replicas to WAIT for, 0: none */
     ngx_uint_t                   replicas;
 } ngx_http_clientauth_redis_conf_t;

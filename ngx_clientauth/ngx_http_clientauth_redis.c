@@ -30,6 +30,7 @@
 #include "ngx_http_clientauth_redis.h"
 #include "ca_reply.h"
 #include "ca_reply_shape.h"
+#include "ca_sentinel.h"
 
 
 #define NGX_HTTP_CLIENTAUTH_BACKOFF_MIN   50
@@ -53,6 +54,7 @@ struct ngx_http_clientauth_redis_s {
     ngx_event_t                        drop;
     ngx_event_t                        flush;
     ngx_msec_t                         backoff;
+    ngx_uint_t                         epoch;      /* sentinel=: its primary */
 
     /* the shared connection's: its dedicated ones, and who waits for one */
     ngx_http_clientauth_redis_t       *txn;
@@ -68,6 +70,7 @@ struct ngx_http_clientauth_redis_s {
     unsigned                           started:1;  /* its txn connect */
     unsigned                           exiting:1;
     unsigned                           flushing:1;
+    unsigned                           following:1;
 };
 
 
@@ -105,6 +108,12 @@ static void ngx_http_clientauth_redis_drop_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd);
 static void ngx_http_clientauth_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_arm_deadline(
+    ngx_http_clientauth_redis_t *rd);
+static ngx_http_clientauth_redis_t *ngx_http_clientauth_bridge(
+    ngx_http_clientauth_redis_conf_t *rcf);
+static void ngx_http_clientauth_redis_follow_one(
+    ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch);
+static ngx_uint_t ngx_http_clientauth_redis_loss_level(
     ngx_http_clientauth_redis_t *rd);
 
 static void ngx_http_clientauth_redis_read_handler(ngx_event_t *ev);
@@ -172,6 +181,10 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_clientauth_main_conf_t   *amcf;
 
     ngx_queue_init(&ngx_http_clientauth_free_cmds);
+
+    if (ngx_http_clientauth_sentinel_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /*
      * The handshake's deadline counts from ngx_current_msec, which may still
@@ -259,6 +272,8 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
     ngx_queue_t                  *q;
     ngx_http_clientauth_redis_t  *rd, *t;
 
+    ngx_http_clientauth_sentinel_exit_process(cycle);
+
     for (i = 0; i < ngx_http_clientauth_nbridges; i++) {
         rd = &ngx_http_clientauth_bridges[i];
         rd->exiting = 1;
@@ -298,16 +313,37 @@ ngx_http_clientauth_redis_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * The one way to the primary, for every connection of a bridge: the
+ * address written in the directive, or whichever the sentinels name now.
+ */
+
 static void
 ngx_http_clientauth_redis_connect(ngx_http_clientauth_redis_t *rd)
 {
+    int                                port;
+    const char                        *host;
     redisAsyncContext                 *ac;
     ngx_http_clientauth_redis_conf_t  *rcf;
 
     rcf = rd->conf;
 
     /* the address was resolved at configuration time: no DNS here */
-    if (rcf->path.len) {
+    if (rcf->sentinels) {
+        if (ngx_http_clientauth_sentinel_primary(rcf, &host, &port,
+                                                 &rd->epoch)
+            != NGX_OK)
+        {
+            /* ngx_http_clientauth_redis_follow() connects when one is */
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                           "clientauth: no primary of redis %V known yet",
+                           &rcf->name);
+            return;
+        }
+
+        ac = redisAsyncConnect(host, port);
+
+    } else if (rcf->path.len) {
         ac = redisAsyncConnectUnix((char *) rcf->path.data);
 
     } else {
@@ -323,7 +359,7 @@ ngx_http_clientauth_redis_connect(ngx_http_clientauth_redis_t *rd)
     }
 
     if (ac->err) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(ngx_http_clientauth_redis_loss_level(rd), rd->log, 0,
                       "clientauth: cannot connect to redis %V: %s",
                       &rcf->name, ac->errstr);
         redisAsyncFree(ac);
@@ -396,7 +432,7 @@ ngx_http_clientauth_redis_handshake(ngx_http_clientauth_redis_t *rd)
     u_char                            *p;
     ngx_uint_t                         n;
     ngx_http_clientauth_cmd_t         *cmd;
-    ngx_http_clientauth_argv_t         cmds[2];
+    ngx_http_clientauth_argv_t         cmds[3];
     ngx_http_clientauth_redis_conf_t  *rcf;
     u_char                             db[NGX_INT_T_LEN];
 
@@ -419,7 +455,13 @@ ngx_http_clientauth_redis_handshake(ngx_http_clientauth_redis_t *rd)
         n++;
     }
 
-    if (n == 0) {
+    if (rcf->sentinels) {
+        /* a sentinel may be behind, or lie: only a master is used */
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n], "ROLE");
+        n++;
+
+    } else if (n == 0) {
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "PING");
         n++;
@@ -456,7 +498,21 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
         return;
     }
 
-    if (reply->type != REDIS_REPLY_STATUS) {
+    if (reply->type == REDIS_REPLY_ARRAY && rd->conf->sentinels
+        && cmd->received == cmd->sent)
+    {
+        if (ca_sentinel_role_is_master(reply) != 1) {
+            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                          "clientauth: redis %V at %s:%d is not a master "
+                          "(ROLE), asking the sentinels again",
+                          &rd->conf->name, rd->ac->c.tcp.host,
+                          rd->ac->c.tcp.port);
+            ngx_post_event(&rd->drop, &ngx_posted_events);
+            ngx_http_clientauth_sentinel_doubt(rd->conf, 1);
+            return;
+        }
+
+    } else if (reply->type != REDIS_REPLY_STATUS) {
         /* AUTH, SELECT and PING answer +OK or +PONG, nothing else: not
          * Redis, or out of step; commands could land in another database */
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
@@ -776,7 +832,75 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
         ngx_post_event(&rd->shared->serve, &ngx_posted_events);
     }
 
+    /* the primary lost may be failing over: the sentinels know */
+    if (rd->conf->sentinels && !rd->following && !rd->exiting) {
+        ngx_http_clientauth_sentinel_doubt(rd->conf, 0);
+    }
+
     ngx_http_clientauth_redis_schedule_reconnect(rd);
+}
+
+
+/*
+ * The sentinels named another primary, or none: every connection of the
+ * bridge that is not to the one named now goes, and comes back there at
+ * once (the dedicated ones once they were first started).
+ */
+
+void
+ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf)
+{
+    ngx_uint_t                    i, epoch;
+    ngx_http_clientauth_redis_t  *rd;
+
+    rd = ngx_http_clientauth_bridge(rcf);
+    if (rd == NULL || rd->exiting) {
+        return;
+    }
+
+    epoch = ngx_http_clientauth_sentinel_epoch(rcf);
+
+    ngx_http_clientauth_redis_follow_one(rd, epoch);
+
+    if (!rd->started) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
+        ngx_http_clientauth_redis_follow_one(&rd->txn[i], epoch);
+    }
+}
+
+
+static void
+ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
+    ngx_uint_t epoch)
+{
+    if (rd->ac && rd->epoch == epoch) {
+        return;
+    }
+
+    if (rd->ac) {
+        rd->following = 1;
+        ngx_http_clientauth_redis_drop(rd);
+        rd->following = 0;
+    }
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    rd->backoff = 0;
+    ngx_http_clientauth_redis_connect(rd);
+}
+
+
+/* Losing the primary is what a failover is: no error with sentinel=. */
+
+static ngx_uint_t
+ngx_http_clientauth_redis_loss_level(ngx_http_clientauth_redis_t *rd)
+{
+    return rd->conf->sentinels ? NGX_LOG_WARN : NGX_LOG_ERR;
 }
 
 
@@ -786,7 +910,7 @@ ngx_http_clientauth_redis_on_connect(const redisAsyncContext *ac, int status)
     ngx_http_clientauth_redis_t  *rd = ac->data;
 
     if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(ngx_http_clientauth_redis_loss_level(rd), rd->log, 0,
                       "clientauth: cannot connect to redis %V: %s",
                       &rd->conf->name, ac->errstr);
     }
@@ -800,7 +924,7 @@ ngx_http_clientauth_redis_on_disconnect(const redisAsyncContext *ac,
     ngx_http_clientauth_redis_t  *rd = ac->data;
 
     if (status != REDIS_OK) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+        ngx_log_error(ngx_http_clientauth_redis_loss_level(rd), rd->log, 0,
                       "clientauth: lost connection to redis %V: %s",
                       &rd->conf->name, ac->errstr);
     }
@@ -1640,6 +1764,22 @@ ngx_http_clientauth_reply_valid(ngx_http_clientauth_cmd_t *cmd, ngx_uint_t n,
         if (reply->element[i]->type == REDIS_REPLY_ERROR) {
             error = reply->element[i];
         }
+    }
+
+    if (error && rd->conf->sentinels && error->len >= 8
+        && ngx_strncmp(error->str, "READONLY", 8) == 0)
+    {
+        /* demoted under us: the sentinels know where to go */
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "clientauth: redis %V at %s:%d answered READONLY, "
+                      "asking the sentinels for the primary",
+                      &rd->conf->name, rd->ac->c.tcp.host,
+                      rd->ac->c.tcp.port);
+
+        ngx_post_event(&rd->drop, &ngx_posted_events);
+        ngx_http_clientauth_sentinel_doubt(rd->conf, 1);
+
+        return NGX_DECLINED;
     }
 
     if (error) {

@@ -77,6 +77,25 @@ ngx_int_t ngx_http_clientauth_redis_post(ngx_http_clientauth_redis_conf_t *rcf,
 /* A request that ends while its command is in flight lets go of it. */
 void ngx_http_clientauth_redis_detach(ngx_http_clientauth_ctx_t *ctx);
 
+/*
+ * Redis Sentinel (ngx_http_clientauth_sentinel.c): where the primary of a
+ * clientauth_redis sentinel= is now (NGX_DECLINED: none known yet), with
+ * an epoch that changes whenever it moves; a connection that lost it or
+ * found it is not the primary (forget) has the sentinels asked again.
+ * The bridge follows a move with ngx_http_clientauth_redis_follow().
+ */
+ngx_int_t ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle);
+void ngx_http_clientauth_sentinel_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_clientauth_sentinel_primary(
+    ngx_http_clientauth_redis_conf_t *rcf, const char **host, int *port,
+    ngx_uint_t *epoch);
+ngx_uint_t ngx_http_clientauth_sentinel_epoch(
+    ngx_http_clientauth_redis_conf_t *rcf);
+void ngx_http_clientauth_sentinel_doubt(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_uint_t forget);
+void ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf);
+
+
 /* Whom an outbox message is about and for. */
 typedef struct {
     const char                  *account;

@@ -29,6 +29,9 @@ static const ctl_opt_t  ctl_global_opts[] = {
     { "db",             CTL_ARG_VALUE, CTL_OPT_DB },
     { "hash-cost",      CTL_ARG_VALUE, CTL_OPT_HASH_COST },
     { "outbox",         CTL_ARG_VALUE, CTL_OPT_OUTBOX },
+    { "sentinel",       CTL_ARG_VALUE, CTL_OPT_SENTINEL },
+    { "master",         CTL_ARG_VALUE, CTL_OPT_MASTER },
+    { "sentinel-password", CTL_ARG_VALUE, CTL_OPT_SENTINEL_PASSWORD },
     { NULL, CTL_ARG_NONE, 0 }
 };
 

@@ -77,6 +77,13 @@ typedef struct {
     long                db;
     ca_pwhash_cost_t    cost;
     redisContext       *redis;
+
+    /* --sentinel H:P,... --master NAME: the primary they name */
+    const char         *sentinels;
+    const char         *master;
+    const char         *sentinel_password;
+    unsigned            address_given:1;
+    char                primary[64];  /* its "host:port", the address */
 } ctl_t;
 
 
@@ -112,13 +119,16 @@ enum {
     CTL_OPT_DB,
     CTL_OPT_HASH_COST,
     CTL_OPT_OUTBOX,
+    CTL_OPT_SENTINEL,                 /* Redis Sentinel (sentinel.c) */
+    CTL_OPT_MASTER,
+    CTL_OPT_SENTINEL_PASSWORD,
     CTL_OPT_PHONE_COUNTRY,            /* every verb taking an identifier */
     CTL_OPT_PASSWORD_STDIN,
     CTL_OPT_VERB                      /* the first id free for a verb */
 };
 
 #define CTL_OPT_IS_GLOBAL(id)                                               \
-    ((id) >= CTL_OPT_REDIS && (id) <= CTL_OPT_OUTBOX)
+    ((id) >= CTL_OPT_REDIS && (id) <= CTL_OPT_SENTINEL_PASSWORD)
 
 /* The usual positional "BRAND IDENTIFIER" of a verb. */
 
@@ -252,6 +262,12 @@ int ctl_check_phone_country(const char *usage_of, const char *cc);
 
 /* redis.c */
 int ctl_redis_connect(ctl_t *ctl);
+int ctl_parse_hostport(const char *addr, size_t len, long default_port,
+    char *host, size_t size, long *port);
+
+/* sentinel.c */
+int ctl_sentinel_connect(ctl_t *ctl, struct timeval tv);
+int ctl_sentinel_check(ctl_t *ctl, const char *usage_of);
 void ctl_redis_close(ctl_t *ctl);
 void ctl_cmd_init(ctl_cmd_t *cmd, const char *name);
 void ctl_cmd_arg(ctl_cmd_t *cmd, const char *arg);

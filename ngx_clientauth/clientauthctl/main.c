@@ -69,6 +69,11 @@ static const char  ctl_usage[] =
     CTL_DEFAULT_REDIS ")\n"
     "  --redis-password P     AUTH with P; the environment variable\n"
     "                         CLIENTAUTH_REDIS_PASSWORD keeps it out of ps\n"
+    "  --sentinel H:P[,H:P...] --master NAME\n"
+    "                         instead of --redis: the primary these Redis\n"
+    "                         Sentinels name for NAME (port 26379 by default)\n"
+    "  --sentinel-password P  AUTH with P on the sentinels; the environment\n"
+    "                         variable CLIENTAUTH_SENTINEL_PASSWORD too\n"
     "  --db N                 SELECT database N (default 0)\n"
     "  --hash-cost T:MIB      argon2id cost of new password hashes\n"
     "                         (default 2:19: t=2, m=19 MiB)\n"
@@ -104,6 +109,7 @@ main(int argc, char **argv)
     ctl.address = CTL_DEFAULT_REDIS;
     ctl.outbox = CTL_DEFAULT_OUTBOX;
     ctl.password = getenv("CLIENTAUTH_REDIS_PASSWORD");
+    ctl.sentinel_password = getenv("CLIENTAUTH_SENTINEL_PASSWORD");
     ctl.cost.opslimit = CTL_DEFAULT_T;
     ctl.cost.memlimit = (size_t) CTL_DEFAULT_M_MIB * 1024 * 1024;
 
@@ -232,7 +238,8 @@ ctl_global_option(ctl_t *ctl, ctl_args_t *args, int id, const char *value)
         }
 
         ctl->address = value;
-        return CTL_OK;
+        ctl->address_given = 1;
+        return ctl_sentinel_check(ctl, args->usage_of);
 
     case CTL_OPT_REDIS_PASSWORD:
         ctl->password = value;
@@ -264,6 +271,26 @@ ctl_global_option(ctl_t *ctl, ctl_args_t *args, int id, const char *value)
         }
 
         ctl->outbox = value;
+        return CTL_OK;
+
+    case CTL_OPT_SENTINEL:
+        if (value[0] == '\0') {
+            return ctl_usage_error(args->usage_of, "empty --sentinel");
+        }
+
+        ctl->sentinels = value;
+        return ctl_sentinel_check(ctl, args->usage_of);
+
+    case CTL_OPT_MASTER:
+        if (value[0] == '\0') {
+            return ctl_usage_error(args->usage_of, "empty --master");
+        }
+
+        ctl->master = value;
+        return CTL_OK;
+
+    case CTL_OPT_SENTINEL_PASSWORD:
+        ctl->sentinel_password = value;
         return CTL_OK;
     }
 

@@ -70,62 +70,100 @@ ctl_redis_connect(ctl_t *ctl)
 static int
 ctl_redis_open(ctl_t *ctl)
 {
-    char            host[CTL_HOST_MAX], *end;
+    char            host[CTL_HOST_MAX];
     long            port;
-    size_t          len;
-    const char     *addr, *colon;
     struct timeval  tv;
 
     tv.tv_sec = CTL_CONNECT_TIMEOUT;
     tv.tv_usec = 0;
-    addr = ctl->address;
 
-    if (strncmp(addr, "unix:", 5) == 0) {
-        ctl->redis = redisConnectUnixWithTimeout(addr + 5, tv);
+    if (ctl->sentinels) {
+        return ctl_sentinel_connect(ctl, tv);
+    }
+
+    if (ctl->master) {
+        return ctl_usage_error(NULL, "--master needs --sentinel");
+    }
+
+    if (strncmp(ctl->address, "unix:", 5) == 0) {
+        ctl->redis = redisConnectUnixWithTimeout(ctl->address + 5, tv);
         return CTL_OK;
     }
 
-    port = 6379;
+    if (ctl_parse_hostport(ctl->address, strlen(ctl->address), 6379, host,
+                           sizeof(host), &port)
+        != 0)
+    {
+        return ctl_usage_error(NULL, "invalid --redis: %s (HOST:PORT or"
+                               " unix:/PATH)", ctl->address);
+    }
 
-    if (addr[0] == '[') {
-        colon = strchr(addr, ']');
-        if (colon == NULL || (colon[1] != ':' && colon[1] != '\0')) {
-            goto invalid;
+    ctl->redis = redisConnectWithTimeout(host, (int) port, tv);
+
+    return CTL_OK;
+}
+
+
+/* "host:port", "[v6 address]:port" or "host" (len bytes): 0, or -1. */
+
+int
+ctl_parse_hostport(const char *addr, size_t alen, long default_port,
+    char *host, size_t size, long *port)
+{
+    char        digits[8], *end;
+    size_t      len, plen;
+    const char  *colon, *last;
+
+    last = addr + alen;
+    *port = default_port;
+
+    if (alen && addr[0] == '[') {
+        colon = memchr(addr, ']', alen);
+        if (colon == NULL || (colon + 1 < last && colon[1] != ':')) {
+            return -1;
         }
 
         addr++;
         len = colon - addr;
-        colon = colon[1] ? colon + 1 : NULL;
+        colon = (colon + 1 < last) ? colon + 1 : NULL;
 
     } else {
-        colon = strrchr(addr, ':');
-        len = colon ? (size_t) (colon - addr) : strlen(addr);
+        colon = NULL;
+
+        for (end = (char *) addr; end < last; end++) {
+            if (*end == ':') {
+                colon = end;
+            }
+        }
+
+        len = colon ? (size_t) (colon - addr) : alen;
     }
 
     if (colon) {
-        port = strtol(colon + 1, &end, 10);
-        if (colon[1] < '0' || colon[1] > '9' || *end != '\0'
-            || port < 1 || port > 65535)
+        plen = last - (colon + 1);
+        if (plen == 0 || plen >= sizeof(digits)) {
+            return -1;
+        }
+
+        memcpy(digits, colon + 1, plen);
+        digits[plen] = '\0';
+
+        *port = strtol(digits, &end, 10);
+        if (digits[0] < '0' || digits[0] > '9' || *end != '\0'
+            || *port < 1 || *port > 65535)
         {
-            goto invalid;
+            return -1;
         }
     }
 
-    if (len == 0 || len >= sizeof(host)) {
-        goto invalid;
+    if (len == 0 || len >= size) {
+        return -1;
     }
 
     memcpy(host, addr, len);
     host[len] = '\0';
 
-    ctl->redis = redisConnectWithTimeout(host, (int) port, tv);
-
-    return CTL_OK;
-
-invalid:
-
-    return ctl_usage_error(NULL, "invalid --redis: %s (HOST:PORT or"
-                           " unix:/PATH)", ctl->address);
+    return 0;
 }
 
 

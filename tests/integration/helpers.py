@@ -507,7 +507,7 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
                  redis_opts="", hash_cost="t=1 m=8m", failure_floor="50ms",
                  cookie_secure=False,
                  main="", http="", server="", locations="", listen_opts="",
-                 identifiers="email"):
+                 identifiers="email", redis_addr=None):
     """The test gateway's nginx.conf: DESIGN.md's minimal shape plus a
     status page, a public location, a billing-only location and one with
     its own login URL; the keyword arguments add per-test directives."""
@@ -517,7 +517,8 @@ def gateway_conf(workdir, port, redis_port, backend_port, *, workers=1,
     return CONF_TEMPLATE.format(
         module=MODULE, dir=workdir, workers=workers, main=main,
         temps=HTTP_TEMPS.format(dir=workdir),
-        redis="%s:%d" % (HOST, redis_port), redis_opts=redis_opts,
+        redis=redis_addr or "%s:%d" % (HOST, redis_port),
+        redis_opts=redis_opts,
         hash_cost=hash_cost, failure_floor=failure_floor,
         cookie_secure="" if cookie_secure else
         "    clientauth_cookie_secure off;",
