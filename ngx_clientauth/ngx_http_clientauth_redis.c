@@ -55,6 +55,7 @@ struct ngx_http_clientauth_redis_s {
     ngx_event_t                        flush;
     ngx_msec_t                         backoff;
     ngx_uint_t                         epoch;      /* sentinel=: its primary */
+    ngx_queue_t                        all;        /* every connection */
 
     /* the shared connection's: its dedicated ones, and who waits for one */
     ngx_http_clientauth_redis_t       *txn;
@@ -109,10 +110,8 @@ static void ngx_http_clientauth_redis_drop(ngx_http_clientauth_redis_t *rd);
 static void ngx_http_clientauth_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_arm_deadline(
     ngx_http_clientauth_redis_t *rd);
-static ngx_http_clientauth_redis_t *ngx_http_clientauth_bridge(
-    ngx_http_clientauth_redis_conf_t *rcf);
 static void ngx_http_clientauth_redis_follow_one(
-    ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch);
+    ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch, ngx_uint_t at_once);
 static ngx_uint_t ngx_http_clientauth_redis_loss_level(
     ngx_http_clientauth_redis_t *rd);
 
@@ -167,6 +166,9 @@ static ngx_http_clientauth_redis_t  *ngx_http_clientauth_bridges;
 static ngx_uint_t                    ngx_http_clientauth_nbridges;
 static ngx_queue_t                   ngx_http_clientauth_free_cmds;
 
+/* every connection made (bridge_init): a failover moves them all */
+static ngx_queue_t                   ngx_http_clientauth_all;
+
 /* where commands are put in Redis's protocol before hiredis copies them */
 static u_char                       *ngx_http_clientauth_wire;
 static size_t                        ngx_http_clientauth_wire_size;
@@ -181,16 +183,17 @@ ngx_http_clientauth_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_clientauth_main_conf_t   *amcf;
 
     ngx_queue_init(&ngx_http_clientauth_free_cmds);
-
-    if (ngx_http_clientauth_sentinel_init_process(cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_queue_init(&ngx_http_clientauth_all);
 
     /*
      * The handshake's deadline counts from ngx_current_msec, which may still
      * be the master's: on a loaded machine it would expire at once.
      */
     ngx_time_update();
+
+    if (ngx_http_clientauth_sentinel_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_clientauth_module);
@@ -244,6 +247,7 @@ ngx_http_clientauth_bridge_init(ngx_http_clientauth_redis_t *rd,
     rd->conf = rcf;
     rd->log = log;
     ngx_queue_init(&rd->inflight);
+    ngx_queue_insert_tail(&ngx_http_clientauth_all, &rd->all);
 
     rd->deadline.handler = ngx_http_clientauth_redis_deadline_handler;
     rd->deadline.data = rd;
@@ -842,39 +846,42 @@ ngx_http_clientauth_redis_cleanup(void *privdata)
 
 
 /*
- * The sentinels named another primary, or none: every connection of the
- * bridge that is not to the one named now goes, and comes back there at
- * once (the dedicated ones once they were first started).
+ * The sentinels named another primary, or none: every connection made for
+ * rcf (the shared one, the dedicated ones once they were first started,
+ * any other made with bridge_init) that is not to the one named now goes,
+ * and comes back there at once, or after its backoff.
  */
 
 void
-ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf)
+ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_uint_t at_once)
 {
-    ngx_uint_t                    i, epoch;
+    ngx_uint_t                    epoch;
+    ngx_queue_t                  *q;
     ngx_http_clientauth_redis_t  *rd;
-
-    rd = ngx_http_clientauth_bridge(rcf);
-    if (rd == NULL || rd->exiting) {
-        return;
-    }
 
     epoch = ngx_http_clientauth_sentinel_epoch(rcf);
 
-    ngx_http_clientauth_redis_follow_one(rd, epoch);
+    for (q = ngx_queue_head(&ngx_http_clientauth_all);
+         q != ngx_queue_sentinel(&ngx_http_clientauth_all);
+         q = ngx_queue_next(q))
+    {
+        rd = ngx_queue_data(q, ngx_http_clientauth_redis_t, all);
 
-    if (!rd->started) {
-        return;
-    }
+        if (rd->conf != rcf || rd->exiting
+            || (rd->shared && !rd->shared->started))
+        {
+            continue;
+        }
 
-    for (i = 0; i < NGX_HTTP_CLIENTAUTH_TXN_CONNS; i++) {
-        ngx_http_clientauth_redis_follow_one(&rd->txn[i], epoch);
+        ngx_http_clientauth_redis_follow_one(rd, epoch, at_once);
     }
 }
 
 
 static void
 ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
-    ngx_uint_t epoch)
+    ngx_uint_t epoch, ngx_uint_t at_once)
 {
     if (rd->ac && rd->epoch == epoch) {
         return;
@@ -882,8 +889,13 @@ ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
 
     if (rd->ac) {
         rd->following = 1;
-        ngx_http_clientauth_redis_drop(rd);
+        ngx_http_clientauth_redis_drop(rd);     /* arms the reconnect */
         rd->following = 0;
+    }
+
+    if (!at_once) {
+        ngx_http_clientauth_redis_schedule_reconnect(rd);
+        return;
     }
 
     if (rd->reconnect.timer_set) {

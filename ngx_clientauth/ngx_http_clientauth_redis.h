@@ -93,7 +93,8 @@ ngx_uint_t ngx_http_clientauth_sentinel_epoch(
     ngx_http_clientauth_redis_conf_t *rcf);
 void ngx_http_clientauth_sentinel_doubt(ngx_http_clientauth_redis_conf_t *rcf,
     ngx_uint_t forget);
-void ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf);
+void ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_uint_t at_once);
 
 
 /* Whom an outbox message is about and for. */

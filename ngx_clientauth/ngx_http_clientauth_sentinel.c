@@ -53,11 +53,13 @@ struct ngx_http_clientauth_sentinel_s {
     ngx_log_t                         *log;
 
     ca_sentinel_addr_t                 primary;
+    ca_sentinel_addr_t                 refused;    /* found not primary */
     ngx_uint_t                         epoch;      /* grows when it moves */
     ngx_uint_t                         named_by;   /* who said so */
     ngx_uint_t                         next;       /* whom to ask next */
     ngx_uint_t                         failed;     /* this round */
-    ngx_msec_t                         backoff;
+    ngx_msec_t                         backoff;    /* between rounds */
+    ngx_msec_t                         sub_backoff;
 
     ngx_event_t                        retry;
     ngx_event_t                        again;
@@ -80,9 +82,8 @@ static void ngx_http_clientauth_sentinel_round_failed(
     ngx_http_clientauth_sentinel_t *st);
 static void ngx_http_clientauth_sentinel_set(
     ngx_http_clientauth_sentinel_t *st, ca_sentinel_addr_t *addr,
-    ngx_uint_t by);
-static ngx_msec_t ngx_http_clientauth_sentinel_delay(
-    ngx_http_clientauth_sentinel_t *st);
+    ngx_uint_t by, ngx_uint_t announced);
+static ngx_msec_t ngx_http_clientauth_sentinel_delay(ngx_msec_t *backoff);
 
 static ngx_int_t ngx_http_clientauth_link_open(
     ngx_http_clientauth_sentinel_link_t *link, ngx_uint_t sentinel);
@@ -129,8 +130,8 @@ ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    st = ngx_pcalloc(cycle->pool,
-                     amcf->redis.nelts * sizeof(ngx_http_clientauth_sentinel_t));
+    st = ngx_pcalloc(cycle->pool, amcf->redis.nelts
+                                  * sizeof(ngx_http_clientauth_sentinel_t));
     if (st == NULL) {
         return NGX_ERROR;
     }
@@ -301,9 +302,10 @@ ngx_http_clientauth_sentinel_doubt_handler(ngx_event_t *ev)
                           &st->conf->name, st->primary.host,
                           st->primary.port);
 
+            st->refused = st->primary;
             st->known = 0;
             st->epoch++;
-            ngx_http_clientauth_redis_follow(st->conf);
+            ngx_http_clientauth_redis_follow(st->conf, 0);
         }
     }
 
@@ -354,7 +356,7 @@ ngx_http_clientauth_sentinel_round_failed(ngx_http_clientauth_sentinel_t *st)
     }
 
     st->failed = 0;
-    delay = ngx_http_clientauth_sentinel_delay(st);
+    delay = ngx_http_clientauth_sentinel_delay(&st->backoff);
 
     ngx_log_error(NGX_LOG_WARN, st->log, 0,
                   "clientauth: no sentinel told where the primary of redis "
@@ -367,33 +369,48 @@ ngx_http_clientauth_sentinel_round_failed(ngx_http_clientauth_sentinel_t *st)
 
 
 static ngx_msec_t
-ngx_http_clientauth_sentinel_delay(ngx_http_clientauth_sentinel_t *st)
+ngx_http_clientauth_sentinel_delay(ngx_msec_t *backoff)
 {
-    if (st->backoff == 0) {
-        st->backoff = NGX_HTTP_CLIENTAUTH_SENTINEL_BACKOFF_MIN;
+    if (*backoff == 0) {
+        *backoff = NGX_HTTP_CLIENTAUTH_SENTINEL_BACKOFF_MIN;
 
     } else {
-        st->backoff = ngx_min(st->backoff * 2,
-                              NGX_HTTP_CLIENTAUTH_SENTINEL_BACKOFF_MAX);
+        *backoff = ngx_min(*backoff * 2,
+                           NGX_HTTP_CLIENTAUTH_SENTINEL_BACKOFF_MAX);
     }
 
     /* half fixed, half random: workers spread their questions */
-    return st->backoff / 2 + (ngx_msec_t) ngx_random() % (st->backoff / 2 + 1);
+    return *backoff / 2 + (ngx_msec_t) ngx_random() % (*backoff / 2 + 1);
 }
 
 
-/* A sentinel named the primary: the bridge follows if it moved. */
+/*
+ * A sentinel named the primary: the bridge follows if it moved, at once
+ * unless to the node just found not to be the primary (a sentinel behind
+ * the others), which it retries with its backoff.  The sentinel that
+ * named it is asked first from now on.
+ */
 
 static void
 ngx_http_clientauth_sentinel_set(ngx_http_clientauth_sentinel_t *st,
-    ca_sentinel_addr_t *addr, ngx_uint_t by)
+    ca_sentinel_addr_t *addr, ngx_uint_t by, ngx_uint_t announced)
 {
+    ngx_uint_t  again;
+
     st->named_by = by;
+    st->next = by;
 
     if (st->known && st->primary.port == addr->port
         && ngx_strcmp(st->primary.host, addr->host) == 0)
     {
         return;
+    }
+
+    again = (st->refused.port == addr->port
+             && ngx_strcmp(st->refused.host, addr->host) == 0);
+
+    if (announced || !again) {
+        st->refused.port = 0;
     }
 
     if (st->epoch == 0) {
@@ -414,7 +431,7 @@ ngx_http_clientauth_sentinel_set(ngx_http_clientauth_sentinel_t *st,
     st->known = 1;
     st->epoch++;
 
-    ngx_http_clientauth_redis_follow(st->conf);
+    ngx_http_clientauth_redis_follow(st->conf, announced || !again);
 }
 
 
@@ -557,7 +574,7 @@ ngx_http_clientauth_link_query_reply(redisAsyncContext *ac, void *reply,
         link->done = 1;
         st->failed = 0;
         st->backoff = 0;
-        ngx_http_clientauth_sentinel_set(st, &addr, link->sentinel);
+        ngx_http_clientauth_sentinel_set(st, &addr, link->sentinel, 0);
 
     } else {
         ngx_log_error(NGX_LOG_WARN, st->log, 0,
@@ -604,7 +621,7 @@ ngx_http_clientauth_link_sub_reply(redisAsyncContext *ac, void *reply,
                             st->conf->master.len, &addr);
 
     if (rc == CA_SENTINEL_OK) {
-        ngx_http_clientauth_sentinel_set(st, &addr, link->sentinel);
+        ngx_http_clientauth_sentinel_set(st, &addr, link->sentinel, 1);
         return;
     }
 
@@ -620,6 +637,7 @@ ngx_http_clientauth_link_sub_reply(redisAsyncContext *ac, void *reply,
         /* subscribed: a failover between the question and now is caught
          * by asking once more */
         link->done = 1;
+        st->sub_backoff = 0;
 
         if (link->deadline.timer_set) {
             ngx_del_timer(&link->deadline);
@@ -660,7 +678,8 @@ ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
             && ngx_http_clientauth_link_open(&st->sub, link->sentinel)
                != NGX_OK)
         {
-            ngx_add_timer(&st->retry, ngx_http_clientauth_sentinel_delay(st));
+            ngx_add_timer(&st->retry,
+                          ngx_http_clientauth_sentinel_delay(&st->sub_backoff));
         }
 
         return;
@@ -677,8 +696,9 @@ ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
     st->next = (link->sentinel + 1) % st->conf->sentinels->nelts;
 
     if (!st->retry.timer_set) {
-        ngx_add_timer(&st->retry, link->done
-                      ? 1 : ngx_http_clientauth_sentinel_delay(st));
+        ngx_add_timer(&st->retry,
+                      link->done ? 1 : ngx_http_clientauth_sentinel_delay(
+                                           &st->sub_backoff));
     }
 }
 
