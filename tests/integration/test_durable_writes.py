@@ -10,10 +10,12 @@ import time
 import pytest
 
 from ha_helpers import ReplicatedRedis
-from helpers import (JSON, add_user, free_port, gateway_conf, nginx_check,
+from helpers import (add_user, free_port, gateway_conf, nginx_check,
                      session_key, wait_until)
 from login_helpers import add_customer
-from reset_helpers import RESET_LOCATIONS, ask_link, confirm
+from reset_helpers import RESET_LOCATIONS, ask_link, check_link, confirm
+from sentinel_helpers import (PrimaryView, SentinelCluster,
+                              start_sentinel_gateway)
 
 WARNING = "write confirmed by 0 of 1 replicas"
 
@@ -170,3 +172,48 @@ def test_replicas_must_be_a_small_number(tmp_path, replicated, backend,
     assert p.returncode != 0
     assert 'invalid clientauth_redis parameter "replicas=%s"' % value \
         in p.stdout
+
+
+def test_what_was_confirmed_outlives_a_failover(tmp_path, backend):
+    """The issue's scenario end to end: a reset token spent, sessions
+    revoked and a logout answered just before the primary's kill -9 stay
+    so on the replica Sentinel promotes."""
+    from conftest import _stop_and_check
+    cluster = SentinelCluster(tmp_path / "ha").start()
+    g = None
+    try:
+        view = PrimaryView(cluster)
+        g = start_sentinel_gateway(tmp_path / "nginx", cluster.sentinel_list,
+                                   backend, redis=view,
+                                   redis_opts="replicas=1",
+                                   locations=RESET_LOCATIONS)
+        ana = add_user(view, "ana@example.com")
+        wait_until(lambda: g.login(ana.email, ana.password).status_code
+                   == 200, 15, "the gateway to find the primary")
+        before = g.login_token(ana.email, ana.password)
+        token = ask_link(g, ana.email)
+        new = "An0ther-Secret!pw"
+        assert confirm(g, token, new).status_code == 200
+        leaving = g.login_token(ana.email, new)
+        staying = g.login_token(ana.email, new)
+        assert g.post("/auth/logout", leaving).status_code == 200
+        old = cluster.primary
+
+        old.kill()          # at once: only the gateway's WAIT stood between
+
+        wait_until(lambda: g.get("/", staying, timeout=5).status_code == 200,
+                   20, "the gateway to serve from the new primary",
+                   interval=0.05)
+        assert cluster.named_port() != old.port
+        assert check_link(g, token).status_code == 410
+        assert g.get("/", before).status_code == 401
+        assert g.get("/", leaving).status_code == 401
+        assert g.login(ana.email, ana.password).status_code == 401
+        assert g.login(ana.email, new).status_code == 200
+        assert WARNING not in g.nginx.read_log()
+    finally:
+        try:
+            if g is not None:
+                _stop_and_check(g.nginx)
+        finally:
+            cluster.stop()
