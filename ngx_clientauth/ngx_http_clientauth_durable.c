@@ -101,8 +101,11 @@ ngx_http_clientauth_durable_reply(ngx_http_clientauth_redis_conf_t *rcf,
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                        "clientauth: write confirmed by %L of %ui replicas",
                        (int64_t) reply->integer, rcf->replicas);
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_DURABLE_CONFIRMED);
         return;
     }
+
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_DURABLE_UNCONFIRMED);
 
     if (reply->type == REDIS_REPLY_INTEGER) {
         ngx_log_error(NGX_LOG_WARN, log, 0,

@@ -46,7 +46,12 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
     { "clientauth_redis_reconnects_total", NULL,
       "Reconnection attempts to Redis." },
     { "clientauth_bad_requests_total", NULL,
-      "Malformed login or reset requests." }
+      "Malformed login or reset requests." },
+    /* durable writes (issue 12) */
+    { "clientauth_durable_writes_total", "replicas=\"confirmed\"",
+      "Writes a failover must not undo, by whether clientauth_redis "
+      "replicas= confirmed them in time." },
+    { "clientauth_durable_writes_total", "replicas=\"unconfirmed\"", NULL }
 };
 
 

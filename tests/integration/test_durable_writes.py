@@ -119,6 +119,12 @@ def test_a_stopped_replica_costs_a_warning_and_the_wait(make_gateway,
     ana = add_user(replicated.primary, "ana@example.com")
     token = g.login_token(ana.email, ana.password)
 
+    confirmed = 'clientauth_durable_writes_total{replicas="confirmed"}'
+    unconfirmed = 'clientauth_durable_writes_total{replicas="unconfirmed"}'
+    assert g.post("/auth/logout", g.login_token(ana.email, ana.password)) \
+        .status_code == 200
+    assert (g.metric(confirmed), g.metric(unconfirmed)) == (1, 0)
+
     with replicated.replica_stopped():
         started = time.monotonic()
         r = g.post("/auth/logout", token)
@@ -131,6 +137,7 @@ def test_a_stopped_replica_costs_a_warning_and_the_wait(make_gateway,
         # WAIT ran its course (half the timeout), and no longer
         assert 0.45 <= took < 1.0, took
         assert WARNING + " of redis" in g.nginx.read_log()
+        assert (g.metric(confirmed), g.metric(unconfirmed)) == (1, 1)
 
 
 def test_a_waiting_logout_holds_up_no_session_lookup(make_gateway,
