@@ -114,6 +114,8 @@ static void ngx_http_clientauth_redis_follow_one(
     ngx_http_clientauth_redis_t *rd, ngx_uint_t epoch, ngx_uint_t at_once);
 static ngx_uint_t ngx_http_clientauth_redis_loss_level(
     ngx_http_clientauth_redis_t *rd);
+static void ngx_http_clientauth_redis_not_primary(
+    ngx_http_clientauth_redis_t *rd, const char *why);
 
 static void ngx_http_clientauth_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_redis_write_handler(ngx_event_t *ev);
@@ -506,13 +508,8 @@ ngx_http_clientauth_handshake_reply(ngx_http_clientauth_cmd_t *cmd,
         && cmd->received == cmd->sent)
     {
         if (ca_sentinel_role_is_master(reply) != 1) {
-            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
-                          "clientauth: redis %V at %s:%d is not a master "
-                          "(ROLE), asking the sentinels again",
-                          &rd->conf->name, rd->ac->c.tcp.host,
-                          rd->ac->c.tcp.port);
-            ngx_post_event(&rd->drop, &ngx_posted_events);
-            ngx_http_clientauth_sentinel_doubt(rd->conf, 1);
+            ngx_http_clientauth_redis_not_primary(rd,
+                                                  "is not a master (ROLE)");
             return;
         }
 
@@ -708,16 +705,34 @@ ngx_http_clientauth_redis_write_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * What hiredis's event hooks ask of nginx, for every hiredis connection of
+ * the module: level-triggered interest in an event turned on or off.
+ */
+
+ngx_int_t
+ngx_http_clientauth_redis_interest(ngx_event_t *ev, ngx_uint_t event,
+    ngx_uint_t on)
+{
+    if (on && !ev->active) {
+        return ngx_add_event(ev, event, NGX_LEVEL_EVENT);
+    }
+
+    if (!on && ev->active) {
+        return ngx_del_event(ev, event, 0);
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_clientauth_redis_add_read(void *privdata)
 {
-    ngx_event_t                  *rev;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    rev = rd->conn->read;
-
-    if (!rev->active
-        && ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    if (ngx_http_clientauth_redis_interest(rd->conn->read, NGX_READ_EVENT, 1)
+        != NGX_OK)
     {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
@@ -727,12 +742,11 @@ ngx_http_clientauth_redis_add_read(void *privdata)
 static void
 ngx_http_clientauth_redis_del_read(void *privdata)
 {
-    ngx_event_t                  *rev;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    rev = rd->conn->read;
-
-    if (rev->active && ngx_del_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
+    if (ngx_http_clientauth_redis_interest(rd->conn->read, NGX_READ_EVENT, 0)
+        != NGX_OK)
+    {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
 }
@@ -759,8 +773,8 @@ ngx_http_clientauth_redis_add_write(void *privdata)
         return;
     }
 
-    if (!wev->active
-        && ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    if (ngx_http_clientauth_redis_interest(wev, NGX_WRITE_EVENT, 1)
+        != NGX_OK)
     {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
@@ -770,12 +784,12 @@ ngx_http_clientauth_redis_add_write(void *privdata)
 static void
 ngx_http_clientauth_redis_del_write(void *privdata)
 {
-    ngx_event_t                  *wev;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    wev = rd->conn->write;
-
-    if (wev->active && ngx_del_event(wev, NGX_WRITE_EVENT, 0) != NGX_OK) {
+    if (ngx_http_clientauth_redis_interest(rd->conn->write, NGX_WRITE_EVENT,
+                                           0)
+        != NGX_OK)
+    {
         ngx_post_event(&rd->drop, &ngx_posted_events);
     }
 }
@@ -790,34 +804,9 @@ ngx_http_clientauth_redis_del_write(void *privdata)
 static void
 ngx_http_clientauth_redis_cleanup(void *privdata)
 {
-    ngx_connection_t             *c;
     ngx_http_clientauth_redis_t  *rd = privdata;
 
-    c = rd->conn;
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    if (ngx_del_conn) {
-        ngx_del_conn(c, NGX_CLOSE_EVENT);
-
-    } else {
-        if (c->read->active) {
-            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        }
-
-        if (c->write->active) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-        }
-    }
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_clientauth_redis_release(rd->conn);
 
     rd->conn = NULL;
     rd->ac = NULL;
@@ -907,12 +896,59 @@ ngx_http_clientauth_redis_follow_one(ngx_http_clientauth_redis_t *rd,
 }
 
 
+/* With sentinel=: the server is not the primary (any more); it is left. */
+
+static void
+ngx_http_clientauth_redis_not_primary(ngx_http_clientauth_redis_t *rd,
+    const char *why)
+{
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "clientauth: redis %V at %s:%d %s, asking the sentinels "
+                  "again", &rd->conf->name, rd->ac->c.tcp.host,
+                  rd->ac->c.tcp.port, why);
+
+    ngx_post_event(&rd->drop, &ngx_posted_events);
+    ngx_http_clientauth_sentinel_doubt(rd->conf, 1);
+}
+
+
 /* Losing the primary is what a failover is: no error with sentinel=. */
 
 static ngx_uint_t
 ngx_http_clientauth_redis_loss_level(ngx_http_clientauth_redis_t *rd)
 {
     return rd->conf->sentinels ? NGX_LOG_WARN : NGX_LOG_ERR;
+}
+
+
+/* The socket is hiredis's to close: nginx's connection is let go alone. */
+
+void
+ngx_http_clientauth_redis_release(ngx_connection_t *c)
+{
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    if (ngx_del_conn) {
+        ngx_del_conn(c, NGX_CLOSE_EVENT);
+
+    } else {
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+        }
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
 }
 
 
@@ -1782,15 +1818,7 @@ ngx_http_clientauth_reply_valid(ngx_http_clientauth_cmd_t *cmd, ngx_uint_t n,
         && ngx_strncmp(error->str, "READONLY", 8) == 0)
     {
         /* demoted under us: the sentinels know where to go */
-        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
-                      "clientauth: redis %V at %s:%d answered READONLY, "
-                      "asking the sentinels for the primary",
-                      &rd->conf->name, rd->ac->c.tcp.host,
-                      rd->ac->c.tcp.port);
-
-        ngx_post_event(&rd->drop, &ngx_posted_events);
-        ngx_http_clientauth_sentinel_doubt(rd->conf, 1);
-
+        ngx_http_clientauth_redis_not_primary(rd, "answered READONLY");
         return NGX_DECLINED;
     }
 

@@ -96,6 +96,11 @@ void ngx_http_clientauth_sentinel_doubt(ngx_http_clientauth_redis_conf_t *rcf,
 void ngx_http_clientauth_redis_follow(ngx_http_clientauth_redis_conf_t *rcf,
     ngx_uint_t at_once);
 
+/* hiredis's event hooks and clean-up, for every hiredis connection */
+ngx_int_t ngx_http_clientauth_redis_interest(ngx_event_t *ev,
+    ngx_uint_t event, ngx_uint_t on);
+void ngx_http_clientauth_redis_release(ngx_connection_t *c);
+
 
 /* Whom an outbox message is about and for. */
 typedef struct {

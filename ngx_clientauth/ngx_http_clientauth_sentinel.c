@@ -99,6 +99,9 @@ static void ngx_http_clientauth_link_deadline_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_link_drop_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_link_read_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_link_write_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_link_watch(
+    ngx_http_clientauth_sentinel_link_t *link, ngx_uint_t write,
+    ngx_uint_t on);
 static void ngx_http_clientauth_link_add_read(void *privdata);
 static void ngx_http_clientauth_link_del_read(void *privdata);
 static void ngx_http_clientauth_link_add_write(void *privdata);
@@ -425,6 +428,8 @@ ngx_http_clientauth_sentinel_set(ngx_http_clientauth_sentinel_t *st,
                       "(sentinel %V), reconnecting", &st->conf->name,
                       addr->host, addr->port,
                       ngx_http_clientauth_sentinel_name(st, by));
+
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_REDIS_FAILOVER);
     }
 
     st->primary = *addr;
@@ -750,99 +755,63 @@ ngx_http_clientauth_link_write_handler(ngx_event_t *ev)
 }
 
 
+/* hiredis's event hooks: interest in reading or writing, on or off. */
+
+static void
+ngx_http_clientauth_link_watch(ngx_http_clientauth_sentinel_link_t *link,
+    ngx_uint_t write, ngx_uint_t on)
+{
+    ngx_int_t  rc;
+
+    if (write) {
+        rc = ngx_http_clientauth_redis_interest(link->conn->write,
+                                                NGX_WRITE_EVENT, on);
+
+    } else {
+        rc = ngx_http_clientauth_redis_interest(link->conn->read,
+                                                NGX_READ_EVENT, on);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_post_event(&link->drop, &ngx_posted_events);
+    }
+}
+
+
 static void
 ngx_http_clientauth_link_add_read(void *privdata)
 {
-    ngx_event_t                          *rev;
-    ngx_http_clientauth_sentinel_link_t  *link = privdata;
-
-    rev = link->conn->read;
-
-    if (!rev->active
-        && ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
-    {
-        ngx_post_event(&link->drop, &ngx_posted_events);
-    }
+    ngx_http_clientauth_link_watch(privdata, 0, 1);
 }
 
 
 static void
 ngx_http_clientauth_link_del_read(void *privdata)
 {
-    ngx_event_t                          *rev;
-    ngx_http_clientauth_sentinel_link_t  *link = privdata;
-
-    rev = link->conn->read;
-
-    if (rev->active && ngx_del_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
-        ngx_post_event(&link->drop, &ngx_posted_events);
-    }
+    ngx_http_clientauth_link_watch(privdata, 0, 0);
 }
 
 
 static void
 ngx_http_clientauth_link_add_write(void *privdata)
 {
-    ngx_event_t                          *wev;
-    ngx_http_clientauth_sentinel_link_t  *link = privdata;
-
-    wev = link->conn->write;
-
-    if (!wev->active
-        && ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
-    {
-        ngx_post_event(&link->drop, &ngx_posted_events);
-    }
+    ngx_http_clientauth_link_watch(privdata, 1, 1);
 }
 
 
 static void
 ngx_http_clientauth_link_del_write(void *privdata)
 {
-    ngx_event_t                          *wev;
-    ngx_http_clientauth_sentinel_link_t  *link = privdata;
-
-    wev = link->conn->write;
-
-    if (wev->active && ngx_del_event(wev, NGX_WRITE_EVENT, 0) != NGX_OK) {
-        ngx_post_event(&link->drop, &ngx_posted_events);
-    }
+    ngx_http_clientauth_link_watch(privdata, 1, 0);
 }
 
-
-/* As the bridge's: hiredis closes the socket, nginx lets it go. */
 
 static void
 ngx_http_clientauth_link_cleanup(void *privdata)
 {
-    ngx_connection_t                     *c;
     ngx_http_clientauth_sentinel_link_t  *link = privdata;
 
-    c = link->conn;
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    if (ngx_del_conn) {
-        ngx_del_conn(c, NGX_CLOSE_EVENT);
-
-    } else {
-        if (c->read->active) {
-            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        }
-
-        if (c->write->active) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-        }
-    }
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_clientauth_redis_release(link->conn);
 
     link->conn = NULL;
     link->ac = NULL;

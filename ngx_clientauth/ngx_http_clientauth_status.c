@@ -47,6 +47,10 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
       "Reconnection attempts to Redis." },
     { "clientauth_bad_requests_total", NULL,
       "Malformed login or reset requests." },
+    /* Redis Sentinel */
+    { "clientauth_redis_failovers_total", NULL,
+      "Moves of a worker's Redis connections to a primary newly named by "
+      "Redis Sentinel." },
     /* durable writes (issue 12) */
     { "clientauth_durable_writes_total", "replicas=\"confirmed\"",
       "Writes a failover must not undo, by whether clientauth_redis "

@@ -25,8 +25,9 @@ ca_sentinel_addr_set(ca_sentinel_addr_t *addr, const char *host, size_t len,
     unsigned char   buf[sizeof(struct in6_addr)];
     char            text[CA_SENTINEL_HOST_MAX];
 
+    /* a NUL inside would make it another address than the one said */
     if (len == 0 || len >= CA_SENTINEL_HOST_MAX || port_len == 0
-        || port_len > 5)
+        || port_len > 5 || memchr(host, '\0', len) != NULL)
     {
         return -1;
     }

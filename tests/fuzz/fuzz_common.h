@@ -137,4 +137,36 @@ fuzz_dup(const uint8_t *data, size_t len, size_t extra)
     return p;
 }
 
+/*
+ * hiredis 0.14 allocates an array's element table as soon as it reads its
+ * length (no maxelements yet): inputs that declare huge lengths would test
+ * calloc(), not the check.
+ */
+
+static inline int
+fuzz_declares_huge_lengths(const uint8_t *data, size_t size)
+{
+    size_t    i;
+    uint64_t  n;
+
+    for (i = 0; i < size; i++) {
+        if (data[i] != '*' && data[i] != '$') {
+            continue;
+        }
+
+        for (n = 0; i + 1 < size && data[i + 1] >= '0' && data[i + 1] <= '9';
+             i++)
+        {
+            n = n * 10 + (data[i + 1] - '0');
+
+            if (n > 100000) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 #endif /* FUZZ_COMMON_H */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "ca_reply_shape.h"
 
 
@@ -71,36 +72,6 @@ batch(ca_reply_expect_t *e, const char *text, int watched)
 }
 
 
-/*
- * hiredis 0.14 allocates an array's element table as soon as it reads its
- * length (no maxelements yet): inputs that declare huge lengths would test
- * calloc(), not the check.
- */
-
-static int
-declares_huge_lengths(const uint8_t *data, size_t size)
-{
-    size_t    i;
-    uint64_t  n;
-
-    for (i = 0; i < size; i++) {
-        if (data[i] != '*' && data[i] != '$') {
-            continue;
-        }
-
-        for (n = 0; i + 1 < size && data[i + 1] >= '0' && data[i + 1] <= '9';
-             i++)
-        {
-            n = n * 10 + (data[i + 1] - '0');
-
-            if (n > 100000) {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
-}
 
 
 static int
@@ -191,7 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redisReader        *reader;
     ca_reply_expect_t   e[MAXCMDS];
 
-    if (size < 1 || declares_huge_lengths(data, size)) {
+    if (size < 1 || fuzz_declares_huge_lengths(data, size)) {
         return 0;
     }
 

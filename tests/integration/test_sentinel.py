@@ -216,6 +216,8 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
             for _ in range(2)] == [401, 401]
     cluster.wait_replicated()
     old = cluster.primary
+    windows = {k: int(old.call("GET", k)) for k in old.keys() if ":rl:" in k}
+    assert windows
     pids = {0: g1.nginx.worker_pids(), 1: g2.nginx.worker_pids()}
 
     with Load([g1, g2], token, owner) as load:
@@ -255,9 +257,14 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
 
     # the new primary holds what the old one had
     assert cluster.named_port() != old.port
+    assert g1.metric("clientauth_redis_failovers_total") == 2
     for g in (g1, g2):
         assert g.get("/after", token).status_code == 200
         assert g.login(owner.email, owner.password).status_code == 200
+    # the rate-limit windows went on from where they were
+    new = cluster.primary
+    assert all(int(new.call("GET", k) or 0) >= n for k, n in windows.items()), \
+        (windows, {k: new.call("GET", k) for k in windows})
     # the lockout count went on: the third failure locks, the fourth is 429
     assert g2.login(victim.email, WRONG).status_code == 401
     assert g1.login(victim.email, WRONG).status_code == 429

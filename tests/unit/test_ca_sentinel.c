@@ -13,8 +13,11 @@
 #include "ca_sentinel.h"
 
 
+#define S(s)  s, sizeof(s) - 1
+
+
 static redisReply *
-resp(const char *text)
+resp_n(const char *text, size_t len)
 {
     void         *reply;
     redisReader  *reader;
@@ -22,13 +25,20 @@ resp(const char *text)
     reader = redisReaderCreate();
     assert_non_null(reader);
 
-    assert_int_equal(redisReaderFeed(reader, text, strlen(text)), REDIS_OK);
+    assert_int_equal(redisReaderFeed(reader, text, len), REDIS_OK);
     assert_int_equal(redisReaderGetReply(reader, &reply), REDIS_OK);
     assert_non_null(reply);
 
     redisReaderFree(reader);
 
     return reply;
+}
+
+
+static redisReply *
+resp(const char *text)
+{
+    return resp_n(text, strlen(text));
 }
 
 
@@ -97,7 +107,8 @@ test_master_addr(void **state)
 static void
 test_master_addr_refuses_names_and_bad_ports(void **state)
 {
-    ca_sentinel_addr_t  a;
+    redisReply          *r;
+    ca_sentinel_addr_t   a;
 
     /* a name would need DNS inside a worker */
     assert_int_equal(master_addr("*2\r\n$9\r\nlocalhost\r\n$4\r\n6380\r\n",
@@ -113,6 +124,10 @@ test_master_addr_refuses_names_and_bad_ports(void **state)
     assert_int_equal(master_addr("*1\r\n$9\r\n127.0.0.1\r\n", &a),
                      CA_SENTINEL_BAD);
     assert_int_equal(master_addr("-IDONTKNOW\r\n", &a), CA_SENTINEL_BAD);
+    /* found by fuzz_sentinel: "::" and a NUL is not "::" */
+    r = resp_n(S("*2\r\n$3\r\n::\0\r\n$5\r\n26379\r\n"));
+    assert_int_equal(ca_sentinel_master_addr(r, &a), CA_SENTINEL_BAD);
+    freeReplyObject(r);
     assert_int_equal(master_addr("*2\r\n:1\r\n:2\r\n", &a), CA_SENTINEL_BAD);
     assert_int_equal(ca_sentinel_master_addr(NULL, &a), CA_SENTINEL_BAD);
 }
