@@ -165,3 +165,14 @@ screenshots: test-deps module ctl
 
 clean:
 	rm -rf $(BUILD)
+
+# High availability (issue 12): the HA example of lua-free-config/ha/ on
+# loopback (DEMO_CHECK=1: scripted failover check), and the failover
+# benchmark (bench/ha.py, results in bench/results/).
+.PHONY: demo-ha bench-ha
+
+demo-ha: test-deps module ctl
+	scripts/demo-ha $(if $(filter 1,$(DEMO_CHECK)),--check)
+
+bench-ha: bench-deps module ctl
+	$(PYTHON) bench/ha.py

@@ -8,9 +8,9 @@
  * so the comparison with in-process validation is fair: C, one thread, epoll,
  * HTTP/1.1 keep-alive, and hiredis's async API with every session lookup
  * pipelined on one Redis connection.  It checks exactly what the module
- * checks: the cookie is hashed as ca_token_hash() does (BLAKE2b-256 of the
- * base64url-decoded token, hex), the key is ca_key_session()'s
- * ca:<brand>:sess:<hash>, one HMGET a u p x s, and the session is valid when
+ * checks: the cookie is hashed as ca_token_session() does (BLAKE2b-256 of
+ * the base64url-decoded token, hex), the key is ca_key_session()'s
+ * ca:{<brand>:<account>}:sess:<hash>, one HMGET a u p x s, and the session is valid when
  * all fields are there, the ids are well-formed, the absolute expiry (x) is
  * in the future and the last refresh (s) is within the idle timeout.
  *
@@ -398,6 +398,7 @@ fa_request(fa_conn_t *c, const char *hend)
     const char  *p, *eol, *cookie = NULL;
     size_t       clen = 0, cookie_len = 0, used;
     char         hash[CA_TOKEN_HASH_LEN + 1];
+    char         named[CA_TOKEN_ID_LEN], named_user[CA_TOKEN_ID_LEN];
     char         key[CA_KEY_MAX];
     const char  *argv[7];
     size_t       argvlen[7];
@@ -442,8 +443,9 @@ fa_request(fa_conn_t *c, const char *hend)
     }
 
     if (cookie == NULL
-        || ca_token_hash(cookie, cookie_len, hash) != 0
-        || ca_key_session(key, sizeof(key), fa_brand, hash) < 0)
+        || ca_token_session(cookie, cookie_len, hash, named, named_user)
+           != 0
+        || ca_key_session(key, sizeof(key), fa_brand, named, hash) < 0)
     {
         fa_conn_respond(c, "401 Unauthorized", NULL, NULL, NULL, 0);
         return used;

@@ -1082,7 +1082,8 @@ static ngx_int_t
 ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_http_clientauth_argv_t  cmds[3];
+    ngx_uint_t                  n;
+    ngx_http_clientauth_argv_t  cmds[4];
 
     if (!ngx_http_clientauth_str_eq(&lg->stored, &lg->user_field[0])) {
         /* support set a password after the session was written */
@@ -1108,13 +1109,16 @@ ngx_http_clientauth_login_upgrade_write(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[2]);
     ngx_http_clientauth_argv_add_str(&cmds[2], "EXEC");
 
+    /* a failover must not bring back the weaker hash */
+    n = 3 + ngx_http_clientauth_durable(r, &cmds[3]);
+
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_UPGRADED;
     lg->upgraded = 0;
     lg->aborted = 0;
 
     return ngx_http_clientauth_txn_call(r, ctx,
                                         ngx_http_clientauth_login_reply,
-                                        cmds, 3);
+                                        cmds, n);
 }
 
 
@@ -1215,7 +1219,9 @@ ngx_http_clientauth_login_keys(ngx_http_request_t *r,
 
     brand = (char *) ascf->brand.data;
 
-    if (ca_key_session(key, sizeof(key), brand, lg->session_hash) < 0
+    if (ca_key_session(key, sizeof(key), brand, lg->attempt.account,
+                       lg->session_hash)
+        < 0
         || (lg->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
         || ca_key_user_sessions(key, sizeof(key), brand, lg->attempt.account,
                                 lg->attempt.user) < 0

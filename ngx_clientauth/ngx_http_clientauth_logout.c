@@ -29,6 +29,8 @@ typedef struct {
     ngx_str_t                          user;
     ngx_array_t                       *members;    /* of ngx_str_t */
     char                               hash[CA_TOKEN_HASH_LEN + 1];
+    char                               named[CA_TOKEN_ID_LEN];
+    char                               named_user[CA_TOKEN_ID_LEN];
 } ngx_http_clientauth_logout_t;
 
 
@@ -71,7 +73,9 @@ ngx_http_clientauth_logout_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_clientauth_session_cookie(r, ascf, &cookie) != NGX_OK
-        || ca_token_hash((char *) cookie.data, cookie.len, lo->hash) != 0)
+        || ca_token_session((char *) cookie.data, cookie.len, lo->hash,
+                            lo->named, lo->named_user)
+           != 0)
     {
         /* nothing to end: still clear whatever the browser holds */
         return ngx_http_clientauth_logout_done(r);
@@ -150,38 +154,47 @@ static ngx_int_t
 ngx_http_clientauth_logout_start(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_logout_t *lo)
 {
-    ngx_http_clientauth_argv_t       cmd;
+    ngx_uint_t                       n;
+    ngx_http_clientauth_argv_t       cmds[2];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, lo->hash)
+    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, lo->named,
+                       lo->hash)
         < 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_reset(&cmds[0]);
 
     if (lo->everywhere) {
-        ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
-        ngx_http_clientauth_argv_add_str(&cmd, key);
-        ngx_http_clientauth_argv_add_str(&cmd, "a");
-        ngx_http_clientauth_argv_add_str(&cmd, "u");
+        ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
+        ngx_http_clientauth_argv_add_str(&cmds[0], key);
+        ngx_http_clientauth_argv_add_str(&cmds[0], "a");
+        ngx_http_clientauth_argv_add_str(&cmds[0], "u");
         lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_OWNER;
 
-    } else {
-        ngx_http_clientauth_argv_add_str(&cmd, "DEL");
-        ngx_http_clientauth_argv_add_str(&cmd, key);
-        lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
-
-        /* reads sent after the DEL see it; none may hit before */
-        ngx_http_clientauth_cache_forget(ascf->redis, key);
+        return ngx_http_clientauth_call(r, ctx,
+                                        ngx_http_clientauth_logout_reply,
+                                        cmds, 1);
     }
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
-                                    &cmd, 1);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[0], key);
+    lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
+
+    /* reads sent after the DEL see it; none may hit before */
+    ngx_http_clientauth_cache_forget(ascf->redis, key);
+
+    /* a failover must not bring the session back */
+    n = 1 + ngx_http_clientauth_durable(r, &cmds[1]);
+
+    return ngx_http_clientauth_durable_call(r, ctx,
+                                            ngx_http_clientauth_logout_reply,
+                                            cmds, n);
 }
 
 
@@ -195,8 +208,10 @@ ngx_http_clientauth_logout_members(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
+    /* the session lives in its token's account's slot: it must say so */
     if (!ca_id_is_valid((char *) lo->account.data, lo->account.len)
-        || !ca_id_is_valid((char *) lo->user.data, lo->user.len))
+        || !ca_id_is_valid((char *) lo->user.data, lo->user.len)
+        || ngx_strcmp(lo->account.data, lo->named) != 0)
     {
         /* no such session any more: end just this one */
         lo->everywhere = 0;
@@ -239,12 +254,13 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    cmds = ngx_palloc(r->pool, (3 + ngx_http_clientauth_revoke_size(
+    cmds = ngx_palloc(r->pool, (4 + ngx_http_clientauth_revoke_size(
                                         lo->members))
                                * sizeof(ngx_http_clientauth_argv_t));
     if (cmds == NULL
         || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                          lo->hash) < 0
+                          lo->named, lo->hash)
+           < 0
         || (skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -274,10 +290,13 @@ ngx_http_clientauth_logout_all(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
+
     lo->step = NGX_HTTP_CLIENTAUTH_LOGOUT_DELETED;
 
-    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_logout_reply,
-                                    cmds, n);
+    return ngx_http_clientauth_durable_call(r, ctx,
+                                            ngx_http_clientauth_logout_reply,
+                                            cmds, n);
 }
 
 
@@ -374,7 +393,7 @@ ngx_http_clientauth_logout_reply(ngx_http_request_t *r,
         if (!ctx->redis_error && lo->members_at < reply->elements) {
             ngx_http_clientauth_revoke_late(r,
                 ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
-                reply->element[lo->members_at]);
+                (char *) lo->account.data, reply->element[lo->members_at]);
         }
 
         break;

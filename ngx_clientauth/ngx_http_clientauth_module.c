@@ -903,9 +903,9 @@ ngx_http_clientauth_exit_process(ngx_cycle_t *cycle)
 
 
 /*
- * clientauth_redis ADDRESS [password=P] [db=N] [timeout=T];
+ * clientauth_redis ADDRESS [password=P] [db=N] [timeout=T] [replicas=N];
  * clientauth_redis sentinel=H:P[,H:P...] master=NAME [password=P]
- *     [sentinel_password=P] [db=N] [timeout=T];
+ *     [sentinel_password=P] [db=N] [timeout=T] [replicas=N];
  */
 
 static char *
@@ -1022,6 +1022,7 @@ static char *
 ngx_http_clientauth_redis_option(ngx_conf_t *cf,
     ngx_http_clientauth_redis_conf_t *rcf, ngx_str_t *option)
 {
+    ngx_int_t  n;
     ngx_str_t  s;
 
     if (ngx_strncmp(option->data, "password=", 9) == 0) {
@@ -1083,6 +1084,17 @@ ngx_http_clientauth_redis_option(ngx_conf_t *cf,
     if (ngx_strncmp(option->data, "sentinel_password=", 18) == 0) {
         rcf->sentinel_password.data = option->data + 18;
         rcf->sentinel_password.len = option->len - 18;
+        return NGX_CONF_OK;
+    }
+
+    /* durable writes (issue 12) */
+    if (ngx_strncmp(option->data, "replicas=", 9) == 0) {
+        n = ngx_atoi(option->data + 9, option->len - 9);
+        if (n == NGX_ERROR || n > 64) {
+            goto invalid;
+        }
+
+        rcf->replicas = n;
         return NGX_CONF_OK;
     }
 

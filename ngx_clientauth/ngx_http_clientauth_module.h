@@ -98,6 +98,9 @@ typedef struct {
     ngx_array_t                 *sentinels;    /* of sentinel_addr_t */
     ngx_str_t                    master;
     ngx_str_t                    sentinel_password;
+
+    /* durable writes (issue 12): replicas to WAIT for, 0: none */
+    ngx_uint_t                   replicas;
 } ngx_http_clientauth_redis_conf_t;
 
 
@@ -396,6 +399,9 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_M_SCACHE_ENTRIES,       /* a gauge */
     /* Redis Sentinel */
     NGX_HTTP_CLIENTAUTH_M_REDIS_FAILOVER,
+    /* durable writes (issue 12) */
+    NGX_HTTP_CLIENTAUTH_M_DURABLE_CONFIRMED,
+    NGX_HTTP_CLIENTAUTH_M_DURABLE_UNCONFIRMED,
     NGX_HTTP_CLIENTAUTH_M_LAST
 } ngx_http_clientauth_metric_e;
 

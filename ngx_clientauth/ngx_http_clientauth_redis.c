@@ -1826,6 +1826,13 @@ ngx_http_clientauth_cmd_reply(redisAsyncContext *ac, void *reply,
     if (cmd->handshake) {
         ngx_http_clientauth_handshake_reply(cmd, reply);
 
+    } else if (reply != NULL && cmd->redis->ready
+               && ca_reply_is_wait(&cmd->expect[n]))
+    {
+        ngx_http_clientauth_durable_reply(cmd->redis->conf,
+            cmd->request ? cmd->request->connection->log : cmd->redis->log,
+            reply);
+
     } else {
         if (!cmd->redis->ready) {
             /* AUTH or SELECT failed: the command ran as the wrong user or

@@ -118,7 +118,25 @@ ngx_int_t ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
     ngx_uint_t *members);
 ngx_uint_t ngx_http_clientauth_revoke_size(ngx_array_t *listed);
 void ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
-    ngx_http_clientauth_srv_conf_t *ascf, redisReply *members);
+    ngx_http_clientauth_srv_conf_t *ascf, const char *account,
+    redisReply *members);
+
+/*
+ * ngx_http_clientauth_durable.c: after a write that must survive a
+ * failover, one line, "n += ngx_http_clientauth_durable(r, &cmds[n]);",
+ * appends WAIT for clientauth_redis replicas= to the batch that makes it
+ * (0 or 1 command: size cmds for one more).  A write with no WATCH before
+ * it goes through ngx_http_clientauth_durable_call().
+ */
+ngx_uint_t ngx_http_clientauth_durable(ngx_http_request_t *r,
+    ngx_http_clientauth_argv_t *cmd);
+ngx_int_t ngx_http_clientauth_durable_call(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reply_pt on_reply,
+    ngx_http_clientauth_argv_t *cmds, ngx_uint_t n);
+ngx_msec_t ngx_http_clientauth_durable_wait(
+    ngx_http_clientauth_redis_conf_t *rcf);
+void ngx_http_clientauth_durable_reply(ngx_http_clientauth_redis_conf_t *rcf,
+    ngx_log_t *log, redisReply *reply);
 
 /* ngx_http_clientauth_outbox.c */
 ngx_int_t ngx_http_clientauth_outbox_message(ngx_http_request_t *r,

@@ -881,7 +881,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     /* the hash now stored goes to the history (an upgrade may have run) */
     rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH] = rs->now[2];
 
-    max = 9 + ngx_http_clientauth_revoke_size(rs->sessions);
+    max = 10 + ngx_http_clientauth_revoke_size(rs->sessions);
 
     cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
@@ -989,6 +989,9 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
+
+    /* a failover must not bring back the token or the old password */
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_APPLIED;
     rs->aborted = 0;
@@ -1284,7 +1287,7 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
         {
             ngx_http_clientauth_revoke_late(r,
                 ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
-                reply->element[rs->members_at]);
+                rs->account, reply->element[rs->members_at]);
         }
 
         break;

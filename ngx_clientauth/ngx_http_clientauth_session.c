@@ -284,7 +284,9 @@ ngx_http_clientauth_session_lookup(ngx_http_request_t *r,
     ctx->identity.user.data = ctx->identity.account.data + CA_TOKEN_ID_LEN;
     ngx_memcpy(ctx->identity.user.data, user, CA_TOKEN_ID_LEN);
 
-    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, hash) < 0
+    if (ca_key_session(key, sizeof(key), (char *) ascf->brand.data, account,
+                       hash)
+        < 0
         || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
                        account, user) < 0)
     {
@@ -699,7 +701,9 @@ ngx_http_clientauth_session_refresh(ngx_http_request_t *r,
 
     if (ttl <= 0
         || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                          (char *) ctx->token_hash.data) < 0)
+                          (char *) ctx->identity.account.data,
+                          (char *) ctx->token_hash.data)
+           < 0)
     {
         return;
     }
@@ -1096,7 +1100,8 @@ ngx_http_clientauth_revoke_commands(ngx_http_request_t *r,
 
     for (i = 0; listed && i < listed->nelts; i++) {
         if (hash[i].len != CA_TOKEN_HASH_LEN
-            || ca_key_session(key, sizeof(key), brand, (char *) hash[i].data)
+            || ca_key_session(key, sizeof(key), brand, account,
+                              (char *) hash[i].data)
                < 0)
         {
             continue;
@@ -1167,7 +1172,8 @@ ngx_http_clientauth_revoke_size(ngx_array_t *listed)
 
 void
 ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
-    ngx_http_clientauth_srv_conf_t *ascf, redisReply *members)
+    ngx_http_clientauth_srv_conf_t *ascf, const char *account,
+    redisReply *members)
 {
     char                        *copy;
     size_t                       i;
@@ -1185,7 +1191,8 @@ ngx_http_clientauth_revoke_late(ngx_http_request_t *r,
         if (members->element[i]->type != REDIS_REPLY_STRING
             || members->element[i]->len != CA_TOKEN_HASH_LEN
             || ca_key_session(key, sizeof(key), (char *) ascf->brand.data,
-                              members->element[i]->str) < 0)
+                              account, members->element[i]->str)
+               < 0)
         {
             continue;
         }

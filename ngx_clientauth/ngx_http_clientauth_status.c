@@ -64,7 +64,12 @@ static ngx_http_clientauth_metric_t  ngx_http_clientauth_metrics_table[] = {
     /* Redis Sentinel */
     { "clientauth_redis_failovers_total", NULL,
       "Moves of a worker's Redis connections to a primary newly named by "
-      "Redis Sentinel." }
+      "Redis Sentinel." },
+    /* durable writes (issue 12) */
+    { "clientauth_durable_writes_total", "replicas=\"confirmed\"",
+      "Writes a failover must not undo, by whether clientauth_redis "
+      "replicas= confirmed them in time." },
+    { "clientauth_durable_writes_total", "replicas=\"unconfirmed\"", NULL }
 };
 
 

@@ -1,5 +1,6 @@
 /*
- * Sessions: the module keeps each at ca:<brand>:sess:<token hash> and adds
+ * Sessions: the module keeps each at ca:{<brand>:<account>}:sess:<token
+ * hash>, in the account's slot, and adds
  * the hash to the user's session set, so revoking a user's sessions is
  * deleting the keys the set names and then the set, and changing what they
  * grant is writing the keys of the set that still exist.
@@ -13,7 +14,9 @@
 #include "ca_token.h"
 
 
-#define CTL_SESSION_KEY_MAX  128      /* "ca:<brand>:sess:<64 hex>" */
+/* "ca:{<brand>:<account>}:sess:<64 hex>" */
+#define CTL_SESSION_KEY_MAX  (sizeof("ca:{:}:sess:") + CA_BRAND_MAX + 20      \
+                              + CA_TOKEN_HASH_LEN)
 
 
 typedef struct {
@@ -148,8 +151,9 @@ ctl_session_keys(const ctl_user_t *u, const redisReply *members,
         key = *keys + i * CTL_SESSION_KEY_MAX;
 
         if (ctl_session_member_is_valid(members->element[i])
-            && ca_key_session(key, CTL_SESSION_KEY_MAX, u->brand,
-                              members->element[i]->str) > 0)
+            && ca_key_session(key, CTL_SESSION_KEY_MAX, u->brand, u->account,
+                              members->element[i]->str)
+               > 0)
         {
             ctl_cmd_arg(cmd, key);
 

@@ -70,29 +70,37 @@ ca_key_seq(char *buf, size_t size, const char *brand, const char *name)
 }
 
 
-/* Built by hand: every protected request builds one. */
+/*
+ * Built by hand: every protected request builds one.  In the account's
+ * slot, with its users and their sessions sets, so that a revocation is
+ * one slot's transaction.
+ */
 
 int
 ca_key_session(char *buf, size_t size, const char *brand,
-    const char *token_hash)
+    const char *account, const char *token_hash)
 {
     char    *p;
-    size_t   blen, hlen;
+    size_t   blen, alen, hlen;
 
     blen = strlen(brand);
+    alen = strlen(account);
     hlen = strlen(token_hash);
 
-    if (sizeof("ca:") - 1 + blen + sizeof(":sess:") - 1 + hlen >= size) {
+    if (sizeof("ca:{:}:sess:") - 1 + blen + alen + hlen >= size) {
         return -1;
     }
 
     p = buf;
-    memcpy(p, "ca:", 3);
-    p += 3;
+    memcpy(p, "ca:{", 4);
+    p += 4;
     memcpy(p, brand, blen);
     p += blen;
-    memcpy(p, ":sess:", 6);
-    p += 6;
+    *p++ = ':';
+    memcpy(p, account, alen);
+    p += alen;
+    memcpy(p, "}:sess:", 7);
+    p += 7;
     memcpy(p, token_hash, hlen);
     p += hlen;
     *p = '\0';

@@ -3,13 +3,14 @@
  *
  *   ca:<brand>:id:<kind>:<identifier>     string "<account>:<user>"
  *   ca:<brand>:seq:<name>                 counters for new ids
- *   ca:<brand>:sess:<token hash>          hash  a u p x  (session)
  *   ca:{<brand>:<account>}:account        hash  the account
  *   ca:{<brand>:<account>}:users          set   user ids of the account
  *   ca:{<brand>:<account>}:user:<u>       hash  one user
  *   ca:{<brand>:<account>}:user:<u>:sessions  set of session token hashes
  *   ca:{<brand>:<account>}:user:<u>:history   list of former password hashes
  *   ca:{<brand>:<account>}:user:<u>:devices   zset (device, network) pairs
+ *   ca:{<brand>:<account>}:sess:<token hash>  hash  a u x s g  (a session;
+ *                                         the token names its account)
  *   ca:<brand>:rl:<scope>:<subject>:<bucket>  login attempts in a bucket
  *   ca:<brand>:fails:<kind>:<identifier>      consecutive failed logins
  *   ca:<brand>:lock:<kind>:<identifier>       present while locked out
@@ -44,7 +45,7 @@ int ca_key_ident(char *buf, size_t size, const char *brand, const char *kind,
     const char *identifier);
 int ca_key_seq(char *buf, size_t size, const char *brand, const char *name);
 int ca_key_session(char *buf, size_t size, const char *brand,
-    const char *token_hash);
+    const char *account, const char *token_hash);
 int ca_key_account(char *buf, size_t size, const char *brand,
     const char *account);
 int ca_key_account_users(char *buf, size_t size, const char *brand,

@@ -9,7 +9,8 @@ enum {
     CA_CMD_MULTI,
     CA_CMD_EXEC,
     CA_CMD_DISCARD,
-    CA_CMD_WATCH
+    CA_CMD_WATCH,
+    CA_CMD_WAIT
 };
 
 
@@ -68,7 +69,9 @@ static const ca_reply_command_t  ca_reply_commands[] = {
     C("MULTI", STATUS, MULTI),
     C("EXEC", EXEC, EXEC),
     C("DISCARD", STATUS, DISCARD),
-    C("WATCH", STATUS, WATCH)
+    C("WATCH", STATUS, WATCH),
+    /* durable writes (clientauth_redis replicas=) */
+    C("WAIT", INTEGER, WAIT)
 };
 
 #undef C
@@ -133,6 +136,13 @@ ca_reply_expect(ca_reply_expect_t *e, int argc, const char *const *argv,
         e->kind = CA_REPLY_STATUS;      /* a plain SET always sets */
         break;
     }
+}
+
+
+int
+ca_reply_is_wait(const ca_reply_expect_t *e)
+{
+    return e->command == CA_CMD_WAIT && !e->queued;
 }
 
 

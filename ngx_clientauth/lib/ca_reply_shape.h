@@ -50,6 +50,13 @@ void ca_reply_expect(ca_reply_expect_t *e, int argc,
 void ca_reply_expect_batch(ca_reply_expect_t *e, size_t n, int watched);
 
 /*
+ * 1 if e is a WAIT outside MULTI: its reply is how many replicas have the
+ * writes before it, which the bridge reads itself (a write on the primary
+ * stands whatever the replicas say), not the flow.
+ */
+int ca_reply_is_wait(const ca_reply_expect_t *e);
+
+/*
  * 0 if reply i of the batch is what its command answers, else -1.  e is
  * the whole batch's expectations (EXEC checks its elements against those
  * of the commands it ran).

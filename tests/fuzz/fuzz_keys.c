@@ -10,11 +10,13 @@
  *     ':', and gives them back;
  *   - a builder either refuses (-1) without writing past its size, or
  *     writes exactly the layout of ca_keys.h, NUL included, and returns its
- *     length.
+ *     length;
+ *   - a session key is in its account's hash slot (ca_slot).
  */
 
 #include "fuzz_common.h"
 #include "ca_keys.h"
+#include "ca_slot.h"
 
 
 static void
@@ -71,9 +73,23 @@ check_builders(const char *brand, const char *ident, const char *kind,
     buf = malloc(size);
     FUZZ_CHECK(buf != NULL);
 
-    snprintf(want, sizeof(want), "ca:%s:sess:%s", brand, ident);
-    rc = ca_key_session(buf, size, brand, ident);
+    snprintf(want, sizeof(want), "ca:{%s:%s}:sess:%s", brand, kind, ident);
+    rc = ca_key_session(buf, size, brand, kind, ident);
     check_key(rc, buf, size, want);
+
+    /*
+     * A session is in its account's slot.  Brands have no braces (and ids
+     * are digits): with a '}' in them the tag would end early, or be empty
+     * and so the whole key.
+     */
+    if (rc > 0 && ca_brand_is_valid(brand, strlen(brand))
+        && strchr(kind, '}') == NULL)
+    {
+        char  akey[3 * 4096];
+
+        FUZZ_CHECK(ca_key_account(akey, sizeof(akey), brand, kind) > 0);
+        FUZZ_CHECK(ca_slot(buf, rc) == ca_slot(akey, strlen(akey)));
+    }
 
     snprintf(want, sizeof(want), "ca:%s:fails:%s:%s", brand, kind, ident);
     rc = ca_key_login(buf, size, brand, "fails", kind, ident);
@@ -136,7 +152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* and the exact fit of the session key, and one byte short of it */
     check_builders(brand, ident, kind, bsize);
-    bsize = strlen(brand) + strlen(ident) + sizeof("ca::sess:");
+    bsize = strlen(brand) + strlen(kind) + strlen(ident)
+            + sizeof("ca:{:}:sess:");
     check_builders(brand, ident, kind, bsize);
     check_builders(brand, ident, kind, bsize - 1);
 

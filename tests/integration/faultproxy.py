@@ -31,7 +31,7 @@ they come.
 Rules are set and cleared from the test's thread:
 
     proxy = FaultProxy(redis_port).start()
-    rule = proxy.fail("HMGET", "nil", key="ca:*:sess:*", nth=1, count=None)
+    rule = proxy.fail("HMGET", "nil", key="ca:{*}:sess:*", nth=1, count=None)
     ... rule.hits ...
     proxy.clear()
 

@@ -128,8 +128,16 @@ def token_hash(token):
     return hashlib.blake2b(raw, digest_size=32).hexdigest()
 
 
+def token_account(token):
+    """The account a session token names: its first 4 bytes, big endian."""
+    raw = base64.urlsafe_b64decode(token + "=")
+    return int.from_bytes(raw[:4], "big")
+
+
 def session_key(token, brand=BRAND):
-    return "ca:%s:sess:%s" % (brand, token_hash(token))
+    """Where a session lives: in the slot of the account its token names."""
+    return "ca:{%s:%d}:sess:%s" % (brand, token_account(token),
+                                   token_hash(token))
 
 
 def next_param(uri):

@@ -186,12 +186,17 @@ def fake_session(redis, account, user, live=True):
     """A session as the module writes it: the key and the set member."""
     token_hash = secrets.token_hex(32)
     if live:
-        redis.cli("HSET", "ca:%s:sess:%s" % (BRAND, token_hash),
+        redis.cli("HSET", sess_key(account, token_hash),
                   "a", account, "u", user, "p", "all",
                   "x", str(int(time.time()) + 3600), "s", "1")
     redis.cli("SADD", "ca:{%s:%s}:user:%s:sessions" % (BRAND, account, user),
               token_hash)
     return token_hash
+
+
+def sess_key(account, token_hash):
+    """A session's key: in its account's slot."""
+    return "ca:{%s:%s}:sess:%s" % (BRAND, account, token_hash)
 
 
 def user_key(account, user):
@@ -421,7 +426,7 @@ def test_passwd_keeps_five_former_hashes_and_revokes_sessions(ctl, redis):
     assert first.out == ("password changed for account %s user %s, revoked 3"
                          " session(s)\n" % (account, user))
     for s in sessions:
-        assert redis.cli("EXISTS", "ca:magic:sess:" + s) == "0"
+        assert redis.cli("EXISTS", sess_key(account, s)) == "0"
     assert redis.cli("EXISTS", key + ":sessions") == "0"
 
     hashes.append(redis.hgetall(key)["hash"])
@@ -519,7 +524,7 @@ def test_lock_refuses_logins_and_revokes_sessions_unlock_restores(ctl, redis):
                           % (account, user))
     assert redis.hgetall(user_key(account, user))["status"] == "locked"
     for s in sessions:
-        assert redis.cli("EXISTS", "ca:magic:sess:" + s) == "0"
+        assert redis.cli("EXISTS", sess_key(account, s)) == "0"
 
     unlocked = ok(ctl("user", "unlock", BRAND, "ana@example.com"))
     assert unlocked.out == "unlocked account %s user %s\n" % (account, user)
@@ -591,9 +596,9 @@ def test_sessions_revoke_ends_every_session_of_the_user(ctl, redis):
 
     assert result.out == "revoked 3 session(s)\n"
     for s in mine:
-        assert redis.cli("EXISTS", "ca:magic:sess:" + s) == "0"
+        assert redis.cli("EXISTS", sess_key(account, s)) == "0"
     assert redis.cli("EXISTS", user_key(account, owner) + ":sessions") == "0"
-    assert redis.cli("EXISTS", "ca:magic:sess:" + other) == "1"
+    assert redis.cli("EXISTS", sess_key(account, other)) == "1"
     assert ok(ctl("sessions", "revoke", BRAND, "ana@example.com")).out == \
         "revoked 0 session(s)\n"
 
@@ -967,24 +972,24 @@ def test_perms_reach_live_sessions_at_once_and_never_revive_one(ctl, redis):
     assert redis.hgetall(user_key(account, bob))["perms"] == \
         "billing,orders,technical"
     for s in live:
-        session = redis.hgetall("ca:magic:sess:" + s)
+        session = redis.hgetall(sess_key(account, s))
         assert session["p"] == "billing,orders,technical"
         assert session["u"] == bob                  # the rest is untouched
-    assert redis.cli("EXISTS", "ca:magic:sess:" + ended) == "0"
-    assert redis.hgetall("ca:magic:sess:" + owners)["p"] == "all"
+    assert redis.cli("EXISTS", sess_key(account, ended)) == "0"
+    assert redis.hgetall(sess_key(account, owners))["p"] == "all"
 
     ok(ctl("user", "perms", BRAND, "bob@example.com", "--perm", "all,orders"))
-    assert redis.hgetall("ca:magic:sess:" + live[0])["p"] == "all"
+    assert redis.hgetall(sess_key(account, live[0]))["p"] == "all"
 
 
 def test_perms_keep_the_session_expiry(ctl, redis):
     account, user = add_owner(ctl, "ana@example.com")
     s = fake_session(redis, account, user)
-    redis.cli("PEXPIRE", "ca:magic:sess:" + s, "600000")
+    redis.cli("PEXPIRE", sess_key(account, s), "600000")
 
     ok(ctl("user", "perms", BRAND, "ana@example.com", "--perm", "billing"))
 
-    assert 0 < int(redis.cli("PTTL", "ca:magic:sess:" + s)) <= 600000
+    assert 0 < int(redis.cli("PTTL", sess_key(account, s))) <= 600000
 
 
 def test_perms_of_a_vanished_user_write_nothing(ctl, redis):
@@ -1025,7 +1030,7 @@ def test_email_change_moves_the_login_identifier(ctl, redis):
         "user"] == user
     failed(ctl("user", "show", BRAND, "ana@example.com"), 1,
            "no such account: ana@example.com")
-    assert redis.cli("EXISTS", "ca:magic:sess:" + s) == "1"
+    assert redis.cli("EXISTS", sess_key(account, s)) == "1"
 
 
 def test_email_change_of_a_subuser_leaves_the_account_alone(ctl, redis):

@@ -20,6 +20,7 @@ directly.  For each cell (a row of STEPS x a fault of FAULTS):
 A new flow is covered by a Flow subclass and its rows in STEPS.
 """
 
+import fnmatch
 import os
 import socket
 import time
@@ -37,7 +38,7 @@ TIMEOUT = 0.3
 PASSWORD = "Sup3r-secret!pw"
 NEW_PASSWORD = "N3w-Passw0rd!x"
 EMAIL = "owner@example.com"
-SESSIONS = "ca:%s:sess:*" % BRAND
+SESSIONS = "ca:{%s:*}:sess:*" % BRAND
 USER = "ca:{%s:*}:user:*" % BRAND
 
 # limits that the retries of a cell never reach, but that are counted
@@ -98,7 +99,7 @@ def user_key(u):
 
 
 def session_keys(redis):
-    return [k for k in redis.keys() if k.startswith("ca:%s:sess:" % BRAND)]
+    return [k for k in redis.keys() if fnmatch.fnmatchcase(k, SESSIONS)]
 
 
 # what a request checks, and what only the self-service area reads

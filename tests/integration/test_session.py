@@ -14,7 +14,7 @@ import pytest
 from helpers import (BRAND, COOKIE, HTML, IDENTITY_HEADERS, JSON, add_user,
                      SESSION_CACHE_ON, cache_serving,
                      ctl, forged_token, identity_of, next_param, raw_get,
-                     session_key, wait_until)
+                     session_key, token_hash, wait_until)
 
 
 def expected_identity(account, perms):
@@ -528,3 +528,18 @@ def test_satisfy_any_lets_another_access_module_decide(make_gateway, backend,
     r = g.get("/strict/x", token)
     assert r.status_code == 200
     assert identity_of(r.json()["headers"])["x-client-user"] == [owner.user]
+
+
+# Sessions in their account's Redis Cluster slot (issue 12)
+
+def test_a_session_where_sessions_used_to_be_is_nobodys(gw, owner):
+    """ca:<brand>:sess:<hash>, outside the account's slot, is no longer
+    read: a session made before the move is refused once."""
+    token = gw.login_token(owner.email, owner.password)
+    assert session_key(token).startswith("ca:{%s:%s}:sess:"
+                                         % (BRAND, owner.account))
+    gw.redis.call("RENAME", session_key(token),
+                  "ca:%s:sess:%s" % (BRAND, token_hash(token)))
+
+    assert gw.get("/", token).status_code == 401
+    assert gw.login_token(owner.email, owner.password)

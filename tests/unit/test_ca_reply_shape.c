@@ -219,6 +219,30 @@ test_exec_may_be_nil_on_a_watched_connection(void **state)
 }
 
 
+/* durable writes: the bridge reads a WAIT's reply, a queued one is EXEC's */
+static void
+test_wait_after_exec_is_the_bridges(void **state)
+{
+    batch_t  b = { .watched = 1 };
+
+    batch(&b, "MULTI|DEL s|EXEC|WAIT 1 250");
+
+    assert_false(ca_reply_is_wait(&b.e[0]));
+    assert_false(ca_reply_is_wait(&b.e[2]));
+    assert_true(ca_reply_is_wait(&b.e[3]));
+    assert_int_equal(check(&b, 3, ":1\r\n"), 0);
+    assert_int_equal(check(&b, 3, ":0\r\n"), 0);
+    assert_int_equal(check(&b, 3, "$1\r\n1\r\n"), -1);
+
+    batch(&b, "MULTI|WAIT 1 250|EXEC");
+    assert_false(ca_reply_is_wait(&b.e[1]));
+
+    batch(&b, "HMGET s a|HMGET u sgen");
+    assert_false(ca_reply_is_wait(&b.e[0]));
+    assert_false(ca_reply_is_wait(&b.e[1]));
+}
+
+
 int
 main(void)
 {
@@ -230,6 +254,7 @@ main(void)
         cmocka_unit_test(test_exec_answers_each_queued_command),
         cmocka_unit_test(test_exec_may_be_nil_after_a_watch),
         cmocka_unit_test(test_exec_may_be_nil_on_a_watched_connection),
+        cmocka_unit_test(test_wait_after_exec_is_the_bridges),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

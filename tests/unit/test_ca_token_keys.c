@@ -298,9 +298,10 @@ test_key_builders(void **state)
                      strlen("ca:magic:seq:account"));
     assert_string_equal(key, "ca:magic:seq:account");
 
-    assert_int_equal(ca_key_session(key, sizeof(key), "magic", HASH_ZEROS),
-                     strlen("ca:magic:sess:" HASH_ZEROS));
-    assert_string_equal(key, "ca:magic:sess:" HASH_ZEROS);
+    assert_int_equal(ca_key_session(key, sizeof(key), "magic", "42",
+                                    HASH_ZEROS),
+                     strlen("ca:{magic:42}:sess:" HASH_ZEROS));
+    assert_string_equal(key, "ca:{magic:42}:sess:" HASH_ZEROS);
 
     assert_int_equal(ca_key_account(key, sizeof(key), "magic", "42"),
                      strlen("ca:{magic:42}:account"));
@@ -343,7 +344,12 @@ test_key_builders_too_small(void **state)
     assert_int_equal(ca_key_account(key, 0, "magic", "42"), -1);
     assert_int_equal(ca_key_ident(key, 10, "magic", "email", "a@b.c"), -1);
     assert_int_equal(ca_key_seq(key, 5, "magic", "account"), -1);
-    assert_int_equal(ca_key_session(key, 20, "magic", HASH_ZEROS), -1);
+    assert_int_equal(ca_key_session(key, 20, "magic", "42", HASH_ZEROS), -1);
+    need = strlen("ca:{magic:42}:sess:" HASH_ZEROS) + 1;
+    assert_int_equal(ca_key_session(key, need, "magic", "42", HASH_ZEROS),
+                     need - 1);
+    assert_int_equal(ca_key_session(key, need - 1, "magic", "42", HASH_ZEROS),
+                     -1);
 }
 
 
