@@ -41,7 +41,8 @@ static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
  * naming the feature (ngx_http_clientauth_account.h).
  */
 
-static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[] =
+static ngx_http_clientauth_account_route_t
+    ngx_http_clientauth_account_routes[] =
 {
     /* the area's page */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
