@@ -173,8 +173,8 @@ void
 ca_device_print(char out[CA_DEVICE_PRINT_LEN + 1], const char *account,
     const char *user, const char *name, const char *network)
 {
-    unsigned char                  digest[CA_DEVICE_PRINT_LEN / 2];
-    crypto_generichash_state       st;
+    unsigned char             digest[CA_DEVICE_PRINT_LEN / 2];
+    crypto_generichash_state  st;
 
     /* NUL-separated: no two different pairs make the same input */
     crypto_generichash_init(&st, NULL, 0, sizeof(digest));
