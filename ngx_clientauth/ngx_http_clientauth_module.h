@@ -28,6 +28,9 @@
 
 #define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
 
+/* room for the endpoints' own URLs, urls[endpoint], which pages link to */
+#define NGX_HTTP_CLIENTAUTH_URLS  12
+
 /* statuses nginx 1.22 has no constant for */
 #define NGX_HTTP_CLIENTAUTH_GONE           410
 #define NGX_HTTP_CLIENTAUTH_UNPROCESSABLE  422
@@ -116,8 +119,11 @@ typedef struct {
     ngx_str_t                    theme;
     ngx_str_t                    support_contact;
     ngx_flag_t                   password_generator;
-    ngx_str_t                    urls[5];      /* of the endpoints, by enum */
+    ngx_str_t                    urls[NGX_HTTP_CLIENTAUTH_URLS];
     ngx_http_clientauth_pages_t *pages;
+    /* self-service: forgotten identifier, e-mail change */
+    ngx_uint_t                   recovery_identifiers; /* ca_id_kind_e */
+    ngx_msec_t                   email_change_grace;   /* 0: off */
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -127,7 +133,9 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGOUT,
     NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
     NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
-    NGX_HTTP_CLIENTAUTH_STATUS
+    NGX_HTTP_CLIENTAUTH_STATUS,
+    /* self-service: forgotten identifier */
+    NGX_HTTP_CLIENTAUTH_REMIND
 } ngx_http_clientauth_endpoint_e;
 
 
@@ -260,6 +268,9 @@ ngx_int_t ngx_http_clientauth_logout_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r);
 
+/* ngx_http_clientauth_remind.c */
+ngx_int_t ngx_http_clientauth_remind_handler(ngx_http_request_t *r);
+
 /* ngx_http_clientauth_response.c */
 ngx_uint_t ngx_http_clientauth_accepts(ngx_http_request_t *r,
     const char *type);
@@ -319,6 +330,8 @@ ngx_int_t ngx_http_clientauth_page_login(ngx_http_request_t *r,
     ngx_str_t *next);
 ngx_int_t ngx_http_clientauth_page_reset(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_page_sent(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_remind(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_remind_sent(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
     unsigned broken);

@@ -23,6 +23,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_P_SENT,
     NGX_HTTP_CLIENTAUTH_P_NEW_PASSWORD,
     NGX_HTTP_CLIENTAUTH_P_MESSAGE,
+    /* self-service: forgotten identifier */
+    NGX_HTTP_CLIENTAUTH_P_REMIND,
     NGX_HTTP_CLIENTAUTH_P_COUNT
 } ngx_http_clientauth_page_e;
 
@@ -57,6 +59,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_V_LINK_URL,
     NGX_HTTP_CLIENTAUTH_V_LOGIN_URL,
     NGX_HTTP_CLIENTAUTH_V_RESET_URL,
+    /* self-service: forgotten identifier */
+    NGX_HTTP_CLIENTAUTH_V_REMIND_URL,
     NGX_HTTP_CLIENTAUTH_V_COUNT
 } ngx_http_clientauth_var_e;
 

@@ -304,7 +304,8 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
                    CA_T_MISSING_IDENTIFIER);
     }
 
-    n = ngx_http_clientauth_attempt_start(r, &rs->attempt, 1,
+    n = ngx_http_clientauth_attempt_start(r, &rs->attempt,
+                                          NGX_HTTP_CLIENTAUTH_ATTEMPT_RESET,
                                           &rs->identifier, cmds);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

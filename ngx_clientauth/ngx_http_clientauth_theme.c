@@ -53,11 +53,15 @@ static const ca_tpl_var_t  ngx_http_clientauth_page_vars[] = {
     { "link_url", CA_TPL_URL },
     { "login_url", CA_TPL_URL },
     { "reset_url", CA_TPL_URL },
+    /* self-service: forgotten identifier */
+    { "remind_url", CA_TPL_URL },
 };
 
 static const char  *ngx_http_clientauth_page_files[] = {
     "layout.html", "login.html", "reset.html", "sent.html",
-    "new_password.html", "message.html"
+    "new_password.html", "message.html",
+    /* self-service: forgotten identifier */
+    "remind.html"
 };
 
 
@@ -114,7 +118,9 @@ static const char  ngx_http_clientauth_login_html[] =
     "<button type=\"button\" class=\"eye\" aria-controls=\"password\" "
     "aria-pressed=\"false\" aria-label=\"{{t.show_password}}\" "
     "title=\"{{t.show_password}}\" hidden=\"\">{{eye}}</button></div></div>\n"
-    "<p class=\"forgot\"><a href=\"{{reset_url}}\">{{t.forgot}}</a></p>\n"
+    "<p class=\"forgot\"><a href=\"{{reset_url}}\">{{t.forgot}}</a>"
+    "{{#remind_url}}<br><a href=\"{{remind_url}}\">{{t.forgot_identifier}}"
+    "</a>{{/remind_url}}</p>\n"
     "<button type=\"submit\" class=\"primary\">{{t.login_button}}</button>\n"
     "</form>\n";
 
@@ -184,13 +190,32 @@ static const char  ngx_http_clientauth_message_html[] =
     "<p class=\"back\"><a href=\"{{login_url}}\">{{t.back_to_login}}</a>"
     "</p>\n";
 
+/* self-service: forgotten identifier */
+static const char  ngx_http_clientauth_remind_html[] =
+    "{{#error}}<p class=\"error\" id=\"form-error\" role=\"alert\">"
+    "{{error}}</p>{{/error}}\n"
+    "<p class=\"intro\">{{t.remind_intro}}</p>\n"
+    "<form method=\"post\" action=\"{{remind_url}}\">\n"
+    "<div class=\"field\"><label for=\"identifier\">{{identifier_label}}"
+    "</label>\n"
+    "<input id=\"identifier\" name=\"identifier\" value=\"{{identifier}}\" "
+    "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
+    "autofocus=\"\" required></div>\n"
+    "<button type=\"submit\" class=\"primary\">{{t.reset_button}}</button>\n"
+    "</form>\n"
+    "<p class=\"back\"><a href=\"{{reset_url}}\">{{t.forgot}}</a></p>\n"
+    "<p class=\"back\"><a href=\"{{login_url}}\">{{t.back_to_login}}</a>"
+    "</p>\n";
+
 static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_layout_html,
     ngx_http_clientauth_login_html,
     ngx_http_clientauth_reset_html,
     ngx_http_clientauth_sent_html,
     ngx_http_clientauth_new_password_html,
-    ngx_http_clientauth_message_html
+    ngx_http_clientauth_message_html,
+    /* self-service: forgotten identifier */
+    ngx_http_clientauth_remind_html
 };
 
 

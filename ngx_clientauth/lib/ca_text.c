@@ -116,7 +116,19 @@ static const char  *ca_text_es[CA_T_COUNT] = {
     [CA_T_HOUR] = "{n} hora",
     [CA_T_DAYS] = "{n} días",
     [CA_T_DAY] = "{n} día",
-    [CA_T_SECURE_NOTE] = "Conexión segura"
+    [CA_T_SECURE_NOTE] = "Conexión segura",
+    /* self-service: forgotten identifier */
+    [CA_T_FORGOT_IDENTIFIER] = "¿Ha olvidado su número de cliente o usuario?",
+    [CA_T_REMIND_TITLE] = "¿Ha olvidado su número de cliente o usuario?",
+    [CA_T_REMIND_INTRO] =
+        "Introduzca uno de los datos de su cuenta: enviaremos a su "
+        "dirección de correo electrónico principal los identificadores con "
+        "los que puede acceder a su área de cliente.",
+    [CA_T_REMIND_SENT] =
+        "Si el dato corresponde a una cuenta, su dirección de correo "
+        "electrónico principal recibirá un mensaje con sus identificadores "
+        "de acceso. A veces este correo llega a la carpeta de spam: "
+        "compruébela también."
 };
 
 
@@ -220,7 +232,19 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
     [CA_T_HOUR] = "{n} heure",
     [CA_T_DAYS] = "{n} jours",
     [CA_T_DAY] = "{n} jour",
-    [CA_T_SECURE_NOTE] = "Connexion sécurisée"
+    [CA_T_SECURE_NOTE] = "Connexion sécurisée",
+    /* self-service: forgotten identifier */
+    [CA_T_FORGOT_IDENTIFIER] = "Numéro client ou identifiant oublié ?",
+    [CA_T_REMIND_TITLE] = "Numéro client ou identifiant oublié ?",
+    [CA_T_REMIND_INTRO] =
+        "Saisissez l'une des informations de votre compte : nous enverrons "
+        "à votre adresse e-mail principale les identifiants avec lesquels "
+        "vous pouvez vous connecter à votre espace client.",
+    [CA_T_REMIND_SENT] =
+        "Si cette information correspond à un compte, son adresse e-mail "
+        "principale va recevoir un message avec ses identifiants de "
+        "connexion. Pensez à vérifier aussi le dossier des courriers "
+        "indésirables."
 };
 
 
@@ -320,7 +344,18 @@ static const char  *ca_text_en[CA_T_COUNT] = {
     [CA_T_HOUR] = "{n} hour",
     [CA_T_DAYS] = "{n} days",
     [CA_T_DAY] = "{n} day",
-    [CA_T_SECURE_NOTE] = "Secure connection"
+    [CA_T_SECURE_NOTE] = "Secure connection",
+    /* self-service: forgotten identifier */
+    [CA_T_FORGOT_IDENTIFIER] = "Forgot your customer number or user name?",
+    [CA_T_REMIND_TITLE] = "Forgot your customer number or user name?",
+    [CA_T_REMIND_INTRO] =
+        "Enter any one of your account's details: we will e-mail the "
+        "identifiers you can log in with to the account's primary e-mail "
+        "address.",
+    [CA_T_REMIND_SENT] =
+        "If what you entered matches an account, its primary e-mail "
+        "address will receive a message listing its login identifiers. "
+        "It sometimes lands in the spam folder: check there too."
 };
 
 

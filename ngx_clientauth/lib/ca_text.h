@@ -89,7 +89,12 @@
     X(HOUR, "hour")                                                          \
     X(DAYS, "days")                                                          \
     X(DAY, "day")                                                            \
-    X(SECURE_NOTE, "secure_note")
+    X(SECURE_NOTE, "secure_note")                                            \
+    /* self-service: forgotten identifier */                                 \
+    X(FORGOT_IDENTIFIER, "forgot_identifier")                                \
+    X(REMIND_TITLE, "remind_title")                                          \
+    X(REMIND_INTRO, "remind_intro")                                          \
+    X(REMIND_SENT, "remind_sent")
 
 #define CA_TEXT_ENUM(id, name)  CA_T_##id,
 
