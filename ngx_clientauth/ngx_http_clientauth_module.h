@@ -28,8 +28,8 @@
 
 #define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
 
-/* room for the endpoints' own URLs, urls[endpoint], which pages link to */
-#define NGX_HTTP_CLIENTAUTH_URLS  12
+/* a session's opaque id in the lists of sessions: 128 random bits, hex */
+#define NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN  32
 
 /* statuses nginx 1.22 has no constant for */
 #define NGX_HTTP_CLIENTAUTH_GONE           410
@@ -86,6 +86,21 @@ typedef struct {
 } ngx_http_clientauth_main_conf_t;
 
 
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_NONE = 0,
+    NGX_HTTP_CLIENTAUTH_LOGIN,
+    NGX_HTTP_CLIENTAUTH_LOGOUT,
+    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
+    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
+    NGX_HTTP_CLIENTAUTH_STATUS,
+    /* self-service area (issue 10) */
+    NGX_HTTP_CLIENTAUTH_ACCOUNT,
+    /* self-service: forgotten identifier */
+    NGX_HTTP_CLIENTAUTH_REMIND,
+    NGX_HTTP_CLIENTAUTH_ENDPOINTS
+} ngx_http_clientauth_endpoint_e;
+
+
 typedef struct {
     ngx_str_t                    brand;
     ngx_http_clientauth_redis_conf_t  *redis;
@@ -119,24 +134,13 @@ typedef struct {
     ngx_str_t                    theme;
     ngx_str_t                    support_contact;
     ngx_flag_t                   password_generator;
-    ngx_str_t                    urls[NGX_HTTP_CLIENTAUTH_URLS];
+    ngx_str_t                    urls[NGX_HTTP_CLIENTAUTH_ENDPOINTS];
+                                               /* of the endpoints, by enum */
     ngx_http_clientauth_pages_t *pages;
     /* self-service: forgotten identifier, e-mail change */
     ngx_uint_t                   recovery_identifiers; /* ca_id_kind_e */
     ngx_msec_t                   email_change_grace;   /* 0: off */
 } ngx_http_clientauth_srv_conf_t;
-
-
-typedef enum {
-    NGX_HTTP_CLIENTAUTH_NONE = 0,
-    NGX_HTTP_CLIENTAUTH_LOGIN,
-    NGX_HTTP_CLIENTAUTH_LOGOUT,
-    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
-    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
-    NGX_HTTP_CLIENTAUTH_STATUS,
-    /* self-service: forgotten identifier */
-    NGX_HTTP_CLIENTAUTH_REMIND
-} ngx_http_clientauth_endpoint_e;
 
 
 typedef struct {
