@@ -16,6 +16,7 @@
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
+#include "ngx_http_clientauth_email.h"
 
 
 static ngx_http_clientauth_account_route_t *ngx_http_clientauth_account_route(
@@ -46,6 +47,16 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
     /* the area's page */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
 
+    /* primary e-mail change (ngx_http_clientauth_email.c) */
+    { ngx_string("email"), NGX_HTTP_GET, ngx_http_clientauth_email_status },
+    { ngx_string("email"), NGX_HTTP_POST, ngx_http_clientauth_email_request },
+    { ngx_string("email/confirm"), NGX_HTTP_POST,
+      ngx_http_clientauth_email_confirm },
+    { ngx_string("email/verify"), NGX_HTTP_GET,
+      ngx_http_clientauth_email_verify },
+    { ngx_string("email/cancel"), NGX_HTTP_POST,
+      ngx_http_clientauth_email_cancel },
+
     { ngx_null_string, 0, NULL }
 };
 
@@ -59,6 +70,10 @@ static struct {
     ngx_str_t                    done;
     ca_text_e                    text;
 } ngx_http_clientauth_account_notices[] = {
+
+    /* primary e-mail change */
+    { ngx_string("email_changed"), CA_T_EMAIL_CHANGED },
+    { ngx_string("email_cancelled"), CA_T_EMAIL_CANCELLED },
 
     { ngx_null_string, CA_T_COUNT }
 };

@@ -371,6 +371,27 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       offsetof(ngx_http_clientauth_srv_conf_t, email_change_grace),
       NULL },
 
+    { ngx_string("clientauth_email_cancel"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL,
+      NULL },
+
+    { ngx_string("clientauth_email_verify_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, email_verify_url),
+      NULL },
+
+    { ngx_string("clientauth_email_cancel_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, email_cancel_url),
+      NULL },
+
       ngx_null_command
 };
 
@@ -546,6 +567,10 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_msec_value(conf->email_change_grace,
                               prev->email_change_grace, 0);
+    ngx_conf_merge_str_value(conf->email_verify_url, prev->email_verify_url,
+                             "");
+    ngx_conf_merge_str_value(conf->email_cancel_url, prev->email_cancel_url,
+                             "");
 
     ngx_conf_merge_str_value(conf->phone_country, prev->phone_country, "");
     ngx_conf_merge_msec_value(conf->session_idle, prev->session_idle,
@@ -1270,6 +1295,10 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLIENTAUTH_REMIND:
         clcf->handler = ngx_http_clientauth_remind_handler;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL:
+        clcf->handler = ngx_http_clientauth_email_cancel_handler;
         break;
 
     default: /* NGX_HTTP_CLIENTAUTH_STATUS */

@@ -95,8 +95,9 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_STATUS,
     /* self-service area (issue 10) */
     NGX_HTTP_CLIENTAUTH_ACCOUNT,
-    /* self-service: forgotten identifier */
+    /* self-service: forgotten identifier, e-mail change */
     NGX_HTTP_CLIENTAUTH_REMIND,
+    NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL,
     NGX_HTTP_CLIENTAUTH_ENDPOINTS
 } ngx_http_clientauth_endpoint_e;
 
@@ -140,6 +141,8 @@ typedef struct {
     /* self-service: forgotten identifier, e-mail change */
     ngx_uint_t                   recovery_identifiers; /* ca_id_kind_e */
     ngx_msec_t                   email_change_grace;   /* 0: off */
+    ngx_str_t                    email_verify_url;
+    ngx_str_t                    email_cancel_url;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -274,6 +277,9 @@ ngx_int_t ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r);
 
 /* ngx_http_clientauth_remind.c */
 ngx_int_t ngx_http_clientauth_remind_handler(ngx_http_request_t *r);
+
+/* ngx_http_clientauth_email.c */
+ngx_int_t ngx_http_clientauth_email_cancel_handler(ngx_http_request_t *r);
 
 /* ngx_http_clientauth_response.c */
 ngx_uint_t ngx_http_clientauth_accepts(ngx_http_request_t *r,

@@ -260,6 +260,7 @@ ngx_http_clientauth_page_url(ngx_http_request_t *r, ngx_uint_t endpoint)
         [NGX_HTTP_CLIENTAUTH_ACCOUNT] = ngx_string("/auth/account/"),
         /* self-service: forgotten identifier */
         [NGX_HTTP_CLIENTAUTH_REMIND] = ngx_string("/auth/remind"),
+        [NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL] = ngx_string("/auth/email/cancel"),
     };
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
