@@ -47,6 +47,10 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
     /* the area's page */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
 
+    /* password change */
+    { ngx_string("password"), NGX_HTTP_POST,
+      ngx_http_clientauth_account_password },
+
     /* primary e-mail change (ngx_http_clientauth_email.c) */
     { ngx_string("email"), NGX_HTTP_GET, ngx_http_clientauth_email_status },
     { ngx_string("email"), NGX_HTTP_POST, ngx_http_clientauth_email_request },
@@ -70,6 +74,9 @@ static struct {
     ngx_str_t                    done;
     ca_text_e                    text;
 } ngx_http_clientauth_account_notices[] = {
+
+    /* password change */
+    { ngx_string("password"), CA_T_ACCOUNT_PASSWORD_DONE },
 
     /* primary e-mail change */
     { ngx_string("email_changed"), CA_T_EMAIL_CHANGED },
