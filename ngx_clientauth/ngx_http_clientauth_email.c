@@ -50,8 +50,9 @@
 typedef enum {
     NGX_HTTP_CLIENTAUTH_EMAIL_ASKED = 0,    /* request: user, new index */
     NGX_HTTP_CLIENTAUTH_EMAIL_THROTTLED,    /* request: the lockout's */
+    NGX_HTTP_CLIENTAUTH_EMAIL_BANNED,       /* request: a ban elected */
+    NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED,    /* request: its length set */
     NGX_HTTP_CLIENTAUTH_EMAIL_HASHED,       /* request: password checked */
-    NGX_HTTP_CLIENTAUTH_EMAIL_BANNED,       /* request: a ban set */
     NGX_HTTP_CLIENTAUTH_EMAIL_STORED,       /* request: MULTI ... EXEC */
     NGX_HTTP_CLIENTAUTH_EMAIL_READ,         /* WATCH, the change, the user */
     NGX_HTTP_CLIENTAUTH_EMAIL_INDEXED,      /* WATCH, the new address */
@@ -199,6 +200,16 @@ static ngx_int_t ngx_http_clientauth_email_link(ngx_http_request_t *r,
 static int64_t ngx_http_clientauth_email_int(ngx_str_t *s);
 static ngx_int_t ngx_http_clientauth_email_keys(ngx_http_request_t *r,
     ngx_http_clientauth_email_t *es, const char *account, const char *user);
+static ngx_int_t ngx_http_clientauth_email_count(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es);
+static ngx_int_t ngx_http_clientauth_email_wait(ngx_http_request_t *r,
+    time_t retry);
+static ngx_int_t ngx_http_clientauth_email_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es);
+static ngx_int_t ngx_http_clientauth_email_escalated(ngx_http_request_t *r,
+    ngx_http_clientauth_email_t *es);
+static void ngx_http_clientauth_email_abandon(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_email_verify_password(
     ngx_http_request_t *r, ngx_http_clientauth_ctx_t *ctx,
     ngx_http_clientauth_email_t *es);
@@ -260,9 +271,9 @@ ngx_http_clientauth_email_request(ngx_http_request_t *r,
     }
 
     if (es->password.len > ascf->password_max) {
-        return ngx_http_clientauth_email_refused(r, es,
-                   NGX_HTTP_UNAUTHORIZED, "wrong_password",
-                   CA_T_WRONG_PASSWORD, NULL);
+        /* never hashed: no password of the user is that long */
+        return ngx_http_clientauth_email_refused(r, es, NGX_HTTP_FORBIDDEN,
+                   "wrong_password", CA_T_WRONG_PASSWORD, NULL);
     }
 
     if (ca_ident_normalise(&opts, (char *) acc->email.data, acc->email.len,
@@ -566,7 +577,16 @@ ngx_http_clientauth_email_next(ngx_http_request_t *r,
     switch (es->step) {
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_ASKED:
+        return ngx_http_clientauth_email_count(r, ctx, es);
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_THROTTLED:
         return ngx_http_clientauth_email_verify_password(r, ctx, es);
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_BANNED:
+        return ngx_http_clientauth_email_banned(r, ctx, es);
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED:
+        return ngx_http_clientauth_email_escalated(r, es);
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_HASHED:
         return ngx_http_clientauth_email_hashed(r, ctx, es);
@@ -639,38 +659,177 @@ ngx_http_clientauth_email_check(ngx_http_request_t *r,
 }
 
 
-/* Request, step 2: the current password, in the thread pool. */
+/*
+ * Request, step 2: the password check is counted like a login of the
+ * account (the lockout, the account's and the brand's windows), before any
+ * hashing, as the password change does (ngx_http_clientauth_password.c).
+ */
 
 static ngx_int_t
-ngx_http_clientauth_email_verify_password(ngx_http_request_t *r,
+ngx_http_clientauth_email_count(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
 {
-    ngx_int_t                        rc;
-    ngx_str_t                       *status;
-    ngx_http_clientauth_hash_in_t    in;
-    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_int_t                       n;
+    ngx_str_t                      *status;
+    ngx_http_clientauth_argv_t      cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
     static ngx_str_t  active = ngx_string("active");
 
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
     status = &es->usr[NGX_HTTP_CLIENTAUTH_EU_STATUS];
 
-    if (!ngx_http_clientauth_str_eq(status, &active)
-        || es->usr[NGX_HTTP_CLIENTAUTH_EU_HASH].len == 0)
-    {
+    if (!ngx_http_clientauth_str_eq(status, &active)) {
         /* locked by support since the session was checked */
         return ngx_http_clientauth_send_locked(r, NGX_HTTP_FORBIDDEN,
                                                "account_locked");
     }
 
+    n = ngx_http_clientauth_attempt_known(r, &es->attempt, &es->acc->account,
+                                          &es->acc->user, cmds);
+    if (n == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    es->step = NGX_HTTP_CLIENTAUTH_EMAIL_THROTTLED;
+
+    if (n == 0) {
+        return ngx_http_clientauth_email_verify_password(r, ctx, es);
+    }
+
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_email_reply,
+                                    cmds, n);
+}
+
+
+/* Over a limit, or one failure too many: 429, as a login would get. */
+
+static ngx_int_t
+ngx_http_clientauth_email_wait(ngx_http_request_t *r, time_t retry)
+{
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED);
+
+    if (ngx_http_clientauth_retry_after(r, retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_wait(r, "too_many_attempts", retry);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_email_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
+{
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!es->attempt.banner) {
+        /* another attempt set the ban: only say how long it lasts */
+        return ngx_http_clientauth_email_wait(r,
+                   (time_t) ((ngx_max(es->attempt.lock_ttl, 1000) + 999)
+                             / 1000));
+    }
+
+    rc = ngx_http_clientauth_escalate_commands(r, ascf, &es->attempt, cmds);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    es->step = NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED;
+
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_email_reply,
+                                    cmds, rc);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_email_escalated(ngx_http_request_t *r,
+    ngx_http_clientauth_email_t *es)
+{
+    time_t                           retry;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    retry = ngx_http_clientauth_ban_apply(r, ascf, &es->attempt);
+    if (retry == NGX_ERROR) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    return ngx_http_clientauth_email_wait(r, retry);
+}
+
+
+/* Redis failed the request after the attempt was counted: give it back. */
+
+static void
+ngx_http_clientauth_email_abandon(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_http_clientauth_account_t  *acc = ctx->flow;
+    ngx_http_clientauth_email_t    *es = acc->data;
+
+    ngx_http_clientauth_limit_undo(r,
+        ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+        &es->attempt);
+}
+
+
+/* Request, step 3: the current password, in the thread pool. */
+
+static ngx_int_t
+ngx_http_clientauth_email_verify_password(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
+{
+    time_t                           retry;
+    ngx_int_t                        rc;
+    ngx_http_clientauth_argv_t       cmds[2];
+    ngx_http_clientauth_hash_in_t    in;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    rc = ngx_http_clientauth_limit_verdict(r, ascf, &es->attempt, &retry);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_clientauth_email_wait(r, retry);
+    }
+
+    if (rc == NGX_AGAIN) {
+        /* one failure too many: the account is locked out, as by logins */
+        rc = ngx_http_clientauth_ban_commands(r, ascf, &es->attempt, cmds);
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        es->step = NGX_HTTP_CLIENTAUTH_EMAIL_BANNED;
+
+        return ngx_http_clientauth_call(r, ctx,
+                                        ngx_http_clientauth_email_reply,
+                                        cmds, rc);
+    }
+
+    /* counted from here on: a Redis failure gives the attempt back */
+    ctx->abandon = ngx_http_clientauth_email_abandon;
+
     ngx_memzero(&in, sizeof(ngx_http_clientauth_hash_in_t));
-    in.stored[in.nstored++] =
-                          (char *) es->usr[NGX_HTTP_CLIENTAUTH_EU_HASH].data;
+    /* no hash (an invited user who never set one): nothing matches */
+    in.stored[in.nstored++] = es->usr[NGX_HTTP_CLIENTAUTH_EU_HASH].len
+                 ? (char *) es->usr[NGX_HTTP_CLIENTAUTH_EU_HASH].data
+                 : ascf->dummy_hash;
     in.password = es->password;
 
     es->step = NGX_HTTP_CLIENTAUTH_EMAIL_HASHED;
 
     rc = ngx_http_clientauth_hash_run(r, ctx, ascf, &in, &es->verified);
+
+    if (rc != NGX_OK) {
+        /* not a guess: the password was never checked */
+        ngx_http_clientauth_limit_undo(r, ascf, &es->attempt);
+        ctx->abandon = NULL;
+    }
 
     if (rc == NGX_BUSY) {
         if (ngx_http_clientauth_retry_after(r, 1) != NGX_OK) {
@@ -702,14 +861,30 @@ static ngx_int_t
 ngx_http_clientauth_email_hashed(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
 {
-    if (es->verified.matched != 0) {
+    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ctx->abandon = NULL;
+
+    if (es->usr[NGX_HTTP_CLIENTAUTH_EU_HASH].len == 0
+        || es->verified.error || es->verified.matched != 0)
+    {
+        /* a failed login of the account: the failure stays counted */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: e-mail change of user %s of account %s "
-                      "refused: wrong current password", es->user,
-                      es->account);
-        return ngx_http_clientauth_email_refused(r, es,
-                   NGX_HTTP_UNAUTHORIZED, "wrong_password",
-                   CA_T_WRONG_PASSWORD, NULL);
+                      "refused: wrong current password%s", es->user,
+                      es->account,
+                      es->verified.error ? " (unusable stored hash)" : "");
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_FAILURE);
+        return ngx_http_clientauth_email_refused(r, es, NGX_HTTP_FORBIDDEN,
+                   "wrong_password", CA_T_WRONG_PASSWORD, NULL);
+    }
+
+    /* the right password clears the failure count, as a login does */
+    if (ngx_http_clientauth_limit_success(r, ascf, &es->attempt, &cmd) == 1)
+    {
+        (void) ngx_http_clientauth_redis_post(ascf->redis, &cmd, 1);
     }
 
     if (es->holder.len) {
@@ -1591,6 +1766,18 @@ ngx_http_clientauth_email_reply(ngx_http_request_t *r,
             rc = ngx_http_clientauth_reply_str(r->pool, reply, &es->holder);
         }
 
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_THROTTLED:
+        rc = ngx_http_clientauth_limit_reply(r, &es->attempt, n, reply);
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_BANNED:
+        ngx_http_clientauth_ban_reply(&es->attempt, n, reply);
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED:
+        ngx_http_clientauth_escalate_reply(&es->attempt, n, reply);
         break;
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_READ:

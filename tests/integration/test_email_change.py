@@ -117,6 +117,13 @@ def assert_changed(g, who):
     assert g.login(OLD, PASSWORD).status_code == 401
 
 
+def accounts(g):
+    """Redis but the throttle's counters (a password check counts)."""
+    return {k: v for k, v in g.redis.dump().items()
+            if not any(":%s:" % c in k for c in ("rl", "fails", "lock",
+                                                 "bans"))}
+
+
 def assert_unchanged(g, who, before):
     assert snapshot(g, who) == before
     assert outbox(g.redis, type="email_changed") == []
@@ -158,7 +165,7 @@ def test_request_sends_a_code_to_the_current_and_a_link_to_the_new(
      "invalid_email"),
     ({"email": "ANA@example.com", "current_password": PASSWORD}, 422,
      "same_email"),
-    ({"email": NEW, "current_password": "Wr0ng-password!"}, 401,
+    ({"email": NEW, "current_password": "Wr0ng-password!"}, 403,
      "wrong_password"),
 ], ids=["no-password", "no-email", "invalid", "same", "wrong-password"])
 def test_refused_request_changes_nothing(make_gateway, data, status, error):
@@ -175,6 +182,40 @@ def test_refused_request_changes_nothing(make_gateway, data, status, error):
     assert outbox(g.redis, type="email_change_code") == []
     if error != "wrong_password":
         assert g.redis.dump() == before
+
+
+def test_wrong_current_passwords_are_counted_by_the_lockout(make_gateway):
+    g = make_gateway(server="clientauth_lockout 3 15m 5m;\n"
+                            "clientauth_login_limit account 1000 1h;\n",
+                     locations=LOCATIONS)
+    ana = add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+
+    for _ in range(3):
+        assert s.ask(password="Wr0ng-password!").status_code == 403
+    r = s.ask()                     # locked out: even the right one waits
+
+    assert r.status_code == 429, r.text
+    assert int(r.headers["Retry-After"]) > 0
+    assert g.redis.call("EXISTS", change_key(ana)) == 0
+    assert outbox(g.redis, type="email_change_code") == []
+    # a login of the account is locked out as well
+    assert g.login(OLD, PASSWORD).status_code == 429
+
+
+def test_right_password_clears_the_failure_count(make_gateway):
+    g = make_gateway(server="clientauth_lockout 3 15m 5m;\n"
+                            "clientauth_login_limit account 1000 1h;\n",
+                     locations=LOCATIONS)
+    add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+
+    for _ in range(2):
+        assert s.ask(password="Wr0ng-password!").status_code == 403
+    assert s.ask().status_code == 202
+    for _ in range(2):
+        assert s.ask(password="Wr0ng-password!").status_code == 403
+    assert s.ask().status_code == 202
 
 
 def test_request_without_the_csrf_token_is_403(make_gateway):
@@ -199,7 +240,7 @@ def test_address_in_use_is_refused_alike_whoever_holds_it(make_gateway,
     else:
         add_user(g.redis, NEW, PASSWORD, perms=["billing"], parent=OLD)
     s = Session(g, OLD)
-    before = g.redis.dump()
+    before = accounts(g)
 
     r = s.ask(NEW.upper())
 
@@ -207,7 +248,7 @@ def test_address_in_use_is_refused_alike_whoever_holds_it(make_gateway,
     assert r.json() == {"ok": False, "error": "email_unavailable",
                         "message": "This address cannot be used for your "
                                    "customer area. Choose another one."}
-    assert g.redis.dump() == before
+    assert accounts(g) == before
     assert outbox(g.redis) == []
     assert ana.account not in r.text
 
