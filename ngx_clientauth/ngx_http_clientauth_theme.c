@@ -316,7 +316,7 @@ static const char  ngx_http_clientauth_email_html[] =
     "</button>\n</form>\n"
     "<p class=\"back\"><a href=\"{{login_url}}\">{{t.back_to_login}}</a>"
     "</p>{{/token}}\n"
-    "{{^token}}<dl class=\"facts\"><dt>{{t.account_email}}</dt>"
+    "{{^token}}<dl class=\"facts stack\"><dt>{{t.account_email}}</dt>"
     "<dd>{{email}}</dd>{{#new_email}}<dt>{{t.email_new}}</dt>"
     "<dd>{{new_email}}</dd>{{/new_email}}</dl>\n"
     "{{#new_email}}"
@@ -497,7 +497,10 @@ static const char  ngx_http_clientauth_css[] =
     ".sessions .when{display:block;color:var(--muted);font-size:.92rem}\n"
     ".sessions .here{color:var(--ok);font-weight:600}\n"
     ".sessions form{margin:0}\n"
-    ".logout{margin:1.2rem 0 0;text-align:center}\n";
+    ".logout{margin:1.2rem 0 0;text-align:center}\n"
+    /* self-service: e-mail change (long labels and addresses stack) */
+    ".facts.stack{grid-template-columns:1fr;gap:.1rem}\n"
+    ".facts.stack dd{margin:0 0 .6rem}\n";
 
 
 /*
