@@ -411,6 +411,23 @@ def test_expired_code_and_link_are_dead(make_gateway):
     assert s.get("email").json() == {"ok": True, "pending": False}
 
 
+def test_expired_code_is_dead_while_the_change_is_kept_for_its_grace(
+        make_gateway):
+    g = gateway(make_gateway, "clientauth_reset_lifetime 1s;\n"
+                              "clientauth_email_change_grace 1h;\n")
+    ana = add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+    code, verify, _ = asked(s)
+    before = snapshot(g, ana)
+    time.sleep(1.1)
+
+    assert g.redis.call("PTTL", change_key(ana)) > 3600 * 1000
+    assert s.confirm(code).status_code == 410
+    assert s.open(verify).status_code == 410
+    assert g.redis.call("EXISTS", change_key(ana)) == 0
+    assert_unchanged(g, ana, before)
+
+
 # ================================================================ cancel
 
 def token_of(url):
