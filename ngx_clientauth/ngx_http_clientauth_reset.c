@@ -903,7 +903,7 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     /* the hash now stored goes to the history (an upgrade may have run) */
     rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH] = rs->now[2];
 
-    max = 9 + ngx_http_clientauth_revoke_size(rs->sessions);
+    max = 10 + ngx_http_clientauth_revoke_size(rs->sessions);
 
     cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
@@ -996,6 +996,19 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     }
 
     n += rc;
+
+    /* self-service: whoever asked for a pending e-mail change lost */
+    if (ca_key_user_email_change(key, sizeof(key), (char *) ascf->brand.data,
+                                 rs->account, rs->user)
+        < 0
+        || (p = (u_char *) ngx_http_clientauth_pool_cstr(r, key)) == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], (char *) p);
 
     to.account = rs->account;
     to.user = rs->user;

@@ -592,6 +592,54 @@ def test_change_racing_a_password_reset(make_gateway):
     assert_changed(g, ana)
 
 
+def test_password_reset_cancels_a_pending_change(make_gateway):
+    """Whoever reads the current address and resets the password wins over
+    whoever asked for the change (with the password they had)."""
+    g = gateway(make_gateway, "clientauth_email_change_grace 1s;\n")
+    ana = add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+    code, verify, _ = asked(s)
+    assert s.open(verify).status_code == 200
+    before = snapshot(g, ana)[1:]
+
+    assert confirm(g, ask_link(g, OLD), "N3w-secret!pw").status_code == 200
+    time.sleep(1.1)
+
+    assert g.redis.call("EXISTS", change_key(ana)) == 0
+    assert snapshot(g, ana)[1:] == before
+    assert g.redis.call("HGET", user_key(ana), "email") == OLD
+    s2 = Session(g, OLD, "N3w-secret!pw")
+    assert s2.get("email").json() == {"ok": True, "pending": False}
+    assert s2.confirm(code).status_code == 410
+
+
+@pytest.mark.parametrize("command", ["XADD", "HSET"])
+def test_redis_failure_while_asking_stores_nothing(make_gateway, redis_store,
+                                                   command):
+    proxy = FaultProxy(redis_store.port).start()
+    try:
+        g = gateway(make_gateway, redis=_Via(redis_store, proxy.port),
+                    redis_opts="timeout=300ms")
+        ana = add_user(g.redis, OLD, PASSWORD)
+        s = Session(g, OLD)
+        rule = proxy.fail(command, "err", key=None if command == "XADD"
+                          else change_key(ana))
+
+        r = s.ask()
+
+        assert r.status_code == 503, (r.status_code, r.text)
+        assert rule.hits >= 1
+        assert g.redis.call("EXISTS", change_key(ana)) == 0
+        assert outbox(g.redis) == [] or all(
+            m["type"] == "login_notice" for m in outbox(g.redis))
+        proxy.clear()
+        wait_until(lambda: s.ask().status_code == 202, 5,
+                   "the request to work once Redis answers")
+    finally:
+        proxy.clear()
+        proxy.stop()
+
+
 class _Via:
     """The test's Redis, the gateway talking to it through a proxy."""
 
