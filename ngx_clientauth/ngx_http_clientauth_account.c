@@ -51,6 +51,12 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
     { ngx_string("password"), NGX_HTTP_POST,
       ngx_http_clientauth_account_password },
 
+    /* sessions */
+    { ngx_string("sessions"), NGX_HTTP_GET,
+      ngx_http_clientauth_account_sessions },
+    { ngx_string("sessions/revoke"), NGX_HTTP_POST,
+      ngx_http_clientauth_account_revoke },
+
     /* primary e-mail change (ngx_http_clientauth_email.c) */
     { ngx_string("email"), NGX_HTTP_GET, ngx_http_clientauth_email_status },
     { ngx_string("email"), NGX_HTTP_POST, ngx_http_clientauth_email_request },
@@ -77,6 +83,10 @@ static struct {
 
     /* password change */
     { ngx_string("password"), CA_T_ACCOUNT_PASSWORD_DONE },
+
+    /* sessions */
+    { ngx_string("revoked"), CA_T_SESSION_REVOKED },
+    { ngx_string("revoked_all"), CA_T_SESSIONS_REVOKED },
 
     /* primary e-mail change */
     { ngx_string("email_changed"), CA_T_EMAIL_CHANGED },
@@ -439,8 +449,8 @@ ngx_http_clientauth_account_view(ngx_http_request_t *r,
         return ngx_http_clientauth_account_json(r, acc);
     }
 
-    return ngx_http_clientauth_account_page(r, acc, NGX_HTTP_OK, 0,
-                                            CA_T_COUNT);
+    /* the page lists the sessions too */
+    return ngx_http_clientauth_account_sessions_page(r, ctx);
 }
 
 

@@ -58,6 +58,7 @@
 
 
 #include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
 #include "ca_form.h"
 
 
@@ -127,6 +128,27 @@ ngx_str_t *ngx_http_clientauth_account_url(ngx_http_request_t *r);
 /* ngx_http_clientauth_password.c */
 ngx_int_t ngx_http_clientauth_account_password(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
+
+/* ngx_http_clientauth_sessions.c */
+ngx_int_t ngx_http_clientauth_account_sessions(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+ngx_int_t ngx_http_clientauth_account_sessions_page(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+ngx_int_t ngx_http_clientauth_account_revoke(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+
+/*
+ * For a MULTI that ends every other session of the user (a password
+ * change, "sign out everywhere else"): DEL of the sessions listed (an
+ * SMEMBERS of the index) but this one, SREM from the index, and this
+ * session's move to the user's new generation gen (which the same MULTI
+ * sets).  At most ngx_http_clientauth_sessions_end_size() commands; how
+ * many, or NGX_ERROR; *ended counts the sessions.
+ */
+ngx_int_t ngx_http_clientauth_sessions_end_others(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_array_t *listed,
+    ngx_http_clientauth_argv_t *cmds, ngx_str_t *gen, ngx_uint_t *ended);
+ngx_uint_t ngx_http_clientauth_sessions_end_size(ngx_array_t *listed);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_ACCOUNT_H_INCLUDED_ */

@@ -18,6 +18,7 @@
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_limit.h"
 #include "ca_next.h"
+#include "ca_device.h"
 
 
 typedef enum {
@@ -65,6 +66,7 @@ typedef struct {
     ngx_http_clientauth_hash_out_t    verified;
     char                              token[CA_TOKEN_LEN + 1];
     char                              csrf[CA_TOKEN_LEN + 1];
+    char                              device[CA_DEVICE_NAME_MAX];
     char                              session_id[
                                   NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN + 1];
 } ngx_http_clientauth_login_t;
@@ -90,6 +92,8 @@ static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static size_t ngx_http_clientauth_login_device(ngx_http_request_t *r,
+    char *buf);
 static ngx_int_t ngx_http_clientauth_login_account_fields(
     ngx_http_request_t *r, ngx_http_clientauth_login_t *lg,
     ngx_http_clientauth_argv_t *cmd, u_char *now, size_t len);
@@ -637,11 +641,25 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 }
 
 
+/* The device the User-Agent names: "Firefox (Linux)" (ca_device.h). */
+
+static size_t
+ngx_http_clientauth_login_device(ngx_http_request_t *r, char *buf)
+{
+    ngx_table_elt_t  *ua;
+
+    ua = r->headers_in.user_agent;
+
+    return ua ? ca_device_name(buf, (char *) ua->value.data, ua->value.len)
+              : ca_device_name(buf, "", 0);
+}
+
+
 /*
  * What the self-service area reads of a session, never the access phase:
  * its CSRF token k (random, 256 bits), an opaque id i for the lists of
  * sessions (random: neither the token nor its hash), when it was made (c,
- * ms) and the client's address (ip).
+ * ms), the client's address (ip) and device (ua).
  */
 
 static ngx_int_t
@@ -665,6 +683,10 @@ ngx_http_clientauth_login_account_fields(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(cmd, "ip");
     ngx_http_clientauth_argv_add(cmd, r->connection->addr_text.data,
                                  r->connection->addr_text.len);
+    ngx_http_clientauth_argv_add_str(cmd, "ua");
+    ngx_http_clientauth_argv_add(cmd, lg->device,
+                                 ngx_http_clientauth_login_device(r,
+                                                                  lg->device));
 
     return NGX_OK;
 }

@@ -13,8 +13,9 @@
  * and only if the password, the status and the session generation are
  * still those checked, one MULTI stores the new hash, keeps the old one in
  * the history, kills a pending reset link, ends every other session (a
- * new generation, which this session is moved to), clears the failure
- * count and queues password_changed.  This session stays logged in.
+ * new generation, which this session is moved to:
+ * ngx_http_clientauth_sessions_end_others()), clears the failure count
+ * and queues password_changed.  This session stays logged in.
  */
 
 
@@ -97,9 +98,6 @@ static ngx_int_t ngx_http_clientauth_pw_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
 static ngx_int_t ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
-static ngx_int_t ngx_http_clientauth_pw_sessions(ngx_http_request_t *r,
-    ngx_http_clientauth_pw_t *pw, ngx_http_clientauth_argv_t *cmds,
-    ngx_str_t *gen);
 static ngx_int_t ngx_http_clientauth_pw_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
 static void ngx_http_clientauth_pw_forget_failures(ngx_http_request_t *r,
@@ -619,11 +617,9 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     keep = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     gen = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    /* a DEL and an SREM for each ARGS_MAX - 2 other sessions */
-    n = pw->sessions ? pw->sessions->nelts : 0;
-    cmds = ngx_palloc(r->pool, (12 + 2 * (n / (NGX_HTTP_CLIENTAUTH_ARGS_MAX
-                                               - 2) + 1))
-                               * sizeof(ngx_http_clientauth_argv_t));
+    cmds = ngx_palloc(r->pool,
+                      (9 + ngx_http_clientauth_sessions_end_size(pw->sessions))
+                      * sizeof(ngx_http_clientauth_argv_t));
 
     if (sgen == NGX_ERROR || now == NULL || keep == NULL || gen == NULL
         || cmds == NULL)
@@ -684,7 +680,8 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
                                      - keep);
     }
 
-    rc = ngx_http_clientauth_pw_sessions(r, pw, &cmds[n], &g);
+    rc = ngx_http_clientauth_sessions_end_others(r, acc, pw->sessions,
+                                                 &cmds[n], &g, &pw->ended);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -719,81 +716,6 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
 
     return ngx_http_clientauth_txn_call(r, ctx, ngx_http_clientauth_pw_reply,
                                         cmds, n);
-}
-
-
-/*
- * The other sessions listed go now (DEL, and out of the index), and this
- * one joins the new generation; any not listed (a login in flight) belongs
- * to the old generation, which no request accepts.
- */
-
-static ngx_int_t
-ngx_http_clientauth_pw_sessions(ngx_http_request_t *r,
-    ngx_http_clientauth_pw_t *pw, ngx_http_clientauth_argv_t *cmds,
-    ngx_str_t *gen)
-{
-    char                            *set, *copy;
-    ngx_int_t                        del, srem;
-    ngx_str_t                       *hash;
-    ngx_uint_t                       i, n;
-    ngx_http_clientauth_ctx_t       *ctx;
-    ngx_http_clientauth_account_t   *acc;
-    char                             key[CA_KEY_MAX];
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-    acc = ctx->flow;
-
-    if (ca_key_user_sessions(key, sizeof(key), (char *) acc->brand.data,
-                             (char *) acc->account.data,
-                             (char *) acc->user.data) < 0
-        || (set = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    hash = pw->sessions ? pw->sessions->elts : NULL;
-    del = -1;
-    srem = -1;
-    n = 0;
-
-    for (i = 0; pw->sessions && i < pw->sessions->nelts; i++) {
-        if (hash[i].len != CA_TOKEN_HASH_LEN
-            || ngx_http_clientauth_str_eq(&hash[i], &acc->token_hash)
-            || ca_key_session(key, sizeof(key), (char *) acc->brand.data,
-                              (char *) hash[i].data) < 0)
-        {
-            continue;
-        }
-
-        copy = ngx_http_clientauth_pool_cstr(r, key);
-        if (copy == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (srem < 0 || cmds[srem].argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
-            del = n++;
-            ngx_http_clientauth_argv_reset(&cmds[del]);
-            ngx_http_clientauth_argv_add_str(&cmds[del], "DEL");
-
-            srem = n++;
-            ngx_http_clientauth_argv_reset(&cmds[srem]);
-            ngx_http_clientauth_argv_add_str(&cmds[srem], "SREM");
-            ngx_http_clientauth_argv_add_str(&cmds[srem], set);
-        }
-
-        ngx_http_clientauth_argv_add_str(&cmds[del], copy);
-        ngx_http_clientauth_argv_add(&cmds[srem], hash[i].data, hash[i].len);
-        pw->ended++;
-    }
-
-    ngx_http_clientauth_argv_reset(&cmds[n]);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
-    ngx_http_clientauth_argv_add_str(&cmds[n], pw->skey);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "g");
-    ngx_http_clientauth_argv_add(&cmds[n++], gen->data, gen->len);
-
-    return n;
 }
 
 
