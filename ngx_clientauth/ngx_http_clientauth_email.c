@@ -411,6 +411,7 @@ ngx_int_t
 ngx_http_clientauth_email_cancel_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
+    ngx_http_clientauth_email_op_e  op;
     ngx_http_clientauth_email_t    *es;
     ngx_http_clientauth_account_t  *acc;
 
@@ -434,9 +435,10 @@ ngx_http_clientauth_email_cancel_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    es = ngx_http_clientauth_email_init(r, acc,
-             r->method == NGX_HTTP_POST ? NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_LINK
-                                        : NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_PAGE);
+    op = (r->method == NGX_HTTP_POST) ? NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_LINK
+                                      : NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_PAGE;
+
+    es = ngx_http_clientauth_email_init(r, acc, op);
     if (es == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -2016,6 +2018,11 @@ ngx_http_clientauth_email_refused(ngx_http_request_t *r,
     ca_text_e text, ngx_str_t *arg)
 {
     ngx_http_clientauth_outcome_t  oc;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "clientauth: e-mail change step of user %s of account %s "
+                  "refused: %s", es->user[0] ? es->user : "-",
+                  es->account[0] ? es->account : "-", code);
 
     if (ngx_http_clientauth_accepts(r, "application/json")
         || es->op == NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_LINK
