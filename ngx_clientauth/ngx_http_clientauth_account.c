@@ -29,8 +29,6 @@ static ngx_int_t ngx_http_clientauth_account_dispatch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_uint_t ngx_http_clientauth_account_csrf(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc);
-static ngx_int_t ngx_http_clientauth_account_view(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx);
 static u_char *ngx_http_clientauth_account_esc(u_char *p, ngx_str_t *value,
     const char *then);
 static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
@@ -44,8 +42,8 @@ static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
 
 static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[] =
 {
-    /* the area's page */
-    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
+    /* the area's page (a due e-mail change applies first: …_email.c) */
+    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_email_view },
 
     /* password change */
     { ngx_string("password"), NGX_HTTP_POST,
@@ -439,7 +437,7 @@ ngx_http_clientauth_account_ok(ngx_http_request_t *r, const char *done,
 
 /* GET /auth/account/: JSON clients get who they are and the token. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_clientauth_account_view(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {

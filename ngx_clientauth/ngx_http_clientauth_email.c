@@ -54,6 +54,7 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED,    /* request: its length set */
     NGX_HTTP_CLIENTAUTH_EMAIL_HASHED,       /* request: password checked */
     NGX_HTTP_CLIENTAUTH_EMAIL_STORED,       /* request: MULTI ... EXEC */
+    NGX_HTTP_CLIENTAUTH_EMAIL_PEEKED,       /* the area's page: is one due? */
     NGX_HTTP_CLIENTAUTH_EMAIL_READ,         /* WATCH, the change, the user */
     NGX_HTTP_CLIENTAUTH_EMAIL_INDEXED,      /* WATCH, the new address */
     NGX_HTTP_CLIENTAUTH_EMAIL_WRITTEN       /* MULTI ... EXEC */
@@ -67,7 +68,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_EMAIL_VERIFY,       /* the new address's link */
     NGX_HTTP_CLIENTAUTH_EMAIL_GIVE_UP,      /* the user, logged in */
     NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_LINK,  /* the current address's link */
-    NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_PAGE   /* GET of that link: a form */
+    NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_PAGE,  /* GET of that link: a form */
+    NGX_HTTP_CLIENTAUTH_EMAIL_VIEW          /* the area's page */
 } ngx_http_clientauth_email_op_e;
 
 
@@ -210,6 +212,9 @@ static ngx_int_t ngx_http_clientauth_email_escalated(ngx_http_request_t *r,
     ngx_http_clientauth_email_t *es);
 static void ngx_http_clientauth_email_abandon(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
+static ngx_int_t ngx_http_clientauth_email_peeked(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es);
+static void ngx_http_clientauth_email_state(ngx_http_clientauth_email_t *es);
 static ngx_int_t ngx_http_clientauth_email_verify_password(
     ngx_http_request_t *r, ngx_http_clientauth_ctx_t *ctx,
     ngx_http_clientauth_email_t *es);
@@ -312,6 +317,60 @@ ngx_http_clientauth_email_status(ngx_http_request_t *r,
     }
 
     return ngx_http_clientauth_email_watch(r, ctx, es);
+}
+
+
+/*
+ * GET the area's page: a change whose grace time has passed applies as the
+ * customer looks at the area (one HMGET more, on the shared connection;
+ * the check-and-set only when one is due), then the page as it was.
+ */
+
+ngx_int_t
+ngx_http_clientauth_email_view(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx)
+{
+    ngx_uint_t                    i;
+    ngx_http_clientauth_argv_t    cmd;
+    ngx_http_clientauth_email_t  *es;
+
+    es = ngx_http_clientauth_email_init(r, ctx->flow,
+                                        NGX_HTTP_CLIENTAUTH_EMAIL_VIEW);
+    if (es == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmd, es->ckey);
+
+    for (i = 0; i < NGX_HTTP_CLIENTAUTH_EC_LAST; i++) {
+        ngx_http_clientauth_argv_add_str(&cmd,
+                                         ngx_http_clientauth_email_fields[i]);
+    }
+
+    ctx->next = ngx_http_clientauth_email_next;
+    es->step = NGX_HTTP_CLIENTAUTH_EMAIL_PEEKED;
+
+    return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_email_reply,
+                                    &cmd, 1);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_email_peeked(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
+{
+    ngx_http_clientauth_email_state(es);
+
+    if (ngx_http_clientauth_email_pending(es)
+        && ca_email_change_state(&es->ec, ngx_http_clientauth_now_ms())
+           == CA_EC_APPLY)
+    {
+        return ngx_http_clientauth_email_watch(r, ctx, es);
+    }
+
+    return ngx_http_clientauth_account_view(r, ctx);
 }
 
 
@@ -595,6 +654,9 @@ ngx_http_clientauth_email_next(ngx_http_request_t *r,
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_STORED:
         return ngx_http_clientauth_email_requested(r, es);
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_PEEKED:
+        return ngx_http_clientauth_email_peeked(r, ctx, es);
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_READ:
         return ngx_http_clientauth_email_decide(r, ctx, es);
@@ -1179,6 +1241,25 @@ ngx_http_clientauth_email_int(ngx_str_t *s)
 }
 
 
+/* The change's state, from its record. */
+
+static void
+ngx_http_clientauth_email_state(ngx_http_clientauth_email_t *es)
+{
+    es->ec.expires = ngx_http_clientauth_email_int(
+                                     &es->rec[NGX_HTTP_CLIENTAUTH_EC_EXPIRES]);
+    es->ec.verified = ngx_http_clientauth_email_int(
+                                    &es->rec[NGX_HTTP_CLIENTAUTH_EC_VERIFIED]);
+    es->ec.due = ngx_http_clientauth_email_int(
+                                         &es->rec[NGX_HTTP_CLIENTAUTH_EC_DUE]);
+    es->ec.confirmed = (ngx_http_clientauth_email_int(
+                               &es->rec[NGX_HTTP_CLIENTAUTH_EC_CONFIRMED])
+                        != 0);
+    es->ec.tries = (unsigned) ngx_http_clientauth_email_int(
+                                       &es->rec[NGX_HTTP_CLIENTAUTH_EC_TRIES]);
+}
+
+
 static ngx_uint_t
 ngx_http_clientauth_email_pending(ngx_http_clientauth_email_t *es)
 {
@@ -1224,17 +1305,7 @@ ngx_http_clientauth_email_decide(ngx_http_request_t *r,
         return ngx_http_clientauth_email_answer(r, es);
     }
 
-    es->ec.expires = ngx_http_clientauth_email_int(
-                                     &es->rec[NGX_HTTP_CLIENTAUTH_EC_EXPIRES]);
-    es->ec.verified = ngx_http_clientauth_email_int(
-                                    &es->rec[NGX_HTTP_CLIENTAUTH_EC_VERIFIED]);
-    es->ec.due = ngx_http_clientauth_email_int(
-                                         &es->rec[NGX_HTTP_CLIENTAUTH_EC_DUE]);
-    es->ec.confirmed = (ngx_http_clientauth_email_int(
-                               &es->rec[NGX_HTTP_CLIENTAUTH_EC_CONFIRMED])
-                        != 0);
-    es->ec.tries = (unsigned) ngx_http_clientauth_email_int(
-                                       &es->rec[NGX_HTTP_CLIENTAUTH_EC_TRIES]);
+    ngx_http_clientauth_email_state(es);
 
     /* the "this was not me" link works until the change has applied */
     if (es->op == NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL_LINK
@@ -1782,6 +1853,11 @@ ngx_http_clientauth_email_reply(ngx_http_request_t *r,
         ngx_http_clientauth_escalate_reply(&es->attempt, n, reply);
         break;
 
+    case NGX_HTTP_CLIENTAUTH_EMAIL_PEEKED:
+        rc = ngx_http_clientauth_email_fields_of(r, reply, es->rec,
+                                                 NGX_HTTP_CLIENTAUTH_EC_LAST);
+        break;
+
     case NGX_HTTP_CLIENTAUTH_EMAIL_READ:
         if (n == 1) {
             rc = ngx_http_clientauth_email_fields_of(r, reply, es->rec,
@@ -1855,6 +1931,16 @@ ngx_http_clientauth_email_answer(ngx_http_request_t *r,
     u_char                          num[NGX_INT_T_LEN];
 
     done = NULL;
+
+    if (es->op == NGX_HTTP_CLIENTAUTH_EMAIL_VIEW) {
+        /* applied (or found dead, or refused) on the way: the area's page */
+        if (es->outcome == NGX_HTTP_CLIENTAUTH_EMAIL_CHANGED) {
+            es->acc->email = es->rec[NGX_HTTP_CLIENTAUTH_EC_EMAIL];
+        }
+
+        return ngx_http_clientauth_account_view(r,
+                   ngx_http_get_module_ctx(r, ngx_http_clientauth_module));
+    }
 
     switch (es->outcome) {
 

@@ -12,6 +12,8 @@
 #include "ngx_http_clientauth_module.h"
 
 
+ngx_int_t ngx_http_clientauth_email_view(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
 ngx_int_t ngx_http_clientauth_email_request(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 ngx_int_t ngx_http_clientauth_email_status(ngx_http_request_t *r,

@@ -501,6 +501,26 @@ def test_grace_applies_a_verified_change_without_the_code(make_gateway):
     assert_changed(g, ana)
 
 
+@pytest.mark.parametrize("accept", [JSON, HTML], ids=["json", "html"])
+def test_grace_applies_as_the_area_s_page_is_viewed(make_gateway, accept):
+    g = gateway(make_gateway, "clientauth_email_change_grace 1s;\n")
+    ana = add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+    _, verify, _ = asked(s)
+    assert s.open(verify).status_code == 200
+    assert s.get("").json()["email"] == OLD         # not due yet
+
+    time.sleep(1.1)
+    r = s.get("", accept=accept)
+
+    assert r.status_code == 200, r.text
+    if accept == JSON:
+        assert r.json()["email"] == NEW
+    else:
+        assert NEW in r.text
+    assert_changed(g, ana)
+
+
 def test_grace_needs_the_new_address_verified(make_gateway):
     g = gateway(make_gateway, "clientauth_email_change_grace 1s;\n"
                               "clientauth_reset_lifetime 2s;\n")
