@@ -1587,6 +1587,7 @@ static ngx_int_t
 ngx_http_clientauth_email_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
 {
+    char                             *copy;
     u_char                           *ref;
     size_t                            len;
     ngx_str_t                        *old, *reset, *new_email;
@@ -1659,10 +1660,14 @@ ngx_http_clientauth_email_apply(ngx_http_request_t *r,
                         (char *) reset->data)
            >= 0)
     {
+        copy = ngx_http_clientauth_pool_cstr(r, key);
+        if (copy == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
-        ngx_http_clientauth_argv_add_str(&cmds[n++],
-                                       ngx_http_clientauth_pool_cstr(r, key));
+        ngx_http_clientauth_argv_add_str(&cmds[n++], copy);
     }
 
     /* the owner's address is the account's primary one */
@@ -1672,10 +1677,14 @@ ngx_http_clientauth_email_apply(ngx_http_request_t *r,
                           es->account)
            >= 0)
     {
+        copy = ngx_http_clientauth_pool_cstr(r, key);
+        if (copy == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         ngx_http_clientauth_argv_reset(&cmds[n]);
         ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
-        ngx_http_clientauth_argv_add_str(&cmds[n],
-                                       ngx_http_clientauth_pool_cstr(r, key));
+        ngx_http_clientauth_argv_add_str(&cmds[n], copy);
         ngx_http_clientauth_argv_add_str(&cmds[n], "email");
         ngx_http_clientauth_argv_add(&cmds[n++], new_email->data,
                                      new_email->len);
@@ -1721,12 +1730,6 @@ ngx_http_clientauth_email_apply(ngx_http_request_t *r,
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
-
-    for (len = 0; len < n; len++) {
-        if (cmds[len].argc > 1 && cmds[len].argv[1] == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
 
     es->outcome = NGX_HTTP_CLIENTAUTH_EMAIL_CHANGED;
     es->aborted = 0;
