@@ -40,7 +40,8 @@ static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
  * naming the feature (ngx_http_clientauth_account.h).
  */
 
-static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[] =
+static ngx_http_clientauth_account_route_t
+    ngx_http_clientauth_account_routes[] =
 {
     /* the area's page (a due e-mail change applies first: …_email.c) */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_email_view },
@@ -328,26 +329,14 @@ ngx_http_clientauth_account_csrf(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc)
 {
     ngx_str_t         sent;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     ngx_http_clientauth_form_value(&acc->form, "csrf", &sent);
 
-    for (part = &r->headers_in.headers.part;
-         sent.len == 0 && part;
-         part = part->next)
-    {
-        h = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == sizeof("X-CSRF-Token") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "X-CSRF-Token",
-                                   h[i].key.len) == 0)
-            {
-                sent = h[i].value;
-                break;
-            }
+    if (sent.len == 0) {
+        h = ngx_http_clientauth_find_header(r, "X-CSRF-Token");
+        if (h) {
+            sent = h->value;
         }
     }
 

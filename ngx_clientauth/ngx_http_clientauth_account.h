@@ -51,6 +51,14 @@
  *      session"), its opaque id and generation (the user's sgen when it was
  *      made) and its CSRF token.  ngx_http_clientauth_account_held() tells
  *      whether the user holds a permission.
+ *
+ *   5. Pages: the area's page is the template account.html (theme.c) with
+ *      every form carrying {{csrf}}; ngx_http_clientauth_account_page()
+ *      renders it again after a refusal (status, broken rules or an error
+ *      text); a success's ?done=WHAT notice is a row of
+ *      ngx_http_clientauth_account_notices[].  Ending the user's other
+ *      sessions in a MULTI: ngx_http_clientauth_sessions_end_others().
+ *      Every refusal changes nothing in Redis; test it with redis.dump().
  */
 
 #ifndef _NGX_HTTP_CLIENTAUTH_ACCOUNT_H_INCLUDED_

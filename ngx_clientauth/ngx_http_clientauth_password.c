@@ -199,60 +199,33 @@ static ngx_int_t
 ngx_http_clientauth_pw_record(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw)
 {
-    u_char                          *p;
-    ngx_http_clientauth_argv_t       cmds[4];
-    ngx_http_clientauth_account_t   *acc = ctx->flow;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-    char                            *brand, *a, *u;
-    char                             ukey[CA_KEY_MAX], hkey[CA_KEY_MAX];
-    char                             akey[CA_KEY_MAX], setkey[CA_KEY_MAX];
-    char                             skey[CA_KEY_MAX];
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ngx_http_clientauth_argv_t      cmds[4];
+    ngx_http_clientauth_account_t  *acc = ctx->flow;
+    char                           *brand, *a, *u;
+    char                            key[CA_KEY_MAX], setkey[CA_KEY_MAX];
 
     brand = (char *) acc->brand.data;
     a = (char *) acc->account.data;
     u = (char *) acc->user.data;
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-
-    if (p == NULL
-        || ca_key_user(ukey, sizeof(ukey), brand, a, u) < 0
-        || ca_key_user_history(hkey, sizeof(hkey), brand, a, u) < 0
-        || ca_key_account(akey, sizeof(akey), brand, a) < 0
-        || ca_key_user_sessions(setkey, sizeof(setkey), brand, a, u) < 0
-        || ca_key_session(skey, sizeof(skey), brand,
+    if (ca_key_user_sessions(setkey, sizeof(setkey), brand, a, u) < 0
+        || ca_key_user(key, sizeof(key), brand, a, u) < 0
+        || (pw->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ca_key_session(key, sizeof(key), brand,
                           (char *) acc->token_hash.data) < 0
-        || (pw->ukey = ngx_http_clientauth_pool_cstr(r, ukey)) == NULL
-        || (pw->skey = ngx_http_clientauth_pool_cstr(r, skey)) == NULL)
+        || (pw->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ngx_http_clientauth_new_password_reads(r, a, u, &cmds[1])
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_clientauth_argv_reset(&cmds[0]);
     ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[0], ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[0], pw->ukey);
     ngx_http_clientauth_argv_add_str(&cmds[0], "hash");
     ngx_http_clientauth_argv_add_str(&cmds[0], "status");
     ngx_http_clientauth_argv_add_str(&cmds[0], "sgen");
-
-    /* the last N passwords: the current one and N - 1 former ones */
-    ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "LRANGE");
-    ngx_http_clientauth_argv_add_str(&cmds[1], hkey);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "0");
-    ngx_http_clientauth_argv_add(&cmds[1], p,
-                                 ngx_sprintf(p, "%i",
-                                     (ngx_int_t) ascf->password_history - 2)
-                                 - p);
-
-    ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], akey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "customer_number");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "nic");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "phone");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "domain");
 
     ngx_http_clientauth_argv_reset(&cmds[3]);
     ngx_http_clientauth_argv_add_str(&cmds[3], "SMEMBERS");
@@ -939,25 +912,18 @@ ngx_http_clientauth_pw_reply(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_CLIENTAUTH_PW_APPLIED: MULTI ... EXEC */
-        if (reply->type == REDIS_REPLY_NIL) {
-            /* EXEC: a watched key changed, nothing was done */
+        switch (ngx_http_clientauth_exec_reply(r, reply, "password change")) {
+
+        case NGX_DECLINED:
             pw->aborted = 1;
             break;
-        }
 
-        if (reply->type != REDIS_REPLY_ARRAY) {
-            break;              /* +OK of MULTI, +QUEUED */
-        }
+        case NGX_OK:
+            pw->applied = 1;
+            break;
 
-        pw->applied = 1;
-
-        for (i = 0; i < reply->elements; i++) {
-            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "clientauth: redis refused a password change "
-                              "write: %s", reply->element[i]->str);
-                pw->applied = 0;
-            }
+        default: /* NGX_AGAIN: +OK of MULTI, +QUEUED; NGX_ERROR */
+            break;
         }
 
         break;

@@ -946,21 +946,18 @@ ngx_http_clientauth_sessions_reply(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_CLIENTAUTH_SS_APPLIED: MULTI ... EXEC */
-        if (reply->type == REDIS_REPLY_NIL) {
+        switch (ngx_http_clientauth_exec_reply(r, reply, "sessions")) {
+
+        case NGX_DECLINED:
             ss->aborted = 1;
             break;
-        }
 
-        if (reply->type != REDIS_REPLY_ARRAY) {
-            break;              /* +OK of MULTI, +QUEUED */
-        }
+        case NGX_OK:
+            ss->applied = 1;
+            break;
 
-        ss->applied = 1;
-
-        for (i = 0; i < reply->elements; i++) {
-            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
-                ss->applied = 0;
-            }
+        default: /* NGX_AGAIN: +OK of MULTI, +QUEUED; NGX_ERROR */
+            break;
         }
 
         break;

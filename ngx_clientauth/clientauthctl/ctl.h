@@ -65,6 +65,9 @@
     "  " CTL_NAME " [OPTIONS] user email BRAND IDENTIFIER --email NEW\n"
 #define CTL_SYNOPSIS_SESSIONS_REVOKE                                         \
     "  " CTL_NAME " [OPTIONS] sessions revoke BRAND IDENTIFIER\n"
+/* self-service (issue 10) */
+#define CTL_SYNOPSIS_SESSIONS_LIST                                           \
+    "  " CTL_NAME " [OPTIONS] sessions list BRAND IDENTIFIER\n"
 #define CTL_SYNOPSIS_OUTBOX_SHOW                                             \
     "  " CTL_NAME " [OPTIONS] outbox show BRAND IDENTIFIER [--count N]\n"    \
     "        [--show-urls]\n"
@@ -302,6 +305,7 @@ int ctl_sessions_watch_live(ctl_t *ctl, const ctl_user_t *u,
 int ctl_sessions_queue_hset(ctl_t *ctl, const redisReply *members,
     const char *keys, const char *field, const char *value, long long *n);
 int ctl_sessions_revoke(ctl_t *ctl, int argc, char **argv);
+int ctl_sessions_list(ctl_t *ctl, int argc, char **argv);  /* issue 10 */
 
 /* user_add.c: the add shared by user add and user import */
 void ctl_add_init(ctl_add_t *add, const char *usage_of);

@@ -38,6 +38,8 @@ static const ctl_verb_t  ctl_verbs[] = {
     { "user",     "unlock", ctl_user_unlock },
     { "sessions", "revoke", ctl_sessions_revoke },
     { "outbox",   "show",   ctl_outbox_show },
+    /* self-service (issue 10) */
+    { "sessions", "list",   ctl_sessions_list },
     { NULL, NULL, NULL }
 };
 
@@ -60,6 +62,7 @@ static const char  ctl_usage[] =
     "usage:\n"
     CTL_SYNOPSIS_USER
     CTL_SYNOPSIS_SESSIONS_REVOKE
+    CTL_SYNOPSIS_SESSIONS_LIST
     CTL_SYNOPSIS_OUTBOX_SHOW
     "\n"
     "Provisions and operates ngx_clientauth accounts in Redis.\n"
@@ -210,6 +213,7 @@ ctl_group_help(const char *group)
     if (strcmp(group, "sessions") == 0) {
         fputs("usage:\n"
               CTL_SYNOPSIS_SESSIONS_REVOKE
+              CTL_SYNOPSIS_SESSIONS_LIST
               "\n'" CTL_NAME " sessions VERB --help' describes a verb.\n",
               stdout);
         return CTL_OK;

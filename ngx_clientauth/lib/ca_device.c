@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "ca_device.h"
 
 
@@ -164,4 +166,27 @@ ca_device_network(char *buf, const unsigned char *addr, size_t len)
     }
 
     return 0;
+}
+
+
+void
+ca_device_print(char out[CA_DEVICE_PRINT_LEN + 1], const char *account,
+    const char *user, const char *name, const char *network)
+{
+    unsigned char             digest[CA_DEVICE_PRINT_LEN / 2];
+    crypto_generichash_state  st;
+
+    /* NUL-separated: no two different pairs make the same input */
+    crypto_generichash_init(&st, NULL, 0, sizeof(digest));
+    crypto_generichash_update(&st, (const unsigned char *) account,
+                              strlen(account) + 1);
+    crypto_generichash_update(&st, (const unsigned char *) user,
+                              strlen(user) + 1);
+    crypto_generichash_update(&st, (const unsigned char *) name,
+                              strlen(name) + 1);
+    crypto_generichash_update(&st, (const unsigned char *) network,
+                              strlen(network) + 1);
+    crypto_generichash_final(&st, digest, sizeof(digest));
+
+    sodium_bin2hex(out, CA_DEVICE_PRINT_LEN + 1, digest, sizeof(digest));
 }

@@ -242,3 +242,25 @@ def test_cross_site_revoke_is_refused(gw, owner):
 
 def test_sessions_without_a_session_is_401(gw):
     assert gw.get(ACCOUNT + "sessions").status_code == 401
+
+
+# ------------------------------------------------------------ support
+
+def test_clientauthctl_lists_what_the_customer_sees(gw, owner):
+    from helpers import BRAND, ctl
+    phone = login_as(gw, owner, IPHONE)
+    token = login_as(gw, owner, FIREFOX)
+    listed = {s["id"]: s for s in sessions(gw, token)}
+
+    out = ctl(gw.redis, "sessions", "list", BRAND, owner.email).stdout
+
+    lines = out.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        sid = line.split()[0]
+        s = listed[sid]
+        assert "created=%s" % s["created"] in line
+        assert "address=127.0.0.1" in line
+        assert 'device="%s"' % s["user_agent"] in line
+    for secret in (token, phone, token_hash(token), token_hash(phone)):
+        assert secret not in out

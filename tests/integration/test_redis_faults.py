@@ -59,7 +59,8 @@ def env(tmp_path_factory, shared_redis, backend):
     port = free_port()
     text = gateway_conf(workdir, port, proxy.port, backend.port,
                         redis_opts="timeout=%dms" % (TIMEOUT * 1000),
-                        server=ROOMY_LOGIN + ROOMY_RESET,
+                        server=ROOMY_LOGIN + ROOMY_RESET
+                        + "clientauth_login_notice new_device;\n",
                         locations=RESET_LOCATIONS)
     nginx = Nginx(workdir, text, port).start(workers=1)
     g = Gateway(nginx, shared_redis, backend)
@@ -574,6 +575,11 @@ STEPS = [
     Step(Login(), "login/failure-count", "INCR", "ca:%s:fails:*" % BRAND),
     Step(Login(), "login/brand-window", "INCR", "ca:%s:rl:brand:*" % BRAND),
     Step(Login(counted=True), "login/user", "HMGET", USER),
+    # clientauth_login_notice new_device (issue 10): when this device and
+    # network last logged in, read with the user (nil: never, a notice)
+    Step(Login(counted=True), "login/device-seen", "ZSCORE",
+         legit={"nil": 200}),
+    Step(Login(counted=True), "login/device-remembered", "ZADD"),
     Step(Login(counted=True), "login/session-multi", "HSET", SESSIONS),
     # the index's TTL in the same MULTI: PEXPIRE ... NX, then ... GT
     Step(Login(counted=True), "login/index-ttl-nx", "PEXPIRE",

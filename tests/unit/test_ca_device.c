@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "ca_device.h"
 
 
@@ -124,6 +126,33 @@ test_networks(void **state)
 }
 
 
+static void
+test_prints_are_per_user_device_and_network(void **state)
+{
+    char  a[CA_DEVICE_PRINT_LEN + 1], b[CA_DEVICE_PRINT_LEN + 1];
+
+    ca_device_print(a, "1", "2", "Firefox (Linux)", "192.0.2.0/24");
+    assert_int_equal(strlen(a), CA_DEVICE_PRINT_LEN);
+
+    ca_device_print(b, "1", "2", "Firefox (Linux)", "192.0.2.0/24");
+    assert_string_equal(a, b);
+
+    ca_device_print(b, "1", "3", "Firefox (Linux)", "192.0.2.0/24");
+    assert_string_not_equal(a, b);
+
+    ca_device_print(b, "1", "2", "Chrome (Linux)", "192.0.2.0/24");
+    assert_string_not_equal(a, b);
+
+    ca_device_print(b, "1", "2", "Firefox (Linux)", "192.0.3.0/24");
+    assert_string_not_equal(a, b);
+
+    /* the separators keep "1","23" apart from "12","3" */
+    ca_device_print(a, "1", "23", "x", "y");
+    ca_device_print(b, "12", "3", "x", "y");
+    assert_string_not_equal(a, b);
+}
+
+
 int
 main(void)
 {
@@ -132,7 +161,12 @@ main(void)
         cmocka_unit_test(test_tools_keep_their_product_token),
         cmocka_unit_test(test_hostile_or_empty_agents_stay_short_and_printable),
         cmocka_unit_test(test_networks),
+        cmocka_unit_test(test_prints_are_per_user_device_and_network),
     };
+
+    if (sodium_init() < 0) {
+        return 1;
+    }
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
