@@ -383,6 +383,32 @@ def test_five_wrong_codes_cancel_the_change(make_gateway):
     assert_unchanged(g, ana, before)
 
 
+def test_browser_sees_the_refusals_on_the_change_s_page(make_gateway):
+    g = gateway(make_gateway)
+    add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+
+    r = s.post("email?lang=en", {"email": NEW, "csrf": s.csrf,
+                                 "current_password": "Wr0ng-password!"},
+               accept=HTML)
+    assert r.status_code == 403
+    assert "The current password is not correct." in r.text
+    assert 'name="email"' in r.text
+
+    r = s.post("email?lang=en", {"email": NEW, "csrf": s.csrf,
+                                 "current_password": PASSWORD}, accept=HTML)
+    assert r.status_code == 303
+    assert r.headers["Location"] == ACCOUNT + "email?done=email_requested"
+
+    r = s.post("email/confirm?lang=en", {"code": "00000000", "csrf": s.csrf},
+               accept=HTML)
+    assert r.status_code in (200, 422)
+    if r.status_code == 422:
+        assert "The code is not correct. Tries left: 4." in r.text
+        assert 'aria-invalid="true"' in r.text
+        assert NEW in r.text
+
+
 @pytest.mark.parametrize("code", ["1234567", "123456789", "abcdefgh", ""])
 def test_malformed_code_is_400_and_not_a_try(make_gateway, code):
     g = gateway(make_gateway)
