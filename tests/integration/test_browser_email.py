@@ -12,7 +12,7 @@ from reset_helpers import outbox
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 
-from test_browser import browser, log_in, wait  # noqa: E402,F401
+from test_browser import browser, log_in, phone, wait  # noqa: E402,F401
 
 PASSWORD = "Sup3r-secret!pw"
 OLD = "ana@example.com"
@@ -78,3 +78,39 @@ def test_email_change_with_the_code_and_the_link(make_gateway, browser):
     assert NEW in text_of(d)
     assert g.redis.call("GET", "ca:%s:id:email:%s" % (BRAND, NEW)) == \
         "%s:%s" % (ana.account, ana.user)
+
+
+def fits_360(d):
+    assert d.execute_script("return window.innerWidth") == 360
+    return d.execute_script("return document.documentElement.scrollWidth")
+
+
+def test_self_service_pages_fit_360_px(make_gateway, phone):
+    """The reminder page, the change's pages (a long address pending) and
+    the "this was not me" page scroll no wider than a phone."""
+    g = make_gateway(server=SERVER + "clientauth_email_change_grace 24h;\n",
+                     locations=LOCATIONS + """
+        location = /auth/remind { clientauth_remind; }
+""", identifiers="customer_number domain email")
+    add_user(g.redis, OLD, PASSWORD)
+    d = phone
+
+    d.get(g.url("/auth/remind?lang=es"))
+    assert fits_360(d) <= 360
+    d.get(g.url("/auth/login?lang=es&next=%2Fauth%2Faccount%2Femail"))
+    log_in(d, OLD, PASSWORD)
+    wait(d, lambda d: path_of(d) == "/auth/account/email")
+    assert fits_360(d) <= 360
+
+    d.find_element(By.ID, "email").send_keys(
+        "a.very.long.address.of.a.customer@subdomain.example.com")
+    d.find_element(By.ID, "current_password").send_keys(PASSWORD)
+    d.find_element(By.CSS_SELECTOR, "form button.primary").click()
+    wait(d, lambda d: "done=email_requested" in path_of(d))
+    assert fits_360(d) <= 360
+
+    [mail] = outbox(g.redis, type="email_change_code")
+    url = mail["url"]
+    d.get(url if url.startswith("http") else g.url(url))
+    assert d.find_element(By.CSS_SELECTOR, "form button.primary")
+    assert fits_360(d) <= 360
