@@ -527,6 +527,23 @@ def test_grace_applies_a_verified_change_without_the_code(make_gateway):
     assert_changed(g, ana)
 
 
+def test_support_sees_a_pending_change(make_gateway):
+    g = gateway(make_gateway, "clientauth_email_change_grace 24h;\n")
+    add_user(g.redis, OLD, PASSWORD)
+    s = Session(g, OLD)
+    _, verify, _ = asked(s)
+    assert s.open(verify).status_code == 200
+
+    shown = ctl(g.redis, "user", "show", BRAND, OLD).stdout
+
+    assert ("email_change: %s (code confirmed: no, new address verified: "
+            "yes)" % NEW) in shown
+    assert "email_change_due: " in shown
+    s.post("email/cancel", {})
+    assert "email_change" not in ctl(g.redis, "user", "show", BRAND,
+                                     OLD).stdout
+
+
 @pytest.mark.parametrize("accept", [JSON, HTML], ids=["json", "html"])
 def test_grace_applies_as_the_area_s_page_is_viewed(make_gateway, accept):
     g = gateway(make_gateway, "clientauth_email_change_grace 1s;\n")
