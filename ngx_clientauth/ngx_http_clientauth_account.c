@@ -16,6 +16,7 @@
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
+#include "ngx_http_clientauth_email.h"
 
 
 static ngx_http_clientauth_account_route_t *ngx_http_clientauth_account_route(
@@ -28,8 +29,6 @@ static ngx_int_t ngx_http_clientauth_account_dispatch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_uint_t ngx_http_clientauth_account_csrf(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc);
-static ngx_int_t ngx_http_clientauth_account_view(ngx_http_request_t *r,
-    ngx_http_clientauth_ctx_t *ctx);
 static u_char *ngx_http_clientauth_account_esc(u_char *p, ngx_str_t *value,
     const char *then);
 static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
@@ -44,8 +43,8 @@ static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
 static ngx_http_clientauth_account_route_t
     ngx_http_clientauth_account_routes[] =
 {
-    /* the area's page */
-    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
+    /* the area's page (a due e-mail change applies first: …_email.c) */
+    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_email_view },
 
     /* password change */
     { ngx_string("password"), NGX_HTTP_POST,
@@ -56,6 +55,16 @@ static ngx_http_clientauth_account_route_t
       ngx_http_clientauth_account_sessions },
     { ngx_string("sessions/revoke"), NGX_HTTP_POST,
       ngx_http_clientauth_account_revoke },
+
+    /* primary e-mail change (ngx_http_clientauth_email.c) */
+    { ngx_string("email"), NGX_HTTP_GET, ngx_http_clientauth_email_status },
+    { ngx_string("email"), NGX_HTTP_POST, ngx_http_clientauth_email_request },
+    { ngx_string("email/confirm"), NGX_HTTP_POST,
+      ngx_http_clientauth_email_confirm },
+    { ngx_string("email/verify"), NGX_HTTP_GET,
+      ngx_http_clientauth_email_verify },
+    { ngx_string("email/cancel"), NGX_HTTP_POST,
+      ngx_http_clientauth_email_cancel },
 
     { ngx_null_string, 0, NULL }
 };
@@ -77,6 +86,10 @@ static struct {
     /* sessions */
     { ngx_string("revoked"), CA_T_SESSION_REVOKED },
     { ngx_string("revoked_all"), CA_T_SESSIONS_REVOKED },
+
+    /* primary e-mail change */
+    { ngx_string("email_changed"), CA_T_EMAIL_CHANGED },
+    { ngx_string("email_cancelled"), CA_T_EMAIL_CANCELLED },
 
     { ngx_null_string, CA_T_COUNT }
 };
@@ -413,7 +426,7 @@ ngx_http_clientauth_account_ok(ngx_http_request_t *r, const char *done,
 
 /* GET /auth/account/: JSON clients get who they are and the token. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_clientauth_account_view(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {

@@ -127,6 +127,10 @@ ngx_int_t ngx_http_clientauth_account_page(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_uint_t status, unsigned broken,
     ca_text_e error);
 
+/* The area's page (GET), once a due e-mail change applied (…_email.c). */
+ngx_int_t ngx_http_clientauth_account_view(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+
 /* The area's own URL (the location's prefix). */
 ngx_str_t *ngx_http_clientauth_account_url(ngx_http_request_t *r);
 

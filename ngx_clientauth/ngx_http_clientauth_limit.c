@@ -31,6 +31,13 @@ static ngx_str_t  ngx_http_clientauth_reset_scopes[] = {
     ngx_string("reset-brand")
 };
 
+/* forgotten identifier: the reset's limits, counted apart */
+static ngx_str_t  ngx_http_clientauth_remind_scopes[] = {
+    ngx_string("remind-address"),
+    ngx_string("remind-account"),
+    ngx_string("remind-brand")
+};
+
 
 static char *ngx_http_clientauth_login_key(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
@@ -38,7 +45,7 @@ static char *ngx_http_clientauth_login_key(ngx_http_request_t *r,
 static char *ngx_http_clientauth_pool_int(ngx_http_request_t *r,
     int64_t value, size_t *len);
 static ngx_int_t ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset);
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t what);
 static ngx_int_t ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, const char *account, const char *kind,
     const char *ident);
@@ -52,7 +59,7 @@ static void ngx_http_clientauth_limit_repair(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset)
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t what)
 {
     ngx_http_clientauth_srv_conf_t  *ascf;
 
@@ -60,9 +67,13 @@ ngx_http_clientauth_attempt_init(ngx_http_request_t *r,
 
     ngx_memzero(a, sizeof(ngx_http_clientauth_attempt_t));
 
-    if (reset) {
+    if (what == NGX_HTTP_CLIENTAUTH_ATTEMPT_RESET) {
         a->limits = ascf->reset_limits;
         a->scopes = ngx_http_clientauth_reset_scopes;
+
+    } else if (what == NGX_HTTP_CLIENTAUTH_ATTEMPT_REMIND) {
+        a->limits = ascf->reset_limits;
+        a->scopes = ngx_http_clientauth_remind_scopes;
 
     } else {
         a->limits = ascf->limits;
@@ -124,14 +135,15 @@ ngx_http_clientauth_attempt_subject(ngx_http_request_t *r,
 
 
 /*
- * Recognises the identifier among the brand's kinds and appends the first
- * round trip: GET of its index (when it has an accepted shape) and the
- * address window.  Returns how many commands, or NGX_ERROR.
+ * Recognises the identifier among the brand's kinds (its recovery kinds for
+ * a reminder) and appends the first round trip: GET of its index (when it
+ * has an accepted shape) and the address window.  Returns how many
+ * commands, or NGX_ERROR.
  */
 
 ngx_int_t
 ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, ngx_str_t *identifier,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t what, ngx_str_t *identifier,
     ngx_http_clientauth_argv_t *cmds)
 {
     char                            *key;
@@ -143,11 +155,12 @@ ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
-    if (ngx_http_clientauth_attempt_init(r, a, reset) != NGX_OK) {
+    if (ngx_http_clientauth_attempt_init(r, a, what) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    opts.accepted = ascf->identifiers;
+    opts.accepted = (what == NGX_HTTP_CLIENTAUTH_ATTEMPT_REMIND)
+                    ? ascf->recovery_identifiers : ascf->identifiers;
     opts.phone_country = (char *) ascf->phone_country.data;
 
     kind = ca_ident_normalise(&opts, (char *) identifier->data,

@@ -18,9 +18,16 @@
 #define NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS                                     \
     (1 + 5 + 3 * NGX_HTTP_CLIENTAUTH_LIMITS)
 
-/* reset: count password-reset requests rather than logins (no lockout). */
+/*
+ * What is counted: logins, or password-reset or identifier-reminder
+ * requests (no lockout).
+ */
+#define NGX_HTTP_CLIENTAUTH_ATTEMPT_LOGIN   0
+#define NGX_HTTP_CLIENTAUTH_ATTEMPT_RESET   1
+#define NGX_HTTP_CLIENTAUTH_ATTEMPT_REMIND  2
+
 ngx_int_t ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
-    ngx_http_clientauth_attempt_t *a, ngx_uint_t reset, ngx_str_t *identifier,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t what, ngx_str_t *identifier,
     ngx_http_clientauth_argv_t *cmds);
 ngx_int_t ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,

@@ -261,7 +261,8 @@ ngx_http_clientauth_login_start(ngx_http_request_t *r,
                    CA_T_PASSWORD_TOO_LONG);
     }
 
-    n = ngx_http_clientauth_attempt_start(r, &lg->attempt, 0,
+    n = ngx_http_clientauth_attempt_start(r, &lg->attempt,
+                                          NGX_HTTP_CLIENTAUTH_ATTEMPT_LOGIN,
                                           &lg->identifier, cmds);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -39,6 +39,8 @@ static ngx_int_t ngx_http_clientauth_resolve(ngx_conf_t *cf, ngx_str_t *name,
     in_port_t default_port, ngx_str_t *host, in_port_t *port);
 static char *ngx_http_clientauth_identifiers(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_clientauth_time_or_off(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clientauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -113,7 +115,7 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
       ngx_http_clientauth_identifiers,
       NGX_HTTP_SRV_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_clientauth_srv_conf_t, identifiers),
       NULL },
 
     { ngx_string("clientauth_phone_country"),
@@ -370,6 +372,49 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       NGX_HTTP_CLIENTAUTH_ACCOUNT,
       NULL },
 
+    /* self-service: forgotten identifier, e-mail change */
+    { ngx_string("clientauth_remind"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_REMIND,
+      NULL },
+
+    { ngx_string("clientauth_recovery_identifiers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_clientauth_identifiers,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, recovery_identifiers),
+      NULL },
+
+    { ngx_string("clientauth_email_change_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_clientauth_time_or_off,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, email_change_grace),
+      NULL },
+
+    { ngx_string("clientauth_email_cancel"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL,
+      NULL },
+
+    { ngx_string("clientauth_email_verify_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, email_verify_url),
+      NULL },
+
+    { ngx_string("clientauth_email_cancel_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, email_cancel_url),
+      NULL },
+
       ngx_null_command
 };
 
@@ -517,6 +562,7 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->password_history = NGX_CONF_UNSET_UINT;
     conf->languages = NGX_CONF_UNSET_PTR;
     conf->password_generator = NGX_CONF_UNSET;
+    conf->email_change_grace = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -536,6 +582,20 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->identifiers = prev->identifiers ? prev->identifiers
                                               : CA_ID_EMAIL;
     }
+
+    /* what recovers an account: its login kinds, and its e-mail address */
+    if (conf->recovery_identifiers == 0) {
+        conf->recovery_identifiers = prev->recovery_identifiers
+                                     ? prev->recovery_identifiers
+                                     : (conf->identifiers | CA_ID_EMAIL);
+    }
+
+    ngx_conf_merge_msec_value(conf->email_change_grace,
+                              prev->email_change_grace, 0);
+    ngx_conf_merge_str_value(conf->email_verify_url, prev->email_verify_url,
+                             "");
+    ngx_conf_merge_str_value(conf->email_cancel_url, prev->email_cancel_url,
+                             "");
 
     ngx_conf_merge_str_value(conf->phone_country, prev->phone_country, "");
     ngx_conf_merge_msec_value(conf->session_idle, prev->session_idle,
@@ -1236,17 +1296,19 @@ ngx_http_clientauth_resolve(ngx_conf_t *cf, ngx_str_t *name,
 }
 
 
+/* clientauth_identifiers, clientauth_recovery_identifiers: KIND ... */
+
 static char *
 ngx_http_clientauth_identifiers(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_clientauth_srv_conf_t *ascf = conf;
+    ngx_uint_t    *mask = (ngx_uint_t *) ((char *) conf + cmd->offset);
 
     ngx_str_t     *value;
     ngx_uint_t     i;
     ca_id_kind_e   kind;
 
-    if (ascf->identifiers) {
+    if (*mask) {
         return "is duplicate";
     }
 
@@ -1267,7 +1329,38 @@ ngx_http_clientauth_identifiers(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        ascf->identifiers |= kind;
+        *mask |= kind;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* TIME | off (0), for ngx_msec_t fields */
+
+static char *
+ngx_http_clientauth_time_or_off(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_msec_t  *msp = (ngx_msec_t *) ((char *) conf + cmd->offset);
+
+    ngx_str_t   *value;
+
+    if (*msp != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        *msp = 0;
+        return NGX_CONF_OK;
+    }
+
+    *msp = ngx_parse_time(&value[1], 0);
+
+    if (*msp == (ngx_msec_t) NGX_ERROR || *msp == 0) {
+        return "invalid value: expected a time or \"off\"";
     }
 
     return NGX_CONF_OK;
@@ -1400,6 +1493,14 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         amcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_clientauth_module);
         amcf->hashing = 1;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_REMIND:
+        clcf->handler = ngx_http_clientauth_remind_handler;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL:
+        clcf->handler = ngx_http_clientauth_email_cancel_handler;
         break;
 
     default: /* NGX_HTTP_CLIENTAUTH_STATUS */

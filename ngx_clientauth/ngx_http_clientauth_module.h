@@ -122,6 +122,9 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_STATUS,
     /* self-service area (issue 10) */
     NGX_HTTP_CLIENTAUTH_ACCOUNT,
+    /* self-service: forgotten identifier, e-mail change */
+    NGX_HTTP_CLIENTAUTH_REMIND,
+    NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL,
     NGX_HTTP_CLIENTAUTH_ENDPOINTS
 } ngx_http_clientauth_endpoint_e;
 
@@ -162,6 +165,11 @@ typedef struct {
     ngx_str_t                    urls[NGX_HTTP_CLIENTAUTH_ENDPOINTS];
                                                /* of the endpoints, by enum */
     ngx_http_clientauth_pages_t *pages;
+    /* self-service: forgotten identifier, e-mail change */
+    ngx_uint_t                   recovery_identifiers; /* ca_id_kind_e */
+    ngx_msec_t                   email_change_grace;   /* 0: off */
+    ngx_str_t                    email_verify_url;
+    ngx_str_t                    email_cancel_url;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -301,6 +309,12 @@ ngx_int_t ngx_http_clientauth_logout_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r);
 
+/* ngx_http_clientauth_remind.c */
+ngx_int_t ngx_http_clientauth_remind_handler(ngx_http_request_t *r);
+
+/* ngx_http_clientauth_email.c */
+ngx_int_t ngx_http_clientauth_email_cancel_handler(ngx_http_request_t *r);
+
 /* ngx_http_clientauth_response.c */
 ngx_uint_t ngx_http_clientauth_accepts(ngx_http_request_t *r,
     const char *type);
@@ -360,6 +374,8 @@ ngx_int_t ngx_http_clientauth_page_login(ngx_http_request_t *r,
     ngx_str_t *next);
 ngx_int_t ngx_http_clientauth_page_reset(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_page_sent(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_remind(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_remind_sent(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
     unsigned broken);

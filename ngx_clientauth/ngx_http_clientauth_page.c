@@ -30,7 +30,7 @@ static ngx_int_t ngx_http_clientauth_page_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_picker(ngx_http_request_t *r,
     ngx_http_clientauth_pages_t *pg, ngx_uint_t current, ngx_str_t *out);
 static ngx_int_t ngx_http_clientauth_identifier_label(ngx_http_request_t *r,
-    ca_texts_t *texts, ngx_str_t *out);
+    ca_texts_t *texts, ngx_uint_t kinds, ngx_str_t *out);
 static ngx_int_t ngx_http_clientauth_rules_html(ngx_http_request_t *r,
     ca_texts_t *texts, unsigned broken, ngx_str_t *list, ngx_str_t *errors);
 static ngx_int_t ngx_http_clientauth_format(ngx_http_request_t *r,
@@ -258,6 +258,9 @@ ngx_http_clientauth_page_url(ngx_http_request_t *r, ngx_uint_t endpoint)
                                            ngx_string("/auth/reset/confirm"),
         /* self-service area (issue 10) */
         [NGX_HTTP_CLIENTAUTH_ACCOUNT] = ngx_string("/auth/account/"),
+        /* self-service: forgotten identifier */
+        [NGX_HTTP_CLIENTAUTH_REMIND] = ngx_string("/auth/remind"),
+        [NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL] = ngx_string("/auth/email/cancel"),
     };
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -446,11 +449,11 @@ ngx_http_clientauth_picker(ngx_http_request_t *r,
 }
 
 
-/* "Customer number, domain or e-mail": the brand's identifier kinds. */
+/* "Customer number, domain or e-mail": kinds, a mask of ca_id_kind_e. */
 
 static ngx_int_t
 ngx_http_clientauth_identifier_label(ngx_http_request_t *r, ca_texts_t *texts,
-    ngx_str_t *out)
+    ngx_uint_t kinds, ngx_str_t *out)
 {
     u_char      *p;
     size_t       len;
@@ -468,15 +471,11 @@ ngx_http_clientauth_identifier_label(ngx_http_request_t *r, ca_texts_t *texts,
         { CA_ID_PHONE, CA_T_ID_PHONE }
     };
 
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
     n = 0;
     len = 0;
 
     for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        if (ascf->identifiers & order[i].kind) {
+        if (kinds & order[i].kind) {
             names[n++] = order[i].text;
             len += ngx_strlen(texts->t[order[i].text]) + 2;
         }
@@ -677,8 +676,15 @@ ngx_http_clientauth_page_login(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t                        done;
     ca_texts_t                      *texts;
     ngx_str_t                        vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     ngx_memzero(vars, sizeof(vars));
+
+    /* "forgot your customer number?" where the server offers it */
+    vars[NGX_HTTP_CLIENTAUTH_V_REMIND_URL] =
+                                     ascf->urls[NGX_HTTP_CLIENTAUTH_REMIND];
 
     texts = ngx_http_clientauth_texts(r);
 
@@ -719,7 +725,7 @@ ngx_http_clientauth_page_login(ngx_http_request_t *r, ngx_uint_t status,
         vars[NGX_HTTP_CLIENTAUTH_V_NEXT] = *next;
     }
 
-    if (ngx_http_clientauth_identifier_label(r, texts,
+    if (ngx_http_clientauth_identifier_label(r, texts, ascf->identifiers,
                               &vars[NGX_HTTP_CLIENTAUTH_V_IDENTIFIER_LABEL])
         != NGX_OK)
     {
@@ -734,8 +740,11 @@ ngx_http_clientauth_page_login(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_clientauth_page_reset(ngx_http_request_t *r)
 {
-    ca_texts_t  *texts;
-    ngx_str_t    vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
+    ca_texts_t                      *texts;
+    ngx_str_t                        vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     ngx_memzero(vars, sizeof(vars));
 
@@ -746,7 +755,7 @@ ngx_http_clientauth_page_reset(ngx_http_request_t *r)
     vars[NGX_HTTP_CLIENTAUTH_V_TITLE].len =
                                      ngx_strlen(texts->t[CA_T_RESET_TITLE]);
 
-    if (ngx_http_clientauth_identifier_label(r, texts,
+    if (ngx_http_clientauth_identifier_label(r, texts, ascf->identifiers,
                               &vars[NGX_HTTP_CLIENTAUTH_V_IDENTIFIER_LABEL])
         != NGX_OK)
     {
@@ -782,6 +791,59 @@ ngx_http_clientauth_page_sent(ngx_http_request_t *r)
 
     return ngx_http_clientauth_page_send(r, NGX_HTTP_ACCEPTED,
                                          NGX_HTTP_CLIENTAUTH_P_SENT, vars);
+}
+
+
+/*
+ * Forgotten identifier: the form asks for any identifier the brand
+ * recovers by; the answer to every well-formed request is one message.
+ */
+
+ngx_int_t
+ngx_http_clientauth_page_remind(ngx_http_request_t *r)
+{
+    ca_texts_t                      *texts;
+    ngx_str_t                        vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    ngx_memzero(vars, sizeof(vars));
+
+    texts = ngx_http_clientauth_texts(r);
+
+    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].data =
+                                     (u_char *) texts->t[CA_T_REMIND_TITLE];
+    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].len =
+                                     ngx_strlen(texts->t[CA_T_REMIND_TITLE]);
+    vars[NGX_HTTP_CLIENTAUTH_V_REMIND_URL] =
+                 *ngx_http_clientauth_page_url(r, NGX_HTTP_CLIENTAUTH_REMIND);
+
+    if (ngx_http_clientauth_identifier_label(r, texts,
+                              ascf->recovery_identifiers,
+                              &vars[NGX_HTTP_CLIENTAUTH_V_IDENTIFIER_LABEL])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_page_send(r, NGX_HTTP_OK,
+                                         NGX_HTTP_CLIENTAUTH_P_REMIND, vars);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_page_remind_sent(ngx_http_request_t *r)
+{
+    ngx_http_clientauth_outcome_t  oc;
+
+    ngx_memzero(&oc, sizeof(ngx_http_clientauth_outcome_t));
+    oc.title = CA_T_SENT_TITLE;
+    oc.text = CA_T_REMIND_SENT;
+    oc.link_text = CA_T_COUNT;
+
+    return ngx_http_clientauth_send_outcome(r, NGX_HTTP_ACCEPTED, "sent",
+                                            &oc);
 }
 
 

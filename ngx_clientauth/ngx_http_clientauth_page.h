@@ -25,6 +25,10 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_P_MESSAGE,
     /* self-service area (issue 10) */
     NGX_HTTP_CLIENTAUTH_P_ACCOUNT,
+    /* self-service: forgotten identifier */
+    NGX_HTTP_CLIENTAUTH_P_REMIND,
+    /* self-service: e-mail change */
+    NGX_HTTP_CLIENTAUTH_P_EMAIL,
     NGX_HTTP_CLIENTAUTH_P_COUNT
 } ngx_http_clientauth_page_e;
 
@@ -65,6 +69,14 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_V_ACCOUNT_URL,
     NGX_HTTP_CLIENTAUTH_V_LOGOUT_URL,
     NGX_HTTP_CLIENTAUTH_V_SESSIONS,
+    /* self-service: forgotten identifier */
+    NGX_HTTP_CLIENTAUTH_V_REMIND_URL,
+    /* self-service: e-mail change */
+    NGX_HTTP_CLIENTAUTH_V_NEW_EMAIL,
+    NGX_HTTP_CLIENTAUTH_V_EMAIL_URL,
+    NGX_HTTP_CLIENTAUTH_V_CANCEL_URL,
+    NGX_HTTP_CLIENTAUTH_V_VERIFIED,
+    NGX_HTTP_CLIENTAUTH_V_GRACE,
     NGX_HTTP_CLIENTAUTH_V_COUNT
 } ngx_http_clientauth_var_e;
 

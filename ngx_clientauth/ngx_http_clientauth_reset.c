@@ -303,7 +303,8 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
                    CA_T_MISSING_IDENTIFIER);
     }
 
-    n = ngx_http_clientauth_attempt_start(r, &rs->attempt, 1,
+    n = ngx_http_clientauth_attempt_start(r, &rs->attempt,
+                                          NGX_HTTP_CLIENTAUTH_ATTEMPT_RESET,
                                           &rs->identifier, cmds);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -974,6 +975,19 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     }
 
     n += rc;
+
+    /* self-service: whoever asked for a pending e-mail change lost */
+    if (ca_key_user_email_change(key, sizeof(key), (char *) ascf->brand.data,
+                                 rs->account, rs->user)
+        < 0
+        || (p = (u_char *) ngx_http_clientauth_pool_cstr(r, key)) == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+    ngx_http_clientauth_argv_add_str(&cmds[n++], (char *) p);
 
     to.account = rs->account;
     to.user = rs->user;

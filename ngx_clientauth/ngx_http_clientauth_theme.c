@@ -59,13 +59,25 @@ static const ca_tpl_var_t  ngx_http_clientauth_page_vars[] = {
     { "account_url", CA_TPL_URL },
     { "logout_url", CA_TPL_URL },
     { "sessions", CA_TPL_HTML },
+    /* self-service: forgotten identifier */
+    { "remind_url", CA_TPL_URL },
+    /* self-service: e-mail change */
+    { "new_email", CA_TPL_TEXT },
+    { "email_url", CA_TPL_URL },
+    { "cancel_url", CA_TPL_URL },
+    { "verified", CA_TPL_TEXT },
+    { "grace", CA_TPL_TEXT },
 };
 
 static const char  *ngx_http_clientauth_page_files[] = {
     "layout.html", "login.html", "reset.html", "sent.html",
     "new_password.html", "message.html",
     /* self-service area (issue 10) */
-    "account.html"
+    "account.html",
+    /* self-service: forgotten identifier */
+    "remind.html",
+    /* self-service: e-mail change */
+    "email.html"
 };
 
 
@@ -122,7 +134,9 @@ static const char  ngx_http_clientauth_login_html[] =
     "<button type=\"button\" class=\"eye\" aria-controls=\"password\" "
     "aria-pressed=\"false\" aria-label=\"{{t.show_password}}\" "
     "title=\"{{t.show_password}}\" hidden=\"\">{{eye}}</button></div></div>\n"
-    "<p class=\"forgot\"><a href=\"{{reset_url}}\">{{t.forgot}}</a></p>\n"
+    "<p class=\"forgot\"><a href=\"{{reset_url}}\">{{t.forgot}}</a>"
+    "{{#remind_url}}<br><a href=\"{{remind_url}}\">{{t.forgot_identifier}}"
+    "</a>{{/remind_url}}</p>\n"
     "<button type=\"submit\" class=\"primary\">{{t.login_button}}</button>\n"
     "</form>\n";
 
@@ -205,6 +219,8 @@ static const char  ngx_http_clientauth_account_html[] =
     "<h2 id=\"h-profile\">{{t.account_profile}}</h2>\n"
     "<dl class=\"facts\"><dt>{{t.account_email}}</dt><dd>{{email}}</dd>"
     "</dl>\n"
+    /* self-service: e-mail change */
+    "<p><a href=\"{{account_url}}email\">{{t.email_change_title}}</a></p>\n"
     "</section>\n"
     "<section aria-labelledby=\"h-password\">\n"
     "<h2 id=\"h-password\">{{t.account_password}}</h2>\n"
@@ -267,6 +283,86 @@ static const char  ngx_http_clientauth_account_html[] =
     "<button type=\"submit\" class=\"secondary\">{{t.account_logout}}"
     "</button></form>\n"
     "</div>\n";
+/* self-service: forgotten identifier */
+static const char  ngx_http_clientauth_remind_html[] =
+    "{{#error}}<p class=\"error\" id=\"form-error\" role=\"alert\">"
+    "{{error}}</p>{{/error}}\n"
+    "<p class=\"intro\">{{t.remind_intro}}</p>\n"
+    "<form method=\"post\" action=\"{{remind_url}}\">\n"
+    "<div class=\"field\"><label for=\"identifier\">{{identifier_label}}"
+    "</label>\n"
+    "<input id=\"identifier\" name=\"identifier\" value=\"{{identifier}}\" "
+    "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
+    "autofocus=\"\" required></div>\n"
+    "<button type=\"submit\" class=\"primary\">{{t.reset_button}}</button>\n"
+    "</form>\n"
+    "<p class=\"back\"><a href=\"{{reset_url}}\">{{t.forgot}}</a></p>\n"
+    "<p class=\"back\"><a href=\"{{login_url}}\">{{t.back_to_login}}</a>"
+    "</p>\n";
+
+/*
+ * Self-service: e-mail change.  The change's page (ask, then the code),
+ * and with a token the "this was not me" link's page.
+ */
+static const char  ngx_http_clientauth_email_html[] =
+    "{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>"
+    "{{/notice}}\n"
+    "{{#error}}<p class=\"error\" id=\"form-error\" role=\"alert\">"
+    "{{error}}</p>{{/error}}\n"
+    "{{#token}}<p class=\"intro\">{{t.email_cancel_intro}}</p>\n"
+    "<form method=\"post\" action=\"{{cancel_url}}\">\n"
+    "<input type=\"hidden\" name=\"token\" value=\"{{token}}\">\n"
+    "<button type=\"submit\" class=\"primary\">{{t.email_cancel_button}}"
+    "</button>\n</form>\n"
+    "<p class=\"back\"><a href=\"{{login_url}}\">{{t.back_to_login}}</a>"
+    "</p>{{/token}}\n"
+    "{{^token}}<dl class=\"facts stack\"><dt>{{t.account_email}}</dt>"
+    "<dd>{{email}}</dd>{{#new_email}}<dt>{{t.email_new}}</dt>"
+    "<dd>{{new_email}}</dd>{{/new_email}}</dl>\n"
+    "{{#new_email}}"
+    "{{#verified}}<p class=\"note\">{{t.email_verified_note}}</p>"
+    "{{/verified}}"
+    "{{^verified}}<p class=\"note\">{{t.email_link_sent}}</p>{{/verified}}\n"
+    "{{#grace}}<p class=\"note\">{{grace}}</p>{{/grace}}\n"
+    "<form method=\"post\" action=\"{{email_url}}/confirm\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<div class=\"field\"><label for=\"code\">{{t.email_code}}</label>\n"
+    "<input id=\"code\" name=\"code\" inputmode=\"numeric\" "
+    "autocomplete=\"one-time-code\" maxlength=\"9\" "
+    "{{#error}}aria-invalid=\"true\" aria-describedby=\"form-error\" "
+    "{{/error}}autofocus=\"\" required></div>\n"
+    "<button type=\"submit\" class=\"primary\">{{t.email_code_button}}"
+    "</button>\n</form>\n"
+    "<form method=\"post\" action=\"{{email_url}}/cancel\">"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+    "<button type=\"submit\" class=\"secondary\">"
+    "{{t.email_cancel_button}}</button></form>\n"
+    "{{/new_email}}"
+    "{{^new_email}}<p class=\"intro\">{{t.email_change_intro}}</p>\n"
+    "{{#grace}}<p class=\"note\">{{grace}}</p>{{/grace}}\n"
+    "<form method=\"post\" action=\"{{email_url}}\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<input type=\"text\" name=\"username\" value=\"{{username}}\" "
+    "autocomplete=\"username\" readonly=\"\" hidden=\"\">\n"
+    "<div class=\"field\"><label for=\"email\">{{t.email_new}}</label>\n"
+    "<input id=\"email\" name=\"email\" type=\"email\" "
+    "autocomplete=\"email\" autocapitalize=\"none\" spellcheck=\"false\" "
+    "{{#error}}aria-invalid=\"true\" aria-describedby=\"form-error\" "
+    "{{/error}}autofocus=\"\" required></div>\n"
+    "<div class=\"field\"><label for=\"current_password\">"
+    "{{t.current_password}}</label>\n"
+    "<div class=\"pw\"><input id=\"current_password\" "
+    "name=\"current_password\" type=\"password\" "
+    "autocomplete=\"current-password\" required>"
+    "<button type=\"button\" class=\"eye\" "
+    "aria-controls=\"current_password\" aria-pressed=\"false\" "
+    "aria-label=\"{{t.show_password}}\" title=\"{{t.show_password}}\" "
+    "hidden=\"\">{{eye}}</button></div></div>\n"
+    "<button type=\"submit\" class=\"primary\">{{t.email_change_button}}"
+    "</button>\n</form>\n"
+    "{{/new_email}}"
+    "<p class=\"back\"><a href=\"{{account_url}}\">{{t.account_title}}</a>"
+    "</p>{{/token}}\n";
 
 static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_layout_html,
@@ -276,7 +372,11 @@ static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_new_password_html,
     ngx_http_clientauth_message_html,
     /* self-service area (issue 10) */
-    ngx_http_clientauth_account_html
+    ngx_http_clientauth_account_html,
+    /* self-service: forgotten identifier */
+    ngx_http_clientauth_remind_html,
+    /* self-service: e-mail change */
+    ngx_http_clientauth_email_html
 };
 
 
@@ -397,7 +497,10 @@ static const char  ngx_http_clientauth_css[] =
     ".sessions .when{display:block;color:var(--muted);font-size:.92rem}\n"
     ".sessions .here{color:var(--ok);font-weight:600}\n"
     ".sessions form{margin:0}\n"
-    ".logout{margin:1.2rem 0 0;text-align:center}\n";
+    ".logout{margin:1.2rem 0 0;text-align:center}\n"
+    /* self-service: e-mail change (long labels and addresses stack) */
+    ".facts.stack{grid-template-columns:1fr;gap:.1rem}\n"
+    ".facts.stack dd{margin:0 0 .6rem}\n";
 
 
 /*

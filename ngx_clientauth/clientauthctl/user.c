@@ -42,6 +42,7 @@ static const redisReply *ctl_hash_get(const redisReply *hash,
     const char *field);
 static void ctl_show_field(const char *name, const redisReply *value);
 static void ctl_show_time(const char *name, const redisReply *value);
+static int ctl_show_email_change(ctl_t *ctl, const ctl_user_t *u);
 
 
 #define CTL_TARGET_HELP                                                      \
@@ -68,7 +69,9 @@ static const char  ctl_show_usage[] =
     "\n"
     "Prints the user and its account as \"key: value\" lines: ids, role,\n"
     "identifiers, permissions, status, locale, dates (UTC), the password\n"
-    "scheme (never the hash) and the number of live sessions.\n"
+    "scheme (never the hash), the number of live sessions and a pending\n"
+    "e-mail change (its new address, whether the code was confirmed and the\n"
+    "new address verified, and when it applies without the code).\n"
     "\n"
     CTL_TARGET_HELP;
 
@@ -475,6 +478,62 @@ ctl_show_print(ctl_t *ctl, const ctl_user_t *u, const redisReply *user,
     ctl_show_time("password_changed", ctl_hash_get(user, "pwchanged"));
 
     printf("sessions: %lld\n", live);
+
+    return ctl_show_email_change(ctl, u);
+}
+
+
+/*
+ * Self-service: the user's pending e-mail change, as the gateway keeps it
+ * (ngx_http_clientauth_email.c); the gateway applies one that is due when
+ * the user next touches it.
+ */
+
+static int
+ctl_show_email_change(ctl_t *ctl, const ctl_user_t *u)
+{
+    time_t             t;
+    struct tm          tm;
+    redisReply        *change;
+    const redisReply  *email, *confirmed, *verified, *due;
+    char               key[CA_KEY_MAX], buf[32];
+
+    if (ca_key_user_email_change(key, sizeof(key), u->brand, u->account,
+                                 u->user)
+        < 0)
+    {
+        return ctl_error("redis key too long for account %s", u->account);
+    }
+
+    change = ctl_redis_call(ctl, CTL_R_ARRAY, "HGETALL", key, NULL);
+    if (change == NULL) {
+        return CTL_FAIL;
+    }
+
+    email = ctl_hash_get(change, "email");
+
+    if (email) {
+        confirmed = ctl_hash_get(change, "confirmed");
+        verified = ctl_hash_get(change, "verified");
+        due = ctl_hash_get(change, "due");
+
+        printf("email_change: %s (code confirmed: %s, new address "
+               "verified: %s)\n", email->str,
+               confirmed && strcmp(confirmed->str, "1") == 0 ? "yes" : "no",
+               verified && verified->len ? "yes" : "no");
+
+        if (due) {
+            t = (time_t) (strtoll(due->str, NULL, 10) / 1000);
+
+            if (gmtime_r(&t, &tm) != NULL
+                && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+            {
+                printf("email_change_due: %s\n", buf);
+            }
+        }
+    }
+
+    freeReplyObject(change);
 
     return CTL_OK;
 }

@@ -180,6 +180,19 @@ ca_key_user_history(char *buf, size_t size, const char *brand,
 }
 
 
+/* self-service: the user's pending e-mail change */
+
+int
+ca_key_user_email_change(char *buf, size_t size, const char *brand,
+    const char *account, const char *user)
+{
+    return ca_key_format(buf, size,
+                         snprintf(buf, size,
+                                  "ca:{%s:%s}:user:%s:email-change",
+                                  brand, account, user));
+}
+
+
 int
 ca_key_user_devices(char *buf, size_t size, const char *brand,
     const char *account, const char *user)

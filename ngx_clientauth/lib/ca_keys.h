@@ -17,6 +17,7 @@
  *   ca:<brand>:bans:<kind>:<identifier>       lockouts so far (back-off)
  *   ca:<brand>:reset:<token hash>             string "<account>:<user>"
  *   ca:<brand>:reset-claim:<token hash>       the one submission spending it
+ *   ca:{<brand>:<account>}:user:<u>:email-change  hash  a pending change
  *
  * Login counters are keyed by the canonical identifier, not the account, so
  * unknown identifiers are limited exactly like known ones.
@@ -63,6 +64,10 @@ int ca_key_login(char *buf, size_t size, const char *brand, const char *what,
     const char *kind, const char *identifier);
 int ca_key_reset(char *buf, size_t size, const char *brand, const char *what,
     const char *token_hash);
+
+/* self-service: the user's pending e-mail change */
+int ca_key_user_email_change(char *buf, size_t size, const char *brand,
+    const char *account, const char *user);
 
 /*
  * An identifier index value "<account>:<user>": split into two

@@ -146,7 +146,76 @@ static const char  *ca_text_es[CA_T_COUNT] = {
     [CA_T_SESSION_REVOKED] = "La sesión se ha cerrado.",
     [CA_T_SESSIONS_REVOKED] =
         "Se han cerrado todas sus sesiones salvo esta.",
-    [CA_T_SESSION_UNKNOWN] = "Esta sesión ya no existe."
+    [CA_T_SESSION_UNKNOWN] = "Esta sesión ya no existe.",
+    /* self-service: forgotten identifier */
+    [CA_T_FORGOT_IDENTIFIER] = "¿Ha olvidado su número de cliente o usuario?",
+    [CA_T_REMIND_TITLE] = "¿Ha olvidado su número de cliente o usuario?",
+    [CA_T_REMIND_INTRO] =
+        "Introduzca uno de los datos de su cuenta: enviaremos a su "
+        "dirección de correo electrónico principal los identificadores con "
+        "los que puede acceder a su área de cliente.",
+    [CA_T_REMIND_SENT] =
+        "Si el dato corresponde a una cuenta, su dirección de correo "
+        "electrónico principal recibirá un mensaje con sus identificadores "
+        "de acceso. A veces este correo llega a la carpeta de spam: "
+        "compruébela también.",
+    /* self-service: e-mail change */
+    [CA_T_EMAIL_CHANGE_TITLE] = "Cambiar mi dirección de correo electrónico",
+    [CA_T_EMAIL_CHANGE_INTRO] =
+        "Enviaremos un código a su dirección actual y un enlace a la nueva. "
+        "El cambio se hace cuando haya introducido el código aquí y abierto "
+        "el enlace.",
+    [CA_T_EMAIL_NEW] = "Nueva dirección de correo electrónico",
+    [CA_T_EMAIL_CHANGE_BUTTON] = "Enviar el código",
+    [CA_T_EMAIL_CODE] = "Código enviado a su dirección actual (8 cifras)",
+    [CA_T_EMAIL_CODE_BUTTON] = "Confirmar",
+    [CA_T_EMAIL_CANCEL_BUTTON] = "Anular el cambio",
+    [CA_T_EMAIL_LINK_SENT] =
+        "Hemos enviado un enlace a la nueva dirección: ábralo para "
+        "confirmar que es suya.",
+    [CA_T_EMAIL_VERIFIED_NOTE] = "La nueva dirección está verificada.",
+    [CA_T_EMAIL_GRACE] =
+        "Si ya no recibe correo en su dirección actual, el cambio se hace "
+        "{n} después de pedirlo, una vez verificada la nueva dirección, "
+        "salvo que alguien lo anule desde la dirección actual.",
+    [CA_T_EMAIL_REQUESTED] =
+        "Hemos enviado un código de 8 cifras a su dirección actual y un "
+        "enlace a la nueva.",
+    [CA_T_EMAIL_CONFIRMED] =
+        "Código confirmado. Ahora abra el enlace que hemos enviado a la "
+        "nueva dirección.",
+    [CA_T_EMAIL_VERIFIED] =
+        "Nueva dirección verificada. Ahora introduzca el código que hemos "
+        "enviado a su dirección actual.",
+    [CA_T_EMAIL_CHANGED] =
+        "Su dirección de correo electrónico ha sido cambiada.",
+    [CA_T_EMAIL_CANCELLED] =
+        "El cambio de dirección de correo electrónico ha sido anulado.",
+    [CA_T_EMAIL_CANCEL_TITLE] =
+        "Anular el cambio de dirección de correo electrónico",
+    [CA_T_EMAIL_CANCEL_INTRO] =
+        "Alguien ha pedido sustituir la dirección de correo electrónico de "
+        "su área de cliente. Si no ha sido usted, anule el cambio y después "
+        "cambie su contraseña.",
+    [CA_T_EMAIL_CANCELLED_LINK] =
+        "El cambio ha sido anulado: su dirección de correo electrónico no "
+        "cambia. Si no lo pidió usted, cambie su contraseña ahora.",
+    [CA_T_INVALID_EMAIL] =
+        "Esta dirección de correo electrónico no es válida.",
+    [CA_T_SAME_EMAIL] = "Esta ya es su dirección de correo electrónico.",
+    [CA_T_EMAIL_UNAVAILABLE] =
+        "Esta dirección no puede usarse para su área de cliente. Elija "
+        "otra.",
+    [CA_T_MISSING_EMAIL] =
+        "La nueva dirección y su contraseña actual son necesarias.",
+    [CA_T_MISSING_CODE] = "Introduzca el código de 8 cifras.",
+    [CA_T_WRONG_CODE] = "El código no es correcto. Intentos restantes: {n}.",
+    [CA_T_CODE_DEAD] =
+        "Demasiados códigos incorrectos: el cambio ha sido anulado. Vuelva a "
+        "pedirlo.",
+    [CA_T_NO_EMAIL_CHANGE] =
+        "No hay ningún cambio de dirección de correo electrónico en curso, "
+        "o ha expirado."
 };
 
 
@@ -280,7 +349,75 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
     [CA_T_SESSION_REVOKED] = "La session a été fermée.",
     [CA_T_SESSIONS_REVOKED] =
         "Toutes vos sessions ont été fermées, sauf celle-ci.",
-    [CA_T_SESSION_UNKNOWN] = "Cette session n'existe plus."
+    [CA_T_SESSION_UNKNOWN] = "Cette session n'existe plus.",
+    /* self-service: forgotten identifier */
+    [CA_T_FORGOT_IDENTIFIER] = "Numéro client ou identifiant oublié ?",
+    [CA_T_REMIND_TITLE] = "Numéro client ou identifiant oublié ?",
+    [CA_T_REMIND_INTRO] =
+        "Saisissez l'une des informations de votre compte : nous enverrons "
+        "à votre adresse e-mail principale les identifiants avec lesquels "
+        "vous pouvez vous connecter à votre espace client.",
+    [CA_T_REMIND_SENT] =
+        "Si cette information correspond à un compte, son adresse e-mail "
+        "principale va recevoir un message avec ses identifiants de "
+        "connexion. Pensez à vérifier aussi le dossier des courriers "
+        "indésirables.",
+    /* self-service: e-mail change */
+    [CA_T_EMAIL_CHANGE_TITLE] = "Modifier mon adresse e-mail",
+    [CA_T_EMAIL_CHANGE_INTRO] =
+        "Nous enverrons un code à votre adresse actuelle et un lien à la "
+        "nouvelle. La modification est faite une fois le code saisi ici et le "
+        "lien ouvert.",
+    [CA_T_EMAIL_NEW] = "Nouvelle adresse e-mail",
+    [CA_T_EMAIL_CHANGE_BUTTON] = "Envoyer le code",
+    [CA_T_EMAIL_CODE] = "Code envoyé à votre adresse actuelle (8 chiffres)",
+    [CA_T_EMAIL_CODE_BUTTON] = "Valider",
+    [CA_T_EMAIL_CANCEL_BUTTON] = "Annuler la modification",
+    [CA_T_EMAIL_LINK_SENT] =
+        "Nous avons envoyé un lien à la nouvelle adresse : ouvrez-le pour "
+        "confirmer qu'elle est bien la vôtre.",
+    [CA_T_EMAIL_VERIFIED_NOTE] = "La nouvelle adresse est vérifiée.",
+    [CA_T_EMAIL_GRACE] =
+        "Si vous ne recevez plus de courrier à votre adresse actuelle, la "
+        "modification est faite {n} après la demande, une fois la nouvelle "
+        "adresse vérifiée, sauf si elle est annulée depuis l'adresse "
+        "actuelle.",
+    [CA_T_EMAIL_REQUESTED] =
+        "Nous avons envoyé un code à 8 chiffres à votre adresse actuelle "
+        "et un lien à la nouvelle.",
+    [CA_T_EMAIL_CONFIRMED] =
+        "Code validé. Ouvrez maintenant le lien envoyé à la nouvelle "
+        "adresse.",
+    [CA_T_EMAIL_VERIFIED] =
+        "Nouvelle adresse vérifiée. Saisissez maintenant le code envoyé à "
+        "votre adresse actuelle.",
+    [CA_T_EMAIL_CHANGED] = "Votre adresse e-mail a été modifiée.",
+    [CA_T_EMAIL_CANCELLED] =
+        "La modification de l'adresse e-mail a été annulée.",
+    [CA_T_EMAIL_CANCEL_TITLE] = "Annuler la modification de l'adresse e-mail",
+    [CA_T_EMAIL_CANCEL_INTRO] =
+        "Quelqu'un a demandé à remplacer l'adresse e-mail de votre espace "
+        "client. Si ce n'est pas vous, annulez la modification, puis changez "
+        "votre mot de passe.",
+    [CA_T_EMAIL_CANCELLED_LINK] =
+        "La modification a été annulée : votre adresse e-mail ne change "
+        "pas. Si vous ne l'avez pas demandée, changez votre mot de passe "
+        "maintenant.",
+    [CA_T_INVALID_EMAIL] = "Cette adresse e-mail n'est pas valide.",
+    [CA_T_SAME_EMAIL] = "C'est déjà votre adresse e-mail.",
+    [CA_T_EMAIL_UNAVAILABLE] =
+        "Cette adresse ne peut pas être utilisée pour votre espace client. "
+        "Choisissez-en une autre.",
+    [CA_T_MISSING_EMAIL] =
+        "La nouvelle adresse et votre mot de passe actuel sont requis.",
+    [CA_T_MISSING_CODE] = "Saisissez le code à 8 chiffres.",
+    [CA_T_WRONG_CODE] = "Le code est incorrect. Essais restants : {n}.",
+    [CA_T_CODE_DEAD] =
+        "Trop de codes incorrects : la modification a été annulée. "
+        "Demandez-la à nouveau.",
+    [CA_T_NO_EMAIL_CHANGE] =
+        "Aucune modification d'adresse e-mail n'est en cours, ou elle a "
+        "expiré."
 };
 
 
@@ -410,7 +547,68 @@ static const char  *ca_text_en[CA_T_COUNT] = {
     [CA_T_SESSION_REVOKED] = "The session has been closed.",
     [CA_T_SESSIONS_REVOKED] =
         "All your sessions but this one have been closed.",
-    [CA_T_SESSION_UNKNOWN] = "This session no longer exists."
+    [CA_T_SESSION_UNKNOWN] = "This session no longer exists.",
+    /* self-service: forgotten identifier */
+    [CA_T_FORGOT_IDENTIFIER] = "Forgot your customer number or user name?",
+    [CA_T_REMIND_TITLE] = "Forgot your customer number or user name?",
+    [CA_T_REMIND_INTRO] =
+        "Enter any one of your account's details: we will e-mail the "
+        "identifiers you can log in with to the account's primary e-mail "
+        "address.",
+    [CA_T_REMIND_SENT] =
+        "If what you entered matches an account, its primary e-mail "
+        "address will receive a message listing its login identifiers. "
+        "It sometimes lands in the spam folder: check there too.",
+    /* self-service: e-mail change */
+    [CA_T_EMAIL_CHANGE_TITLE] = "Change my e-mail address",
+    [CA_T_EMAIL_CHANGE_INTRO] =
+        "We will send a code to your current address and a link to the new "
+        "one. The change is made once you have entered the code here and "
+        "opened the link.",
+    [CA_T_EMAIL_NEW] = "New e-mail address",
+    [CA_T_EMAIL_CHANGE_BUTTON] = "Send the code",
+    [CA_T_EMAIL_CODE] = "Code sent to your current address (8 digits)",
+    [CA_T_EMAIL_CODE_BUTTON] = "Confirm",
+    [CA_T_EMAIL_CANCEL_BUTTON] = "Cancel the change",
+    [CA_T_EMAIL_LINK_SENT] =
+        "We have sent a link to the new address: open it to confirm that it "
+        "is yours.",
+    [CA_T_EMAIL_VERIFIED_NOTE] = "The new address is verified.",
+    [CA_T_EMAIL_GRACE] =
+        "If you no longer receive mail at your current address, the change is "
+        "made {n} after you asked for it, once the new address is verified, "
+        "unless someone cancels it from the current address.",
+    [CA_T_EMAIL_REQUESTED] =
+        "We have sent an 8-digit code to your current address and a link to "
+        "the new one.",
+    [CA_T_EMAIL_CONFIRMED] =
+        "Code confirmed. Now open the link we sent to the new address.",
+    [CA_T_EMAIL_VERIFIED] =
+        "New address verified. Now enter the code we sent to your current "
+        "address.",
+    [CA_T_EMAIL_CHANGED] = "Your e-mail address has been changed.",
+    [CA_T_EMAIL_CANCELLED] = "The e-mail address change has been cancelled.",
+    [CA_T_EMAIL_CANCEL_TITLE] = "Cancel the e-mail address change",
+    [CA_T_EMAIL_CANCEL_INTRO] =
+        "Someone asked to replace the e-mail address of your customer area. "
+        "If it was not you, cancel the change, then change your password.",
+    [CA_T_EMAIL_CANCELLED_LINK] =
+        "The change has been cancelled: your e-mail address stays as it was. "
+        "If you did not ask for it, change your password now.",
+    [CA_T_INVALID_EMAIL] = "This is not a valid e-mail address.",
+    [CA_T_SAME_EMAIL] = "This is already your e-mail address.",
+    [CA_T_EMAIL_UNAVAILABLE] =
+        "This address cannot be used for your customer area. Choose another "
+        "one.",
+    [CA_T_MISSING_EMAIL] =
+        "The new address and your current password are required.",
+    [CA_T_MISSING_CODE] = "Enter the 8-digit code.",
+    [CA_T_WRONG_CODE] = "The code is not correct. Tries left: {n}.",
+    [CA_T_CODE_DEAD] =
+        "Too many wrong codes: the change has been cancelled. Ask for it "
+        "again.",
+    [CA_T_NO_EMAIL_CHANGE] =
+        "No e-mail address change is under way, or it has expired."
 };
 
 

@@ -112,7 +112,39 @@
     X(SESSION_REVOKE_ALL, "session_revoke_all")                              \
     X(SESSION_REVOKED, "session_revoked")                                    \
     X(SESSIONS_REVOKED, "sessions_revoked")                                  \
-    X(SESSION_UNKNOWN, "session_unknown")
+    X(SESSION_UNKNOWN, "session_unknown")                                    \
+    /* self-service: forgotten identifier */                                 \
+    X(FORGOT_IDENTIFIER, "forgot_identifier")                                \
+    X(REMIND_TITLE, "remind_title")                                          \
+    X(REMIND_INTRO, "remind_intro")                                          \
+    X(REMIND_SENT, "remind_sent")                                            \
+    /* self-service: e-mail change */                                        \
+    X(EMAIL_CHANGE_TITLE, "email_change_title")                              \
+    X(EMAIL_CHANGE_INTRO, "email_change_intro")                              \
+    X(EMAIL_NEW, "email_new")                                                \
+    X(EMAIL_CHANGE_BUTTON, "email_change_button")                            \
+    X(EMAIL_CODE, "email_code")                                              \
+    X(EMAIL_CODE_BUTTON, "email_code_button")                                \
+    X(EMAIL_CANCEL_BUTTON, "email_cancel_button")                            \
+    X(EMAIL_LINK_SENT, "email_link_sent")                                    \
+    X(EMAIL_VERIFIED_NOTE, "email_verified_note")                            \
+    X(EMAIL_GRACE, "email_grace")                                            \
+    X(EMAIL_REQUESTED, "email_requested")                                    \
+    X(EMAIL_CONFIRMED, "email_confirmed")                                    \
+    X(EMAIL_VERIFIED, "email_verified")                                      \
+    X(EMAIL_CHANGED, "email_changed")                                        \
+    X(EMAIL_CANCELLED, "email_cancelled")                                    \
+    X(EMAIL_CANCEL_TITLE, "email_cancel_title")                              \
+    X(EMAIL_CANCEL_INTRO, "email_cancel_intro")                              \
+    X(EMAIL_CANCELLED_LINK, "email_cancelled_link")                          \
+    X(INVALID_EMAIL, "invalid_email")                                        \
+    X(SAME_EMAIL, "same_email")                                              \
+    X(EMAIL_UNAVAILABLE, "email_unavailable")                                \
+    X(MISSING_EMAIL, "missing_email")                                        \
+    X(MISSING_CODE, "missing_code")                                          \
+    X(WRONG_CODE, "wrong_code")                                              \
+    X(CODE_DEAD, "code_dead")                                                \
+    X(NO_EMAIL_CHANGE, "no_email_change")
 
 #define CA_TEXT_ENUM(id, name)  CA_T_##id,
 
