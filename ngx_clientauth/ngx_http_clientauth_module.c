@@ -338,6 +338,29 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       offsetof(ngx_http_clientauth_srv_conf_t, password_generator),
       NULL },
 
+    /* sub-users: invitations */
+
+    { ngx_string("clientauth_invite_accept"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT,
+      NULL },
+
+    { ngx_string("clientauth_invite_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, invite_url),
+      NULL },
+
+    { ngx_string("clientauth_invite_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, invite_lifetime),
+      NULL },
+
       ngx_null_command
 };
 
@@ -483,6 +506,7 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->password_history = NGX_CONF_UNSET_UINT;
     conf->languages = NGX_CONF_UNSET_PTR;
     conf->password_generator = NGX_CONF_UNSET;
+    conf->invite_lifetime = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -531,6 +555,12 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               conf->password_policy == CA_POLICY_NIST ? 15 : 8);
     ngx_conf_merge_uint_value(conf->password_history, prev->password_history,
                               5);
+
+    /* sub-users */
+    ngx_conf_merge_str_value(conf->invite_url, prev->invite_url,
+                             "/auth/invite");
+    ngx_conf_merge_msec_value(conf->invite_lifetime, prev->invite_lifetime,
+                              7 * 24 * 60 * 60 * 1000);
 
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost = prev->hash_cost;
@@ -1173,6 +1203,13 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLIENTAUTH_RESET_CONFIRM:
         clcf->handler = ngx_http_clientauth_reset_confirm_handler;
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clientauth_module);
+        amcf->hashing = 1;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT:
+        clcf->handler = ngx_http_clientauth_invite_accept_handler;
         amcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_clientauth_module);
         amcf->hashing = 1;

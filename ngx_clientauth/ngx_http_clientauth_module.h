@@ -116,8 +116,12 @@ typedef struct {
     ngx_str_t                    theme;
     ngx_str_t                    support_contact;
     ngx_flag_t                   password_generator;
-    ngx_str_t                    urls[5];      /* of the endpoints, by enum */
+    ngx_str_t                    urls[7];      /* of the endpoints, by enum */
     ngx_http_clientauth_pages_t *pages;
+
+    /* sub-users */
+    ngx_str_t                    invite_url;
+    ngx_msec_t                   invite_lifetime;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -127,7 +131,9 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_LOGOUT,
     NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
     NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
-    NGX_HTTP_CLIENTAUTH_STATUS
+    NGX_HTTP_CLIENTAUTH_STATUS,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT
 } ngx_http_clientauth_endpoint_e;
 
 
@@ -260,6 +266,9 @@ ngx_int_t ngx_http_clientauth_logout_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_reset_request_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_reset_confirm_handler(ngx_http_request_t *r);
 
+/* ngx_http_clientauth_invite.c */
+ngx_int_t ngx_http_clientauth_invite_accept_handler(ngx_http_request_t *r);
+
 /* ngx_http_clientauth_response.c */
 ngx_uint_t ngx_http_clientauth_accepts(ngx_http_request_t *r,
     const char *type);
@@ -322,6 +331,8 @@ ngx_int_t ngx_http_clientauth_page_sent(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
     unsigned broken);
+ngx_int_t ngx_http_clientauth_page_invite(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *token, ngx_str_t *email, unsigned broken);
 ngx_int_t ngx_http_clientauth_rules_json(ngx_http_request_t *r,
     unsigned broken, ngx_str_t *json);
 ngx_int_t ngx_http_clientauth_redirect_login(ngx_http_request_t *r,

@@ -38,6 +38,9 @@ static ngx_int_t ngx_http_clientauth_format(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_json_string(ngx_http_request_t *r,
     ngx_str_t *s, ngx_str_t *out);
 static ca_texts_t *ngx_http_clientauth_texts(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_page_password_form(
+    ngx_http_request_t *r, ngx_uint_t status, ca_text_e title,
+    ngx_str_t *vars, ngx_str_t *token, ngx_str_t *username, unsigned broken);
 
 
 
@@ -255,7 +258,9 @@ ngx_http_clientauth_page_url(ngx_http_request_t *r, ngx_uint_t endpoint)
         ngx_string("/auth/login"),
         ngx_string("/auth/logout"),
         ngx_string("/auth/reset"),
-        ngx_string("/auth/reset/confirm")
+        ngx_string("/auth/reset/confirm"),
+        ngx_null_string,
+        ngx_string("/auth/invite")
     };
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -699,6 +704,9 @@ ngx_http_clientauth_page_login(ngx_http_request_t *r, ngx_uint_t status,
 
         } else if (done.len == 5 && ngx_strncmp(done.data, "reset", 5) == 0) {
             error = CA_T_PASSWORD_CHANGED;
+
+        } else if (done.len == 6 && ngx_strncmp(done.data, "invite", 6) == 0) {
+            error = CA_T_INVITE_DONE;
         }
 
         if (error != CA_T_COUNT) {
@@ -788,21 +796,60 @@ ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
     unsigned broken)
 {
-    u_char                           num[NGX_INT_T_LEN];
-    ca_texts_t                      *texts;
-    ngx_str_t                        vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
-    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_str_t  vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
 
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ngx_memzero(vars, sizeof(vars));
+
+    return ngx_http_clientauth_page_password_form(r, status, CA_T_NEW_TITLE,
+                                                  vars, token, username,
+                                                  broken);
+}
+
+
+/*
+ * The invitation's page: the new-password form under its own title, with
+ * the address the access is for.
+ */
+
+ngx_int_t
+ngx_http_clientauth_page_invite(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *token, ngx_str_t *email, unsigned broken)
+{
+    ca_texts_t  *texts;
+    ngx_str_t    vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
 
     ngx_memzero(vars, sizeof(vars));
 
     texts = ngx_http_clientauth_texts(r);
 
-    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].data =
-                                       (u_char *) texts->t[CA_T_NEW_TITLE];
-    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].len =
-                                       ngx_strlen(texts->t[CA_T_NEW_TITLE]);
+    if (ngx_http_clientauth_format(r, texts->t[CA_T_INVITE_INTRO], email,
+                                   &vars[NGX_HTTP_CLIENTAUTH_V_NOTICE])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_page_password_form(r, status,
+                                                  CA_T_INVITE_TITLE, vars,
+                                                  token, email, broken);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_page_password_form(ngx_http_request_t *r,
+    ngx_uint_t status, ca_text_e title, ngx_str_t *vars, ngx_str_t *token,
+    ngx_str_t *username, unsigned broken)
+{
+    u_char                           num[NGX_INT_T_LEN];
+    ca_texts_t                      *texts;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    texts = ngx_http_clientauth_texts(r);
+
+    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].data = (u_char *) texts->t[title];
+    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].len = ngx_strlen(texts->t[title]);
     vars[NGX_HTTP_CLIENTAUTH_V_TOKEN] = *token;
 
     if (username) {

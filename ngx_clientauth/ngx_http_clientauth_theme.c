@@ -143,6 +143,7 @@ static const char  ngx_http_clientauth_sent_html[] =
 static const char  ngx_http_clientauth_new_password_html[] =
     "{{#error}}<div class=\"error\" id=\"form-error\" role=\"alert\">"
     "<p>{{error}}</p>{{errors}}</div>{{/error}}\n"
+    "{{#notice}}<p class=\"intro\">{{notice}}</p>{{/notice}}\n"
     "<form method=\"post\">\n"
     "<input type=\"hidden\" name=\"token\" value=\"{{token}}\">\n"
     "<input type=\"text\" name=\"username\" value=\"{{username}}\" "

@@ -116,7 +116,21 @@ static const char  *ca_text_es[CA_T_COUNT] = {
     [CA_T_HOUR] = "{n} hora",
     [CA_T_DAYS] = "{n} días",
     [CA_T_DAY] = "{n} día",
-    [CA_T_SECURE_NOTE] = "Conexión segura"
+    [CA_T_SECURE_NOTE] = "Conexión segura",
+    /* sub-users: invitations */
+    [CA_T_INVITE_TITLE] = "Active su acceso al área de cliente",
+    [CA_T_INVITE_INTRO] =
+        "Le han invitado como usuario de la cuenta con la dirección {n}. "
+        "Elija su contraseña para activar el acceso.",
+    [CA_T_INVITE_GONE] =
+        "Esta invitación es desconocida, ya se ha utilizado, ha sido "
+        "anulada o ha caducado. Pida al titular de la cuenta que le envíe "
+        "una nueva.",
+    [CA_T_INVITE_TAKEN] =
+        "Esta dirección de correo ya tiene un acceso registrado. Conéctese "
+        "con él o pida al titular que invite otra dirección.",
+    [CA_T_INVITE_DONE] =
+        "Su acceso está activado. Conéctese con su correo y su contraseña."
 };
 
 
@@ -220,7 +234,22 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
     [CA_T_HOUR] = "{n} heure",
     [CA_T_DAYS] = "{n} jours",
     [CA_T_DAY] = "{n} jour",
-    [CA_T_SECURE_NOTE] = "Connexion sécurisée"
+    [CA_T_SECURE_NOTE] = "Connexion sécurisée",
+    /* sub-users: invitations */
+    [CA_T_INVITE_TITLE] = "Activez votre accès à l'espace client",
+    [CA_T_INVITE_INTRO] =
+        "Vous avez été invité comme utilisateur du compte avec l'adresse "
+        "{n}. Choisissez votre mot de passe pour activer l'accès.",
+    [CA_T_INVITE_GONE] =
+        "Cette invitation est inconnue, a déjà servi, a été annulée ou a "
+        "expiré. Demandez au titulaire du compte de vous en envoyer une "
+        "nouvelle.",
+    [CA_T_INVITE_TAKEN] =
+        "Cette adresse e-mail a déjà un accès. Connectez-vous avec celui-ci "
+        "ou demandez au titulaire d'inviter une autre adresse.",
+    [CA_T_INVITE_DONE] =
+        "Votre accès est activé. Connectez-vous avec votre e-mail et votre "
+        "mot de passe."
 };
 
 
@@ -320,7 +349,20 @@ static const char  *ca_text_en[CA_T_COUNT] = {
     [CA_T_HOUR] = "{n} hour",
     [CA_T_DAYS] = "{n} days",
     [CA_T_DAY] = "{n} day",
-    [CA_T_SECURE_NOTE] = "Secure connection"
+    [CA_T_SECURE_NOTE] = "Secure connection",
+    /* sub-users: invitations */
+    [CA_T_INVITE_TITLE] = "Activate your customer area access",
+    [CA_T_INVITE_INTRO] =
+        "You were invited as a user of the account with the address {n}. "
+        "Choose your password to activate your access.",
+    [CA_T_INVITE_GONE] =
+        "This invitation is unknown, was already used, was cancelled or has "
+        "expired. Ask the account holder to send you a new one.",
+    [CA_T_INVITE_TAKEN] =
+        "This e-mail address already has an access. Log in with it, or ask "
+        "the account holder to invite another address.",
+    [CA_T_INVITE_DONE] =
+        "Your access is active. Log in with your e-mail and your password."
 };
 
 

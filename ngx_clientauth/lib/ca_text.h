@@ -89,7 +89,13 @@
     X(HOUR, "hour")                                                          \
     X(DAYS, "days")                                                          \
     X(DAY, "day")                                                            \
-    X(SECURE_NOTE, "secure_note")
+    X(SECURE_NOTE, "secure_note")                                            \
+    /* sub-users: invitations */                                             \
+    X(INVITE_TITLE, "invite_title")                                          \
+    X(INVITE_INTRO, "invite_intro")                                          \
+    X(INVITE_GONE, "invite_gone")                                            \
+    X(INVITE_TAKEN, "invite_taken")                                          \
+    X(INVITE_DONE, "invite_done")
 
 #define CA_TEXT_ENUM(id, name)  CA_T_##id,
 
