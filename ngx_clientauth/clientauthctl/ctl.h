@@ -65,6 +65,13 @@
     "  " CTL_NAME " [OPTIONS] user email BRAND IDENTIFIER --email NEW\n"
 #define CTL_SYNOPSIS_SESSIONS_REVOKE                                         \
     "  " CTL_NAME " [OPTIONS] sessions revoke BRAND IDENTIFIER\n"
+/* sub-users and sessions (issue 10) */
+#define CTL_SYNOPSIS_INVITE_LIST                                             \
+    "  " CTL_NAME " [OPTIONS] invite list BRAND IDENTIFIER\n"
+#define CTL_SYNOPSIS_INVITE_CANCEL                                           \
+    "  " CTL_NAME " [OPTIONS] invite cancel BRAND ID|EMAIL\n"
+#define CTL_SYNOPSIS_SESSIONS_LIST                                           \
+    "  " CTL_NAME " [OPTIONS] sessions list BRAND IDENTIFIER\n"
 #define CTL_SYNOPSIS_OUTBOX_SHOW                                             \
     "  " CTL_NAME " [OPTIONS] outbox show BRAND IDENTIFIER [--count N]\n"    \
     "        [--show-urls]\n"
@@ -323,5 +330,10 @@ int ctl_user_passwd(ctl_t *ctl, int argc, char **argv);
 int ctl_user_show(ctl_t *ctl, int argc, char **argv);
 int ctl_user_lock(ctl_t *ctl, int argc, char **argv);
 int ctl_user_unlock(ctl_t *ctl, int argc, char **argv);
+
+/* sub-users and sessions (issue 10): invite.c, sessions_list.c */
+int ctl_invite_list(ctl_t *ctl, int argc, char **argv);
+int ctl_invite_cancel(ctl_t *ctl, int argc, char **argv);
+int ctl_sessions_list(ctl_t *ctl, int argc, char **argv);
 
 #endif /* CTL_H */

@@ -38,6 +38,10 @@ static const ctl_verb_t  ctl_verbs[] = {
     { "user",     "unlock", ctl_user_unlock },
     { "sessions", "revoke", ctl_sessions_revoke },
     { "outbox",   "show",   ctl_outbox_show },
+    /* sub-users and sessions (issue 10) */
+    { "invite",   "list",   ctl_invite_list },
+    { "invite",   "cancel", ctl_invite_cancel },
+    { "sessions", "list",   ctl_sessions_list },
     { NULL, NULL, NULL }
 };
 
@@ -60,6 +64,9 @@ static const char  ctl_usage[] =
     "usage:\n"
     CTL_SYNOPSIS_USER
     CTL_SYNOPSIS_SESSIONS_REVOKE
+    CTL_SYNOPSIS_SESSIONS_LIST
+    CTL_SYNOPSIS_INVITE_LIST
+    CTL_SYNOPSIS_INVITE_CANCEL
     CTL_SYNOPSIS_OUTBOX_SHOW
     "\n"
     "Provisions and operates ngx_clientauth accounts in Redis.\n"
@@ -210,7 +217,17 @@ ctl_group_help(const char *group)
     if (strcmp(group, "sessions") == 0) {
         fputs("usage:\n"
               CTL_SYNOPSIS_SESSIONS_REVOKE
+              CTL_SYNOPSIS_SESSIONS_LIST
               "\n'" CTL_NAME " sessions VERB --help' describes a verb.\n",
+              stdout);
+        return CTL_OK;
+    }
+
+    if (strcmp(group, "invite") == 0) {
+        fputs("usage:\n"
+              CTL_SYNOPSIS_INVITE_LIST
+              CTL_SYNOPSIS_INVITE_CANCEL
+              "\n'" CTL_NAME " invite VERB --help' describes a verb.\n",
               stdout);
         return CTL_OK;
     }
