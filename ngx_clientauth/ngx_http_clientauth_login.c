@@ -10,6 +10,8 @@
  */
 
 
+#include <sodium.h>
+
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
@@ -62,6 +64,9 @@ typedef struct {
     char                              session_hash[CA_TOKEN_HASH_LEN + 1];
     ngx_http_clientauth_hash_out_t    verified;
     char                              token[CA_TOKEN_LEN + 1];
+    char                              csrf[CA_TOKEN_LEN + 1];
+    char                              session_id[
+                                  NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN + 1];
 } ngx_http_clientauth_login_t;
 
 
@@ -85,6 +90,9 @@ static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_account_fields(
+    ngx_http_request_t *r, ngx_http_clientauth_login_t *lg,
+    ngx_http_clientauth_argv_t *cmd, u_char *now, size_t len);
 static ngx_int_t ngx_http_clientauth_login_floor(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_unusable(ngx_http_request_t *r,
@@ -565,7 +573,14 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     p = ngx_sprintf(nowbuf, "%L", now);
     ngx_http_clientauth_argv_add(&cmds[n], nowbuf, p - nowbuf);
     ngx_http_clientauth_argv_add_str(&cmds[n], "g");
-    ngx_http_clientauth_argv_add(&cmds[n++], sgen->data, sgen->len);
+    ngx_http_clientauth_argv_add(&cmds[n], sgen->data, sgen->len);
+
+    if (ngx_http_clientauth_login_account_fields(r, lg, &cmds[n++], nowbuf,
+                                                 p - nowbuf)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
@@ -618,6 +633,39 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
                                     cmds, n);
+}
+
+
+/*
+ * What the self-service area reads of a session, never the access phase:
+ * its CSRF token k (random, 256 bits), an opaque id i for the lists of
+ * sessions (random: neither the token nor its hash), when it was made (c,
+ * ms) and the client's address (ip).
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_account_fields(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, ngx_http_clientauth_argv_t *cmd,
+    u_char *now, size_t len)
+{
+    u_char  id[NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN / 2];
+
+    ca_token_generate(lg->csrf);
+
+    randombytes_buf(id, sizeof(id));
+    sodium_bin2hex(lg->session_id, sizeof(lg->session_id), id, sizeof(id));
+
+    ngx_http_clientauth_argv_add_str(cmd, "k");
+    ngx_http_clientauth_argv_add_str(cmd, lg->csrf);
+    ngx_http_clientauth_argv_add_str(cmd, "i");
+    ngx_http_clientauth_argv_add_str(cmd, lg->session_id);
+    ngx_http_clientauth_argv_add_str(cmd, "c");
+    ngx_http_clientauth_argv_add(cmd, now, len);
+    ngx_http_clientauth_argv_add_str(cmd, "ip");
+    ngx_http_clientauth_argv_add(cmd, r->connection->addr_text.data,
+                                 r->connection->addr_text.len);
+
+    return NGX_OK;
 }
 
 

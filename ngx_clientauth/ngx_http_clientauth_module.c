@@ -9,6 +9,7 @@
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
+#include "ngx_http_clientauth_account.h"
 
 
 static void *ngx_http_clientauth_create_main_conf(ngx_conf_t *cf);
@@ -336,6 +337,14 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_SRV_CONF_OFFSET,
       offsetof(ngx_http_clientauth_srv_conf_t, password_generator),
+      NULL },
+
+    /* self-service area (issue 10) */
+    { ngx_string("clientauth_account"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_ACCOUNT,
       NULL },
 
     /* sub-users: invitations */
@@ -1203,6 +1212,19 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLIENTAUTH_RESET_CONFIRM:
         clcf->handler = ngx_http_clientauth_reset_confirm_handler;
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clientauth_module);
+        amcf->hashing = 1;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_ACCOUNT:
+        /* the area is the session's: no session, no area */
+        if (alcf->enable == 0) {
+            return "needs a session: remove \"clientauth off\"";
+        }
+
+        alcf->enable = 1;
+        clcf->handler = ngx_http_clientauth_account_handler;
         amcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_clientauth_module);
         amcf->hashing = 1;

@@ -28,6 +28,9 @@
 
 #define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
 
+/* a session's opaque id in the lists of sessions: 128 random bits, hex */
+#define NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN  32
+
 /* statuses nginx 1.22 has no constant for */
 #define NGX_HTTP_CLIENTAUTH_GONE           410
 #define NGX_HTTP_CLIENTAUTH_UNPROCESSABLE  422
@@ -83,6 +86,21 @@ typedef struct {
 } ngx_http_clientauth_main_conf_t;
 
 
+typedef enum {
+    NGX_HTTP_CLIENTAUTH_NONE = 0,
+    NGX_HTTP_CLIENTAUTH_LOGIN,
+    NGX_HTTP_CLIENTAUTH_LOGOUT,
+    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
+    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
+    NGX_HTTP_CLIENTAUTH_STATUS,
+    /* self-service area (issue 10) */
+    NGX_HTTP_CLIENTAUTH_ACCOUNT,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT,
+    NGX_HTTP_CLIENTAUTH_ENDPOINTS
+} ngx_http_clientauth_endpoint_e;
+
+
 typedef struct {
     ngx_str_t                    brand;
     ngx_http_clientauth_redis_conf_t  *redis;
@@ -116,25 +134,14 @@ typedef struct {
     ngx_str_t                    theme;
     ngx_str_t                    support_contact;
     ngx_flag_t                   password_generator;
-    ngx_str_t                    urls[7];      /* of the endpoints, by enum */
+    ngx_str_t                    urls[NGX_HTTP_CLIENTAUTH_ENDPOINTS];
+                                               /* of the endpoints, by enum */
     ngx_http_clientauth_pages_t *pages;
 
     /* sub-users */
     ngx_str_t                    invite_url;
     ngx_msec_t                   invite_lifetime;
 } ngx_http_clientauth_srv_conf_t;
-
-
-typedef enum {
-    NGX_HTTP_CLIENTAUTH_NONE = 0,
-    NGX_HTTP_CLIENTAUTH_LOGIN,
-    NGX_HTTP_CLIENTAUTH_LOGOUT,
-    NGX_HTTP_CLIENTAUTH_RESET_REQUEST,
-    NGX_HTTP_CLIENTAUTH_RESET_CONFIRM,
-    NGX_HTTP_CLIENTAUTH_STATUS,
-    /* sub-users */
-    NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT
-} ngx_http_clientauth_endpoint_e;
 
 
 typedef struct {

@@ -253,14 +253,16 @@ ngx_http_clientauth_page_url(ngx_http_request_t *r, ngx_uint_t endpoint)
     ngx_http_clientauth_srv_conf_t  *ascf;
     ngx_http_clientauth_loc_conf_t  *alcf;
 
-    static ngx_str_t  defaults[] = {
-        ngx_null_string,
-        ngx_string("/auth/login"),
-        ngx_string("/auth/logout"),
-        ngx_string("/auth/reset"),
-        ngx_string("/auth/reset/confirm"),
-        ngx_null_string,
-        ngx_string("/auth/invite")
+    static ngx_str_t  defaults[NGX_HTTP_CLIENTAUTH_ENDPOINTS] = {
+        [NGX_HTTP_CLIENTAUTH_LOGIN] = ngx_string("/auth/login"),
+        [NGX_HTTP_CLIENTAUTH_LOGOUT] = ngx_string("/auth/logout"),
+        [NGX_HTTP_CLIENTAUTH_RESET_REQUEST] = ngx_string("/auth/reset"),
+        [NGX_HTTP_CLIENTAUTH_RESET_CONFIRM] =
+                                           ngx_string("/auth/reset/confirm"),
+        /* self-service area (issue 10) */
+        [NGX_HTTP_CLIENTAUTH_ACCOUNT] = ngx_string("/auth/account/"),
+        /* sub-users */
+        [NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT] = ngx_string("/auth/invite"),
     };
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -840,11 +842,7 @@ ngx_http_clientauth_page_password_form(ngx_http_request_t *r,
     ngx_uint_t status, ca_text_e title, ngx_str_t *vars, ngx_str_t *token,
     ngx_str_t *username, unsigned broken)
 {
-    u_char                           num[NGX_INT_T_LEN];
-    ca_texts_t                      *texts;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ca_texts_t  *texts;
 
     texts = ngx_http_clientauth_texts(r);
 
@@ -863,24 +861,58 @@ ngx_http_clientauth_page_password_form(ngx_http_request_t *r,
                                       ngx_strlen(texts->t[CA_T_RULES_BROKEN]);
     }
 
+    if (ngx_http_clientauth_page_password_vars(r, broken, vars) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_page_send(r, status,
+                                      NGX_HTTP_CLIENTAUTH_P_NEW_PASSWORD, vars);
+}
+
+
+/* A new password's fields: the rules checklist, and what it refused. */
+
+ngx_int_t
+ngx_http_clientauth_page_password_vars(ngx_http_request_t *r,
+    unsigned broken, ngx_str_t *vars)
+{
+    u_char                          *num;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
     if (ascf->password_generator) {
         ngx_str_set(&vars[NGX_HTTP_CLIENTAUTH_V_GENERATOR], "on");
+    }
+
+    num = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (num == NULL) {
+        return NGX_ERROR;
     }
 
     vars[NGX_HTTP_CLIENTAUTH_V_MIN].data = num;
     vars[NGX_HTTP_CLIENTAUTH_V_MIN].len =
                               ngx_sprintf(num, "%ui", ascf->password_min) - num;
 
-    if (ngx_http_clientauth_rules_html(r, texts, broken,
-                                       &vars[NGX_HTTP_CLIENTAUTH_V_RULES],
-                                       &vars[NGX_HTTP_CLIENTAUTH_V_ERRORS])
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_clientauth_rules_html(r, ngx_http_clientauth_texts(r),
+                                          broken,
+                                          &vars[NGX_HTTP_CLIENTAUTH_V_RULES],
+                                          &vars[NGX_HTTP_CLIENTAUTH_V_ERRORS]);
+}
 
-    return ngx_http_clientauth_page_send(r, status,
-                                      NGX_HTTP_CLIENTAUTH_P_NEW_PASSWORD, vars);
+
+ca_texts_t *
+ngx_http_clientauth_page_texts(ngx_http_request_t *r)
+{
+    return ngx_http_clientauth_texts(r);
+}
+
+
+ngx_int_t
+ngx_http_clientauth_page_render(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_clientauth_page_e page, ngx_str_t *vars)
+{
+    return ngx_http_clientauth_page_send(r, status, page, vars);
 }
 
 

@@ -23,6 +23,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_P_SENT,
     NGX_HTTP_CLIENTAUTH_P_NEW_PASSWORD,
     NGX_HTTP_CLIENTAUTH_P_MESSAGE,
+    /* self-service area (issue 10) */
+    NGX_HTTP_CLIENTAUTH_P_ACCOUNT,
     NGX_HTTP_CLIENTAUTH_P_COUNT
 } ngx_http_clientauth_page_e;
 
@@ -57,6 +59,12 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_V_LINK_URL,
     NGX_HTTP_CLIENTAUTH_V_LOGIN_URL,
     NGX_HTTP_CLIENTAUTH_V_RESET_URL,
+    /* self-service area (issue 10) */
+    NGX_HTTP_CLIENTAUTH_V_CSRF,
+    NGX_HTTP_CLIENTAUTH_V_EMAIL,
+    NGX_HTTP_CLIENTAUTH_V_ACCOUNT_URL,
+    NGX_HTTP_CLIENTAUTH_V_LOGOUT_URL,
+    NGX_HTTP_CLIENTAUTH_V_SESSIONS,
     NGX_HTTP_CLIENTAUTH_V_COUNT
 } ngx_http_clientauth_var_e;
 
@@ -70,6 +78,18 @@ struct ngx_http_clientauth_pages_s {
     ngx_str_t                    csp;
     ngx_str_t                    logo;         /* <img> or empty */
 };
+
+
+/*
+ * For pages of other files (the self-service area): the request's texts; a
+ * page rendered from vars (what every page shows is filled in here); the
+ * new-password fields' rules checklist, errors, minimum and generator.
+ */
+ca_texts_t *ngx_http_clientauth_page_texts(ngx_http_request_t *r);
+ngx_int_t ngx_http_clientauth_page_render(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_http_clientauth_page_e page, ngx_str_t *vars);
+ngx_int_t ngx_http_clientauth_page_password_vars(ngx_http_request_t *r,
+    unsigned broken, ngx_str_t *vars);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_PAGE_H_INCLUDED_ */

@@ -53,11 +53,19 @@ static const ca_tpl_var_t  ngx_http_clientauth_page_vars[] = {
     { "link_url", CA_TPL_URL },
     { "login_url", CA_TPL_URL },
     { "reset_url", CA_TPL_URL },
+    /* self-service area (issue 10) */
+    { "csrf", CA_TPL_TEXT },
+    { "email", CA_TPL_TEXT },
+    { "account_url", CA_TPL_URL },
+    { "logout_url", CA_TPL_URL },
+    { "sessions", CA_TPL_HTML },
 };
 
 static const char  *ngx_http_clientauth_page_files[] = {
     "layout.html", "login.html", "reset.html", "sent.html",
-    "new_password.html", "message.html"
+    "new_password.html", "message.html",
+    /* self-service area (issue 10) */
+    "account.html"
 };
 
 
@@ -185,13 +193,91 @@ static const char  ngx_http_clientauth_message_html[] =
     "<p class=\"back\"><a href=\"{{login_url}}\">{{t.back_to_login}}</a>"
     "</p>\n";
 
+/*
+ * The self-service area (issue 10): the customer's details, the password
+ * change, the open sessions.  Every form carries the session's CSRF token.
+ */
+
+static const char  ngx_http_clientauth_account_html[] =
+    "<div class=\"account\">\n"
+    "{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>"
+    "{{/notice}}\n"
+    "<section aria-labelledby=\"h-profile\">\n"
+    "<h2 id=\"h-profile\">{{t.account_profile}}</h2>\n"
+    "<dl class=\"facts\"><dt>{{t.account_email}}</dt><dd>{{email}}</dd>"
+    "</dl>\n"
+    "</section>\n"
+    "<section aria-labelledby=\"h-password\">\n"
+    "<h2 id=\"h-password\">{{t.account_password}}</h2>\n"
+    "{{#error}}<div class=\"error\" id=\"form-error\" role=\"alert\">"
+    "<p>{{error}}</p>{{errors}}</div>{{/error}}\n"
+    "<form method=\"post\" action=\"{{account_url}}password\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<input type=\"text\" name=\"username\" value=\"{{email}}\" "
+    "autocomplete=\"username\" readonly=\"\" hidden=\"\">\n"
+    "<div class=\"field\"><label for=\"current_password\">"
+    "{{t.current_password}}</label>\n"
+    "<div class=\"pw\"><input id=\"current_password\" "
+    "name=\"current_password\" type=\"password\" "
+    "autocomplete=\"current-password\" "
+    "{{#error}}aria-invalid=\"true\" aria-describedby=\"form-error\" "
+    "{{/error}}required>"
+    "<button type=\"button\" class=\"eye\" "
+    "aria-controls=\"current_password\" aria-pressed=\"false\" "
+    "aria-label=\"{{t.show_password}}\" title=\"{{t.show_password}}\" "
+    "hidden=\"\">{{eye}}</button></div></div>\n"
+    "<div class=\"field\"><label for=\"password\">{{t.new_password}}"
+    "</label>\n"
+    "<div class=\"pw\"><input id=\"password\" name=\"password\" "
+    "type=\"password\" autocomplete=\"new-password\" "
+    "aria-describedby=\"rules\" required>"
+    "<button type=\"button\" class=\"eye\" aria-controls=\"password\" "
+    "aria-pressed=\"false\" aria-label=\"{{t.show_password}}\" "
+    "title=\"{{t.show_password}}\" hidden=\"\">{{eye}}</button></div>"
+    "</div>\n"
+    "{{rules}}\n"
+    "{{#generator}}<p class=\"generate\"><button type=\"button\" "
+    "class=\"secondary\" id=\"generate\" data-n=\"{{min}}\" hidden=\"\">"
+    "{{t.generate}}</button></p>\n"
+    "<p class=\"note\" id=\"generated\" role=\"status\" hidden=\"\">"
+    "{{t.generated}}</p>{{/generator}}\n"
+    "<div class=\"field\"><label for=\"password_confirm\">"
+    "{{t.new_confirm}}</label>\n"
+    "<div class=\"pw\"><input id=\"password_confirm\" "
+    "name=\"password_confirm\" type=\"password\" "
+    "autocomplete=\"new-password\" required>"
+    "<button type=\"button\" class=\"eye\" "
+    "aria-controls=\"password_confirm\" aria-pressed=\"false\" "
+    "aria-label=\"{{t.show_password}}\" title=\"{{t.show_password}}\" "
+    "hidden=\"\">{{eye}}</button></div></div>\n"
+    "<button type=\"submit\" class=\"primary\">"
+    "{{t.account_password_button}}</button>\n"
+    "</form>\n"
+    "</section>\n"
+    "{{#sessions}}<section aria-labelledby=\"h-sessions\">\n"
+    "<h2 id=\"h-sessions\">{{t.sessions_title}}</h2>\n"
+    "<p class=\"intro\">{{t.sessions_intro}}</p>\n"
+    "{{sessions}}\n"
+    "<form method=\"post\" action=\"{{account_url}}sessions/revoke\">"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+    "<input type=\"hidden\" name=\"all\" value=\"1\">"
+    "<button type=\"submit\" class=\"secondary\">"
+    "{{t.session_revoke_all}}</button></form>\n"
+    "</section>{{/sessions}}\n"
+    "<form class=\"logout\" method=\"post\" action=\"{{logout_url}}\">"
+    "<button type=\"submit\" class=\"secondary\">{{t.account_logout}}"
+    "</button></form>\n"
+    "</div>\n";
+
 static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_layout_html,
     ngx_http_clientauth_login_html,
     ngx_http_clientauth_reset_html,
     ngx_http_clientauth_sent_html,
     ngx_http_clientauth_new_password_html,
-    ngx_http_clientauth_message_html
+    ngx_http_clientauth_message_html,
+    /* self-service area (issue 10) */
+    ngx_http_clientauth_account_html
 };
 
 
@@ -293,7 +379,26 @@ static const char  ngx_http_clientauth_css[] =
     ".langs a[aria-current]{color:var(--ink);font-weight:700;"
     "text-decoration:none}\n"
     ".secure{margin:0}\n"
-    "[hidden]{display:none!important}\n";
+    "[hidden]{display:none!important}\n"
+    /* self-service area (issue 10) */
+    ".card:has(.account){max-width:44rem}\n"
+    ".account section{border-top:1px solid var(--line);"
+    "padding:1.2rem 0 .4rem}\n"
+    ".account section:first-of-type{border-top:0;padding-top:0}\n"
+    "h2{font-size:1.15rem;margin:0 0 .9rem}\n"
+    ".facts{display:grid;grid-template-columns:max-content 1fr;"
+    "gap:.3rem 1rem;margin:0 0 1rem}\n"
+    ".facts dt{font-weight:600}\n"
+    ".facts dd{margin:0;overflow-wrap:anywhere}\n"
+    ".sessions{list-style:none;margin:0 0 1rem;padding:0}\n"
+    ".sessions li{display:flex;justify-content:space-between;"
+    "align-items:center;gap:.8rem;flex-wrap:wrap;padding:.7rem 0;"
+    "border-bottom:1px solid var(--line)}\n"
+    ".sessions .what{font-weight:600}\n"
+    ".sessions .when{display:block;color:var(--muted);font-size:.92rem}\n"
+    ".sessions .here{color:var(--ok);font-weight:600}\n"
+    ".sessions form{margin:0}\n"
+    ".logout{margin:1.2rem 0 0;text-align:center}\n";
 
 
 /*

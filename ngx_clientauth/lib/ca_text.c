@@ -117,6 +117,36 @@ static const char  *ca_text_es[CA_T_COUNT] = {
     [CA_T_DAYS] = "{n} días",
     [CA_T_DAY] = "{n} día",
     [CA_T_SECURE_NOTE] = "Conexión segura",
+    /* self-service area (issue 10) */
+    [CA_T_ACCOUNT_TITLE] = "Mi cuenta",
+    [CA_T_ACCOUNT_PROFILE] = "Mis datos",
+    [CA_T_ACCOUNT_EMAIL] = "Correo electrónico",
+    [CA_T_ACCOUNT_PASSWORD] = "Cambiar la contraseña",
+    [CA_T_CURRENT_PASSWORD] = "Contraseña actual",
+    [CA_T_ACCOUNT_PASSWORD_BUTTON] = "Guardar la nueva contraseña",
+    [CA_T_ACCOUNT_PASSWORD_DONE] =
+        "Su contraseña se ha cambiado. Se han cerrado sus demás sesiones.",
+    [CA_T_WRONG_PASSWORD] = "La contraseña actual no es correcta.",
+    [CA_T_MISSING_CHANGE] =
+        "La contraseña actual y la nueva contraseña son necesarias.",
+    [CA_T_ACCOUNT_LOGOUT] = "Cerrar sesión",
+    [CA_T_CSRF] =
+        "Este formulario ha caducado. Vuelva a cargar la página e "
+        "inténtelo de nuevo.",
+    [CA_T_NOT_FOUND] = "Esta página no existe.",
+    [CA_T_SESSIONS_TITLE] = "Sesiones abiertas",
+    [CA_T_SESSIONS_INTRO] =
+        "Dispositivos conectados a su área de cliente. Si no reconoce "
+        "alguno, ciérrelo y cambie su contraseña.",
+    [CA_T_SESSION_CURRENT] = "Este dispositivo",
+    [CA_T_SESSION_CREATED] = "Conectado el",
+    [CA_T_SESSION_SEEN] = "Última actividad",
+    [CA_T_SESSION_REVOKE] = "Cerrar",
+    [CA_T_SESSION_REVOKE_ALL] = "Cerrar todas las demás sesiones",
+    [CA_T_SESSION_REVOKED] = "La sesión se ha cerrado.",
+    [CA_T_SESSIONS_REVOKED] =
+        "Se han cerrado todas sus sesiones salvo esta.",
+    [CA_T_SESSION_UNKNOWN] = "Esta sesión ya no existe.",
     /* sub-users: invitations */
     [CA_T_INVITE_TITLE] = "Active su acceso al área de cliente",
     [CA_T_INVITE_INTRO] =
@@ -235,6 +265,36 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
     [CA_T_DAYS] = "{n} jours",
     [CA_T_DAY] = "{n} jour",
     [CA_T_SECURE_NOTE] = "Connexion sécurisée",
+    /* self-service area (issue 10) */
+    [CA_T_ACCOUNT_TITLE] = "Mon compte",
+    [CA_T_ACCOUNT_PROFILE] = "Mes informations",
+    [CA_T_ACCOUNT_EMAIL] = "Adresse e-mail",
+    [CA_T_ACCOUNT_PASSWORD] = "Modifier mon mot de passe",
+    [CA_T_CURRENT_PASSWORD] = "Mot de passe actuel",
+    [CA_T_ACCOUNT_PASSWORD_BUTTON] = "Enregistrer le nouveau mot de passe",
+    [CA_T_ACCOUNT_PASSWORD_DONE] =
+        "Votre mot de passe a été modifié. Vos autres sessions ont été "
+        "fermées.",
+    [CA_T_WRONG_PASSWORD] = "Le mot de passe actuel est incorrect.",
+    [CA_T_MISSING_CHANGE] =
+        "Le mot de passe actuel et le nouveau mot de passe sont requis.",
+    [CA_T_ACCOUNT_LOGOUT] = "Se déconnecter",
+    [CA_T_CSRF] =
+        "Ce formulaire a expiré. Rechargez la page et réessayez.",
+    [CA_T_NOT_FOUND] = "Cette page n'existe pas.",
+    [CA_T_SESSIONS_TITLE] = "Sessions ouvertes",
+    [CA_T_SESSIONS_INTRO] =
+        "Les appareils connectés à votre espace client. Si vous n'en "
+        "reconnaissez pas un, fermez-le et changez votre mot de passe.",
+    [CA_T_SESSION_CURRENT] = "Cet appareil",
+    [CA_T_SESSION_CREATED] = "Connecté le",
+    [CA_T_SESSION_SEEN] = "Dernière activité",
+    [CA_T_SESSION_REVOKE] = "Déconnecter",
+    [CA_T_SESSION_REVOKE_ALL] = "Déconnecter toutes les autres sessions",
+    [CA_T_SESSION_REVOKED] = "La session a été fermée.",
+    [CA_T_SESSIONS_REVOKED] =
+        "Toutes vos sessions ont été fermées, sauf celle-ci.",
+    [CA_T_SESSION_UNKNOWN] = "Cette session n'existe plus.",
     /* sub-users: invitations */
     [CA_T_INVITE_TITLE] = "Activez votre accès à l'espace client",
     [CA_T_INVITE_INTRO] =
@@ -350,6 +410,36 @@ static const char  *ca_text_en[CA_T_COUNT] = {
     [CA_T_DAYS] = "{n} days",
     [CA_T_DAY] = "{n} day",
     [CA_T_SECURE_NOTE] = "Secure connection",
+    /* self-service area (issue 10) */
+    [CA_T_ACCOUNT_TITLE] = "My account",
+    [CA_T_ACCOUNT_PROFILE] = "My details",
+    [CA_T_ACCOUNT_EMAIL] = "E-mail address",
+    [CA_T_ACCOUNT_PASSWORD] = "Change my password",
+    [CA_T_CURRENT_PASSWORD] = "Current password",
+    [CA_T_ACCOUNT_PASSWORD_BUTTON] = "Save the new password",
+    [CA_T_ACCOUNT_PASSWORD_DONE] =
+        "Your password has been changed. Your other sessions have been "
+        "closed.",
+    [CA_T_WRONG_PASSWORD] = "The current password is not correct.",
+    [CA_T_MISSING_CHANGE] =
+        "The current password and the new password are required.",
+    [CA_T_ACCOUNT_LOGOUT] = "Log out",
+    [CA_T_CSRF] =
+        "This form has expired. Reload the page and try again.",
+    [CA_T_NOT_FOUND] = "This page does not exist.",
+    [CA_T_SESSIONS_TITLE] = "Open sessions",
+    [CA_T_SESSIONS_INTRO] =
+        "The devices logged in to your customer area. If you do not "
+        "recognise one, sign it out and change your password.",
+    [CA_T_SESSION_CURRENT] = "This device",
+    [CA_T_SESSION_CREATED] = "Logged in",
+    [CA_T_SESSION_SEEN] = "Last active",
+    [CA_T_SESSION_REVOKE] = "Sign out",
+    [CA_T_SESSION_REVOKE_ALL] = "Sign out all other sessions",
+    [CA_T_SESSION_REVOKED] = "The session has been closed.",
+    [CA_T_SESSIONS_REVOKED] =
+        "All your sessions but this one have been closed.",
+    [CA_T_SESSION_UNKNOWN] = "This session no longer exists.",
     /* sub-users: invitations */
     [CA_T_INVITE_TITLE] = "Activate your customer area access",
     [CA_T_INVITE_INTRO] =

@@ -90,6 +90,29 @@
     X(DAYS, "days")                                                          \
     X(DAY, "day")                                                            \
     X(SECURE_NOTE, "secure_note")                                            \
+    /* self-service area (issue 10) */                                       \
+    X(ACCOUNT_TITLE, "account_title")                                        \
+    X(ACCOUNT_PROFILE, "account_profile")                                    \
+    X(ACCOUNT_EMAIL, "account_email")                                        \
+    X(ACCOUNT_PASSWORD, "account_password")                                  \
+    X(CURRENT_PASSWORD, "current_password")                                  \
+    X(ACCOUNT_PASSWORD_BUTTON, "account_password_button")                    \
+    X(ACCOUNT_PASSWORD_DONE, "account_password_done")                        \
+    X(WRONG_PASSWORD, "wrong_password")                                      \
+    X(MISSING_CHANGE, "missing_change")                                      \
+    X(ACCOUNT_LOGOUT, "account_logout")                                      \
+    X(CSRF, "csrf")                                                          \
+    X(NOT_FOUND, "not_found")                                                \
+    X(SESSIONS_TITLE, "sessions_title")                                      \
+    X(SESSIONS_INTRO, "sessions_intro")                                      \
+    X(SESSION_CURRENT, "session_current")                                    \
+    X(SESSION_CREATED, "session_created")                                    \
+    X(SESSION_SEEN, "session_seen")                                          \
+    X(SESSION_REVOKE, "session_revoke")                                      \
+    X(SESSION_REVOKE_ALL, "session_revoke_all")                              \
+    X(SESSION_REVOKED, "session_revoked")                                    \
+    X(SESSIONS_REVOKED, "sessions_revoked")                                  \
+    X(SESSION_UNKNOWN, "session_unknown")                                    \
     /* sub-users: invitations */                                             \
     X(INVITE_TITLE, "invite_title")                                          \
     X(INVITE_INTRO, "invite_intro")                                          \

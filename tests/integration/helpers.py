@@ -470,6 +470,7 @@ http {{
         location = /auth/login  {{ clientauth_login; }}
         location = /auth/logout {{ clientauth_logout; }}
         location = /status      {{ clientauth_status; }}
+        location /auth/account/ {{ clientauth_account; }}
         location /public/ {{
             clientauth off;
             proxy_pass http://{backend};
