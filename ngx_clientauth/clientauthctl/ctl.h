@@ -17,6 +17,7 @@
 
 #include "ca_ident.h"
 #include "ca_keys.h"
+#include "ca_perms.h"
 #include "ca_pwhash.h"
 
 
@@ -149,15 +150,12 @@ typedef struct {
 } ctl_user_t;
 
 
-/* Permission names, sorted and unique. */
+/* Permission names, sorted and unique (lib/ca_perms.h). */
 
-#define CTL_PERM_LEN         33       /* [a-z0-9_]{1,32} and the NUL */
-#define CTL_PERMS_N          30       /* CTL_PERMS_N * CTL_PERM_LEN fits */
+#define CTL_PERM_LEN         CA_PERM_LEN
+#define CTL_PERMS_N          CA_PERMS_N
 
-typedef struct {
-    char  names[CTL_PERMS_N][CTL_PERM_LEN];
-    int   n;
-} ctl_perms_t;
+typedef ca_perms_t  ctl_perms_t;
 
 
 /*
