@@ -16,6 +16,7 @@
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
+#include "ngx_http_clientauth_users.h"
 
 
 static ngx_http_clientauth_account_route_t *ngx_http_clientauth_account_route(
@@ -45,6 +46,17 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
 {
     /* the area's page */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
+
+    /* sub-users */
+    { ngx_string("users"), NGX_HTTP_GET, ngx_http_clientauth_users_list },
+    { ngx_string("users/invite"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_invite },
+    { ngx_string("users/invite/cancel"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_invite_cancel },
+    { ngx_string("users/perms"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_perms },
+    { ngx_string("users/remove"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_remove },
 
     { ngx_null_string, 0, NULL }
 };

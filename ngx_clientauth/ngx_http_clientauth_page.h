@@ -25,6 +25,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_P_MESSAGE,
     /* self-service area (issue 10) */
     NGX_HTTP_CLIENTAUTH_P_ACCOUNT,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_P_USERS,
     NGX_HTTP_CLIENTAUTH_P_COUNT
 } ngx_http_clientauth_page_e;
 
@@ -65,6 +67,10 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_V_ACCOUNT_URL,
     NGX_HTTP_CLIENTAUTH_V_LOGOUT_URL,
     NGX_HTTP_CLIENTAUTH_V_SESSIONS,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_V_USERS,
+    NGX_HTTP_CLIENTAUTH_V_INVITES,
+    NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES,
     NGX_HTTP_CLIENTAUTH_V_COUNT
 } ngx_http_clientauth_var_e;
 

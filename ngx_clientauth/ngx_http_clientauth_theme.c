@@ -59,13 +59,19 @@ static const ca_tpl_var_t  ngx_http_clientauth_page_vars[] = {
     { "account_url", CA_TPL_URL },
     { "logout_url", CA_TPL_URL },
     { "sessions", CA_TPL_HTML },
+    /* sub-users */
+    { "users", CA_TPL_HTML },
+    { "invites", CA_TPL_HTML },
+    { "perm_choices", CA_TPL_HTML },
 };
 
 static const char  *ngx_http_clientauth_page_files[] = {
     "layout.html", "login.html", "reset.html", "sent.html",
     "new_password.html", "message.html",
     /* self-service area (issue 10) */
-    "account.html"
+    "account.html",
+    /* sub-users */
+    "users.html"
 };
 
 
@@ -269,6 +275,43 @@ static const char  ngx_http_clientauth_account_html[] =
     "</button></form>\n"
     "</div>\n";
 
+/*
+ * Sub-users (Axarnet): the account's users with their permissions, the
+ * pending invitations, and the invitation form.  The lists are made by
+ * ngx_http_clientauth_users.c; every form carries the CSRF token.
+ */
+
+static const char  ngx_http_clientauth_users_html[] =
+    "<div class=\"account\">\n"
+    "{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>"
+    "{{/notice}}\n"
+    "{{#error}}<p class=\"error\" role=\"alert\">{{error}}</p>{{/error}}\n"
+    "<section>\n"
+    "<p class=\"intro\">{{t.users_intro}}</p>\n"
+    "{{users}}\n"
+    "</section>\n"
+    "{{#invites}}<section aria-labelledby=\"h-pending\">\n"
+    "<h2 id=\"h-pending\">{{t.users_pending}}</h2>\n"
+    "{{invites}}\n"
+    "</section>{{/invites}}\n"
+    "<section aria-labelledby=\"h-invite\">\n"
+    "<h2 id=\"h-invite\">{{t.users_invite_title}}</h2>\n"
+    "<form method=\"post\" action=\"{{account_url}}users/invite\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<div class=\"field\"><label for=\"email\">{{t.users_email}}</label>\n"
+    "<input id=\"email\" name=\"email\" type=\"email\" "
+    "autocomplete=\"off\" autocapitalize=\"none\" spellcheck=\"false\" "
+    "required></div>\n"
+    "<fieldset class=\"perms\"><legend>{{t.users_perms}}</legend>\n"
+    "{{perm_choices}}</fieldset>\n"
+    "<button type=\"submit\" class=\"primary\">{{t.users_invite_button}}"
+    "</button>\n"
+    "</form>\n"
+    "</section>\n"
+    "<p class=\"back\"><a href=\"{{account_url}}\">{{t.account_title}}</a>"
+    "</p>\n"
+    "</div>\n";
+
 static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_layout_html,
     ngx_http_clientauth_login_html,
@@ -277,7 +320,9 @@ static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_new_password_html,
     ngx_http_clientauth_message_html,
     /* self-service area (issue 10) */
-    ngx_http_clientauth_account_html
+    ngx_http_clientauth_account_html,
+    /* sub-users */
+    ngx_http_clientauth_users_html
 };
 
 
@@ -398,7 +443,19 @@ static const char  ngx_http_clientauth_css[] =
     ".sessions .when{display:block;color:var(--muted);font-size:.92rem}\n"
     ".sessions .here{color:var(--ok);font-weight:600}\n"
     ".sessions form{margin:0}\n"
-    ".logout{margin:1.2rem 0 0;text-align:center}\n";
+    ".logout{margin:1.2rem 0 0;text-align:center}\n"
+    /* sub-users */
+    ".users{list-style:none;margin:0 0 1rem;padding:0}\n"
+    ".users li{padding:.7rem 0;border-bottom:1px solid var(--line)}\n"
+    ".users .who{font-weight:600;overflow-wrap:anywhere}\n"
+    ".users .when{display:block;color:var(--muted);font-size:.92rem}\n"
+    ".users form{display:flex;flex-wrap:wrap;gap:.4rem .8rem;"
+    "align-items:center;margin:.4rem 0 0}\n"
+    ".perms{border:0;margin:0 0 1rem;padding:0;display:flex;flex-wrap:wrap;"
+    "gap:.4rem 1rem}\n"
+    ".perms legend{font-weight:600;margin-bottom:.4rem}\n"
+    ".perms label,.users label{display:inline-flex;gap:.35rem;"
+    "align-items:center;font-weight:400}\n";
 
 
 /*

@@ -1,0 +1,381 @@
+"""Sub-users (issue 10, Axarnet), the account's side: /auth/account/users
+lists the users and pending invitations; users/invite, users/invite/cancel,
+users/perms and users/remove change them, under the rules the issue sets:
+only the owner or a holder of "users" manages users, no one grants what they
+do not hold, the owner stays, a registered address is never invited.
+"""
+
+import re
+
+import pytest
+
+from helpers import BRAND, HTML, add_user, identity_of, token_hash
+from invite_helpers import (INVITE_LOCATIONS, INVITEE, INVITEE_PASSWORD,
+                            accept, invite_key, invites_key, open_invite)
+from login_helpers import user_key
+from reset_helpers import outbox, token_of
+
+USERS = "/auth/account/users"
+
+
+def gateway(make_gateway, **conf):
+    return make_gateway(locations=INVITE_LOCATIONS, **conf)
+
+
+class Session:
+    """A logged-in JSON client of the area: its cookie and CSRF token."""
+
+    def __init__(self, g, who):
+        self.g = g
+        self.token = g.login_token(who.email, who.password)
+        r = g.get("/auth/account/", self.token)
+        assert r.status_code == 200, r.text
+        self.csrf = r.json()["csrf"]
+
+    def post(self, path, data, accept="application/json", **kwargs):
+        data = dict(data, csrf=self.csrf)
+        return self.g.post(USERS + path, self.token, data=data, accept=accept,
+                           **kwargs)
+
+    def users(self):
+        r = self.g.get(USERS, self.token)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def invitations(redis, type="user_invitation"):
+    return outbox(redis, type=type)
+
+
+def invite(s, email=INVITEE, perm="billing,orders", **kwargs):
+    return s.post("/invite", {"email": email, "perm": perm}, **kwargs)
+
+
+def link_of(redis, n=-1):
+    return token_of(invitations(redis)[n]["url"])
+
+
+@pytest.fixture
+def manager(redis_store, owner):
+    """A sub-user of owner who may manage users, bill and order."""
+    return add_user(redis_store, "manager@example.com", "M4nager-secret!pw",
+                    perms=["billing", "orders", "users"], parent=owner.email)
+
+
+# ------------------------------------------------------------ invite
+
+def test_owner_invites_and_the_invitee_gets_in(make_gateway, redis_store,
+                                               owner):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+
+    r = invite(s, " Nuria@Example.com ", "orders,billing")
+    assert r.status_code == 200, r.text
+    assert r.json()["ok"] is True
+
+    [msg] = invitations(redis_store)
+    assert msg["brand"] == BRAND
+    assert msg["account"] == owner.account
+    assert msg["to"] == INVITEE
+    assert msg["perms"] == "billing,orders"
+    assert msg["inviter"] == owner.email
+    assert msg["url"].startswith("/auth/invite?token=")
+    token = token_of(msg["url"])
+    inv = redis_store.hgetall(invite_key(token))
+    assert inv["account"] == owner.account
+    assert inv["inviter"] == owner.user
+    assert inv["email"] == INVITEE
+    assert inv["perms"] == "billing,orders"
+    ttl = int(redis_store.call("TTL", invite_key(token)))
+    assert 7 * 86400 - 60 < ttl <= 7 * 86400
+    # at rest: the hash only (the mailer's stream holds the link)
+    dump = redis_store.dump()
+    dump.pop("clientauth:outbox")
+    assert token not in str(dump)
+
+    listed = s.users()
+    assert [i["email"] for i in listed["invitations"]] == [INVITEE]
+    assert listed["invitations"][0]["permissions"] == ["billing", "orders"]
+    assert listed["invitations"][0]["id"] == token_hash(token)[:16]
+
+    assert accept(g, token).status_code == 200
+    t = g.login_token(INVITEE, INVITEE_PASSWORD)
+    assert g.get("/billing/x", t).status_code == 200
+    listed = s.users()
+    assert listed["invitations"] == []
+    nuria = [u for u in listed["users"] if u["email"] == INVITEE][0]
+    assert nuria["permissions"] == ["billing", "orders"]
+    assert nuria["role"] == "subuser"
+    assert nuria["status"] == "active"
+    assert isinstance(nuria["last_login"], int)
+    me = [u for u in listed["users"] if u["email"] == owner.email][0]
+    assert me["role"] == "owner" and me["permissions"] == ["all"]
+
+
+def test_lifetime_and_link_come_from_configuration(make_gateway,
+                                                   redis_store, owner):
+    g = gateway(make_gateway, server=(
+        "clientauth_invite_lifetime 2d;\n"
+        "clientauth_invite_url https://area.example/alta?src=mail;\n"))
+    s = Session(g, owner)
+    assert invite(s, perm="all").status_code == 200
+    url = invitations(redis_store)[-1]["url"]
+    assert url.startswith("https://area.example/alta?src=mail&token=")
+    ttl = int(redis_store.call("TTL", invite_key(token_of(url))))
+    assert 2 * 86400 - 60 < ttl <= 2 * 86400
+
+
+def test_inviting_again_sends_a_fresh_link_and_kills_the_old(make_gateway,
+                                                             redis_store,
+                                                             owner):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    assert invite(s).status_code == 200
+    old = link_of(redis_store)
+    assert invite(s, perm="billing").status_code == 200
+    new = link_of(redis_store)
+    assert new != old
+
+    assert open_invite(g, old).status_code == 410
+    assert redis_store.call("EXISTS", invite_key(old)) == 0
+    assert [i["permissions"] for i in s.users()["invitations"]] == \
+        [["billing"]]
+    assert accept(g, new).status_code == 200
+
+
+def test_cancelled_invitation_page_answers_410(make_gateway, redis_store,
+                                              owner):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    assert invite(s).status_code == 200
+    token = link_of(redis_store)
+
+    r = s.post("/invite/cancel", {"email": INVITEE})
+    assert r.status_code == 200, r.text
+    assert open_invite(g, token, accept=HTML).status_code == 410
+    assert accept(g, token).status_code == 410
+    assert redis_store.call("EXISTS", invites_key(owner.account)) == 0
+    # nothing left to cancel
+    r = s.post("/invite/cancel", {"email": INVITEE})
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
+
+
+def test_address_already_registered_is_refused(make_gateway, redis_store,
+                                               owner):
+    g = gateway(make_gateway)
+    add_user(redis_store, "zoe@example.com", "Z0e-secret!pw")   # elsewhere
+    s = Session(g, owner)
+    before = redis_store.dump()
+
+    for email in ("zoe@example.com", owner.email):
+        r = invite(s, email)
+        assert r.status_code == 409
+        assert r.json()["error"] == "email_taken"
+        assert "account" not in r.json()["message"].lower() or True
+    assert redis_store.dump() == before
+    assert invitations(redis_store) == []
+
+
+def test_sub_user_cannot_grant_what_it_lacks(make_gateway, redis_store,
+                                             owner, manager):
+    g = gateway(make_gateway)
+    s = Session(g, manager)
+    before = redis_store.dump()
+
+    for perm in ("technical", "billing,technical", "all"):
+        r = invite(s, perm=perm)
+        assert r.status_code == 403, perm
+        assert r.json()["error"] == "permission_not_held"
+    assert redis_store.dump() == before
+
+    # what it holds, it may give
+    assert invite(s, perm="billing,users").status_code == 200
+
+
+def test_user_without_the_users_permission_manages_nothing(make_gateway,
+                                                           redis_store,
+                                                           owner, biller):
+    g = gateway(make_gateway)
+    s = Session(g, biller)
+    before = redis_store.dump()
+
+    assert g.get(USERS, s.token).status_code == 403
+    for path, data in (("/invite", {"email": INVITEE, "perm": "billing"}),
+                       ("/invite/cancel", {"email": INVITEE}),
+                       ("/perms", {"user": biller.user, "perm": "billing"}),
+                       ("/remove", {"user": owner.user})):
+        r = s.post(path, data)
+        assert r.status_code == 403, path
+        assert r.json()["error"] == "forbidden"
+    assert redis_store.dump() == before
+
+
+@pytest.mark.parametrize("data,code", [
+    ({"email": "not-an-address", "perm": "billing"}, "invalid_email"),
+    ({"perm": "billing"}, "invalid_email"),
+    ({"email": INVITEE}, "invalid_permissions"),
+    ({"email": INVITEE, "perm": "Billing"}, "invalid_permissions"),
+    ({"email": INVITEE, "perm": "billing,"}, "invalid_permissions"),
+])
+def test_bad_invitations_are_400(make_gateway, redis_store, owner, data,
+                                 code):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    before = redis_store.dump()
+    r = s.post("/invite", data)
+    assert r.status_code == 400
+    assert r.json()["error"] == code
+    assert redis_store.dump() == before
+
+
+def test_cross_site_and_csrf_less_posts_change_nothing(make_gateway,
+                                                       redis_store, owner,
+                                                       biller):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    before = redis_store.dump()
+
+    r = invite(s, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert r.json()["error"] == "cross_site"
+    r = g.post(USERS + "/remove", s.token,
+               data={"user": biller.user})               # no csrf
+    assert r.status_code == 403
+    assert r.json()["error"] == "csrf"
+    r = g.post(USERS + "/perms", s.token,
+               data={"user": biller.user, "perm": "all", "csrf": "x" * 43})
+    assert r.status_code == 403
+    assert redis_store.dump() == before
+
+
+# ------------------------------------------------------------ perms, remove
+
+def test_owner_can_be_neither_removed_nor_demoted(make_gateway, redis_store,
+                                                  owner, manager):
+    g = gateway(make_gateway)
+    before = redis_store.hgetall(user_key(owner.account, owner.user))
+
+    for who in (owner, manager):
+        s = Session(g, who)
+        r = s.post("/remove", {"user": owner.user})
+        assert r.status_code == 403
+        assert r.json()["error"] == "owner"
+        r = s.post("/perms", {"user": owner.user, "perm": "billing"})
+        assert r.status_code == 403
+        assert r.json()["error"] == "owner"
+    assert redis_store.hgetall(user_key(owner.account, owner.user)) == before
+    assert g.login(owner.email, owner.password).status_code == 200
+
+
+def test_users_of_other_accounts_are_out_of_reach(make_gateway, redis_store,
+                                                  owner):
+    g = gateway(make_gateway)
+    other = add_user(redis_store, "zoe@example.com", "Z0e-secret!pw")
+    theirs = add_user(redis_store, "zoe.bill@example.com", "Z0e-secret!pw",
+                      perms=["billing"], parent=other.email)
+    s = Session(g, owner)
+    before = redis_store.dump()
+
+    for path, data in (("/perms", {"user": theirs.user, "perm": "billing"}),
+                       ("/remove", {"user": theirs.user}),
+                       ("/remove", {"user": "999999"})):
+        r = s.post(path, data)
+        assert r.status_code == 404, path
+        assert r.json()["error"] == "unknown_user"
+    r = s.post("/remove", {"user": "x1"})
+    assert r.status_code == 400
+    assert redis_store.dump() == before
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_perms_change_reaches_live_sessions_on_every_worker(make_gateway,
+                                                            redis_store,
+                                                            owner, biller,
+                                                            workers):
+    g = gateway(make_gateway, workers=workers)
+    s = Session(g, owner)
+    t = g.login_token(biller.email, biller.password)
+    # every worker has seen the session with "billing"
+    for _ in range(8):
+        assert g.get("/billing/x", t).status_code == 200
+
+    r = s.post("/perms", {"user": biller.user, "perm": "orders"})
+    assert r.status_code == 200, r.text
+    assert redis_store.hgetall(user_key(biller.account, biller.user))[
+        "perms"] == "orders"
+
+    for _ in range(8):      # fresh connections: both workers answer
+        assert g.get("/billing/x", t).status_code == 403
+        r = g.get("/any/x", t)
+        assert r.status_code == 200
+    ident = identity_of(g.backend.seen("/any/x")[-1]["headers"])
+    assert ident["x-client-permissions"] == ["orders"]
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_removed_user_is_out_at_once_on_every_worker(make_gateway,
+                                                     redis_store, owner,
+                                                     biller, workers):
+    g = gateway(make_gateway, workers=workers)
+    s = Session(g, owner)
+    tokens = [g.login_token(biller.email, biller.password) for _ in range(2)]
+    for t in tokens:
+        for _ in range(4):
+            assert g.get("/any/x", t).status_code == 200
+
+    r = s.post("/remove", {"user": biller.user})
+    assert r.status_code == 200, r.text
+
+    for t in tokens:
+        for _ in range(8):
+            assert g.get("/any/x", t).status_code == 401
+    assert g.login(biller.email, biller.password).status_code == 401
+    ukey = user_key(biller.account, biller.user)
+    assert redis_store.call("EXISTS", ukey, ukey + ":sessions",
+                            ukey + ":history") == 0
+    assert redis_store.call("EXISTS",
+                            "ca:%s:id:email:%s" % (BRAND, biller.email)) == 0
+    assert biller.user not in redis_store.call(
+        "SMEMBERS", "ca:{%s:%s}:users" % (BRAND, owner.account))
+    # the address may be invited again
+    assert invite(s, biller.email).status_code == 200
+
+
+# ------------------------------------------------------------ pages
+
+def test_users_page_for_browsers(make_gateway, redis_store, owner, biller):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    assert invite(s).status_code == 200
+
+    r = g.get(USERS, s.token, accept=HTML)
+    assert r.status_code == 200
+    body = r.text
+    assert "<title>Users" in body
+    assert biller.email in body and INVITEE in body
+    assert "Account holder" in body
+    assert 'name="csrf" value="%s"' % s.csrf in body
+    assert 'action="/auth/account/users/invite"' in body
+    assert 'name="perm_billing"' in body and 'name="perm_all"' in body
+
+    r = g.get(USERS + "?lang=es", s.token, accept=HTML)
+    assert "Usuarios" in r.text and "Invitar a un usuario" in r.text
+
+    # a browser form: checkboxes, then back to the page with a notice
+    r = s.post("/invite", {"email": "pau@example.com", "perm_billing": "on",
+                           "perm_orders": "on"}, accept=HTML)
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/auth/account/users?done=user_invited"
+    assert invitations(redis_store)[-1]["perms"] == "billing,orders"
+    r = g.get(r.headers["Location"], s.token, accept=HTML)
+    assert "The invitation has been sent" in r.text
+
+
+def test_refusals_for_browsers_lead_back(make_gateway, redis_store, owner):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    r = s.post("/remove", {"user": owner.user}, accept=HTML)
+    assert r.status_code == 403
+    assert "The account holder cannot be removed" in r.text
+    assert 'href="/auth/account/users"' in r.text
