@@ -66,7 +66,6 @@ typedef struct {
     /* what the check read */
     ngx_str_t                           old_hash;     /* a resent invite's */
     ngx_array_t                        *sessions;     /* of ngx_str_t */
-    ngx_uint_t                          members_at;   /* unused */
 
     /* the list */
     ngx_uint_t                          nusers;
@@ -75,6 +74,7 @@ typedef struct {
     ngx_str_t                          *invites;      /* email, hash pairs */
     ngx_uint_t                         *first_session; /* per user */
     ngx_uint_t                         *nsessions;
+    ngx_http_clientauth_users_reply_t  *rows;     /* users', invitations' */
 } ngx_http_clientauth_users_t;
 
 
@@ -671,8 +671,8 @@ ngx_http_clientauth_users_list_sessions(ngx_http_request_t *r,
         us->nsessions[i] = n - us->first_session[i];
     }
 
-    /* keep the users' and invitations' replies: the next call's replace */
-    us->sessions = (ngx_array_t *) read;
+    /* the users' and invitations' replies: the next call's replace them */
+    us->rows = read;
 
     if (n == 0) {
         ngx_http_clientauth_argv_reset(&cmds[n]);
@@ -717,8 +717,7 @@ ngx_http_clientauth_users_list_send(ngx_http_request_t *r,
     }
 
     /* the users' and invitations' replies again */
-    us->reply = (ngx_http_clientauth_users_reply_t *) us->sessions;
-    us->sessions = NULL;
+    us->reply = us->rows;
 
     if (ngx_http_clientauth_accepts(r, "application/json")) {
         return ngx_http_clientauth_users_list_json(r, us, last);
@@ -918,14 +917,14 @@ ngx_http_clientauth_users_html_csrf(u_char *p,
 
 static u_char *
 ngx_http_clientauth_users_html_choices(u_char *p, ca_texts_t *texts,
-    ngx_http_clientauth_account_t *acc, ngx_str_t *held, const char *idp)
+    ngx_http_clientauth_account_t *acc, ngx_str_t *held)
 {
     ngx_uint_t   i;
     const char  *name;
 
-    if (ngx_http_clientauth_account_held(acc, "all")
-        && ca_perms_held((char *) acc->permissions.data,
-                         acc->permissions.len, "all"))
+    /* "all" is given by whoever holds "all" only */
+    if (acc->permissions.len == 3
+        && ngx_strncmp(acc->permissions.data, "all", 3) == 0)
     {
         p = ngx_sprintf(p, "<label><input type=\"checkbox\" name=\"perm_all\""
                         "%s> ", held && ca_perms_held((char *) held->data,
@@ -950,8 +949,6 @@ ngx_http_clientauth_users_html_choices(u_char *p, ca_texts_t *texts,
                 ngx_http_clientauth_users_catalog[i].text);
         p = ngx_cpymem(p, "</label>", 8);
     }
-
-    (void) idp;
 
     return p;
 }
@@ -1032,16 +1029,15 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
 
         if (!owner) {
             /* its permissions, and its removal */
-            p = ngx_sprintf(p, "<form method=\"post\" action=\"%Vusers/perms\">",
-                            url);
+            p = ngx_sprintf(p, "<form method=\"post\" "
+                            "action=\"%Vusers/perms\">", url);
             p = ngx_http_clientauth_users_html_csrf(p, acc);
             p = ngx_cpymem(p, "<input type=\"hidden\" name=\"user\" value=\"",
                            sizeof("<input type=\"hidden\" name=\"user\" "
                                   "value=\"") - 1);
             p = ngx_http_clientauth_users_html_esc(p, &us->ids[i]);
             p = ngx_cpymem(p, "\">", 2);
-            p = ngx_http_clientauth_users_html_choices(p, texts, acc, &f[1],
-                                                       NULL);
+            p = ngx_http_clientauth_users_html_choices(p, texts, acc, &f[1]);
             p = ngx_cpymem(p, "<button type=\"submit\" class=\"secondary\">",
                            sizeof("<button type=\"submit\" class=\"secondary"
                                   "\">") - 1);
@@ -1049,14 +1045,15 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
                                                     CA_T_USERS_SAVE);
             p = ngx_cpymem(p, "</button></form>", 16);
 
-            p = ngx_sprintf(p, "<form method=\"post\" action=\"%Vusers/remove\">",
-                            url);
+            p = ngx_sprintf(p, "<form method=\"post\" "
+                            "action=\"%Vusers/remove\">", url);
             p = ngx_http_clientauth_users_html_csrf(p, acc);
             p = ngx_cpymem(p, "<input type=\"hidden\" name=\"user\" value=\"",
                            sizeof("<input type=\"hidden\" name=\"user\" "
                                   "value=\"") - 1);
             p = ngx_http_clientauth_users_html_esc(p, &us->ids[i]);
-            p = ngx_cpymem(p, "\"><button type=\"submit\" class=\"secondary\">",
+            p = ngx_cpymem(p, "\"><button type=\"submit\" "
+                           "class=\"secondary\">",
                            sizeof("\"><button type=\"submit\" class=\""
                                   "secondary\">") - 1);
             p = ngx_http_clientauth_users_html_text(p, texts,
@@ -1140,9 +1137,9 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     }
 
     vars[NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES].data = p;
-    p = ngx_http_clientauth_users_html_choices(p, texts, acc, NULL, NULL);
+    p = ngx_http_clientauth_users_html_choices(p, texts, acc, NULL);
     vars[NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES].len =
-                               p - vars[NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES].data;
+                              p - vars[NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES].data;
 
     vars[NGX_HTTP_CLIENTAUTH_V_TITLE].data =
                                      (u_char *) texts->t[CA_T_USERS_TITLE];
@@ -1415,8 +1412,8 @@ ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
     to.email.len = ngx_strlen(us->email);
     to.locale = lang;
 
-    if (ngx_http_clientauth_outbox_message(r, ascf, &cmds[n], "user_invitation",
-                                           &to)
+    if (ngx_http_clientauth_outbox_message(r, ascf, &cmds[n],
+                                           "user_invitation", &to)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1864,7 +1861,7 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
     u_char                          *ref;
     size_t                           reflen;
     ngx_int_t                        rc;
-    ngx_uint_t                       n, max;
+    ngx_uint_t                       n, max, members;
     ngx_http_clientauth_argv_t      *cmds;
     ngx_http_clientauth_srv_conf_t  *ascf;
     ngx_http_clientauth_account_t   *acc = ctx->flow;
@@ -1894,12 +1891,11 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
     rc = ngx_http_clientauth_revoke_commands(r, ascf,
                                              (char *) acc->account.data,
                                              us->target, us->sessions,
-                                             &cmds[n], &us->members_at);
+                                             &cmds[n], &members);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    us->members_at += n;            /* its place in the batch */
     n += rc;
 
     ngx_http_clientauth_argv_reset(&cmds[n]);

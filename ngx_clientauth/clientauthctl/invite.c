@@ -272,7 +272,8 @@ ctl_invite_id_is_valid(const char *id)
     }
 
     for (i = 0; i < len; i++) {
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+        if (!((id[i] >= '0' && id[i] <= '9')
+              || (id[i] >= 'a' && id[i] <= 'f')))
         {
             return 0;
         }
