@@ -379,3 +379,69 @@ def test_refusals_for_browsers_lead_back(make_gateway, redis_store, owner):
     assert r.status_code == 403
     assert "The account holder cannot be removed" in r.text
     assert 'href="/auth/account/users"' in r.text
+
+
+# ------------------------------------------------------------ Redis faults
+
+class _ProxyAddress:
+    def __init__(self, port):
+        self.port = port
+
+
+@pytest.fixture
+def proxy(redis_store):
+    """A fault-injecting proxy before the test's Redis; it outlives the
+    gateway (asked for before make_gateway)."""
+    from faultproxy import FaultProxy
+    p = FaultProxy(redis_store.port).start()
+    yield p
+    p.clear()
+    p.stop()
+
+
+@pytest.mark.parametrize("action,command,fault", [
+    ("invite", "EXISTS", "err"),        # the address check under WATCH
+    ("invite", "XADD", "err"),          # refused inside the MULTI
+    ("invite", "EXEC", "close"),
+    ("resend", "EXEC", "err"),
+    ("cancel", "EXEC", "err"),
+    ("perms", "EXEC", "close"),
+    ("remove", "SREM", "err"),
+    ("remove", "EXEC", "err"),
+    ("remove", "GET", "close"),         # the e-mail's index under WATCH
+])
+def test_redis_failure_leaves_nothing_half_applied(proxy, make_gateway,
+                                                   redis_store, owner, biller,
+                                                   action, command, fault):
+    from helpers import wait_until
+    g = make_gateway(redis=_ProxyAddress(proxy.port),
+                     locations=INVITE_LOCATIONS, redis_opts="timeout=1s")
+    s = Session(g, owner)
+    t = g.login_token(biller.email, biller.password)
+    if action in ("resend", "cancel"):
+        assert invite(s).status_code == 200
+    requests = {
+        "invite": ("/invite", {"email": INVITEE, "perm": "billing"}),
+        "resend": ("/invite", {"email": INVITEE, "perm": "orders"}),
+        "cancel": ("/invite/cancel", {"email": INVITEE}),
+        "perms": ("/perms", {"user": biller.user, "perm": "orders"}),
+        "remove": ("/remove", {"user": biller.user}),
+    }
+    path, data = requests[action]
+    before = redis_store.dump()
+
+    rule = proxy.fail(command, fault, count=1)
+    r = s.post(path, data)
+    assert r.status_code == 503, r.text
+    assert rule.hits == 1
+    assert redis_store.dump() == before
+    proxy.clear()
+    # the biller's session is as it was
+    wait_until(lambda: g.get("/billing/x", t).status_code == 200, 5,
+               "the gateway to use Redis again")
+
+    # it recovers by itself: the same request goes through
+    wait_until(lambda: s.post(path, data).status_code == 200, 5,
+               "the change to apply")
+    if action == "remove":
+        assert g.get("/billing/x", t).status_code == 401
