@@ -962,9 +962,9 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     int64_t *last)
 {
     u_char                             *p, *start, *url_end;
-    size_t                              len;
+    size_t                              len, row, tsum, vsum;
     ngx_str_t                           done, *f, *url, id;
-    ngx_uint_t                          i, owner;
+    ngx_uint_t                          i, k, t, owner;
     ca_texts_t                         *texts;
     ngx_http_clientauth_users_reply_t  *rp;
     ngx_str_t                           vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
@@ -973,9 +973,26 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     url = ngx_http_clientauth_account_url(r);
     ngx_memzero(vars, sizeof(vars));
 
-    /* generous: every text and value escaped, per row */
-    len = 8192 + (us->nusers + us->ninvites) * (12 * 1024 + 6 * url->len
-                                                 + 2 * CA_PERMS_MAX);
+    /*
+     * An upper bound: per row (and once more for the form's choices) the
+     * markup, every users text twice and every value three times (an
+     * invitation's e-mail), each escaped (at most 6 bytes a byte), the URL
+     * four times and two dates.
+     */
+    for (tsum = 0, t = CA_T_USERS_TITLE; t <= CA_T_PERM_USERS; t++) {
+        tsum += ngx_strlen(texts->t[t]);
+    }
+
+    for (vsum = 0, i = 0; i < 2 * us->nusers + us->ninvites; i++) {
+        for (k = 0; k < us->reply[i].nelts; k++) {
+            vsum += us->reply[i].elts[k].len;
+        }
+    }
+
+    row = 4096 + 12 * tsum + 18 * acc->csrf.len + 4 * url->len
+          + 6 * NGX_INT64_LEN + 2 * sizeof("Mon, 28 Sep 1970 06:00:00 GMT");
+
+    len = (us->nusers + us->ninvites + 1) * row + 3 * 6 * vsum;
 
     start = ngx_pnalloc(r->pool, len);
     if (start == NULL) {
