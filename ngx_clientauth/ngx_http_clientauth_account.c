@@ -47,6 +47,10 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
     /* the area's page */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
 
+    /* password change */
+    { ngx_string("password"), NGX_HTTP_POST,
+      ngx_http_clientauth_account_password },
+
     /* sub-users */
     { ngx_string("users"), NGX_HTTP_GET, ngx_http_clientauth_users_list },
     { ngx_string("users/invite"), NGX_HTTP_POST,
@@ -71,6 +75,9 @@ static struct {
     ngx_str_t                    done;
     ca_text_e                    text;
 } ngx_http_clientauth_account_notices[] = {
+
+    /* password change */
+    { ngx_string("password"), CA_T_ACCOUNT_PASSWORD_DONE },
 
     { ngx_null_string, CA_T_COUNT }
 };

@@ -122,4 +122,11 @@ ngx_int_t ngx_http_clientauth_account_page(ngx_http_request_t *r,
 ngx_str_t *ngx_http_clientauth_account_url(ngx_http_request_t *r);
 
 
+/* The routes' steps, by file. */
+
+/* ngx_http_clientauth_password.c */
+ngx_int_t ngx_http_clientauth_account_password(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+
+
 #endif /* _NGX_HTTP_CLIENTAUTH_ACCOUNT_H_INCLUDED_ */

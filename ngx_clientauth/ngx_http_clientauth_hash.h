@@ -58,5 +58,13 @@ char *ngx_http_clientauth_hash_dummy(ngx_conf_t *cf, ca_pwhash_cost_t *cost);
 ngx_msec_t ngx_http_clientauth_hash_floor(ngx_conf_t *cf,
     ca_pwhash_cost_t *cost);
 
+/* ngx_http_clientauth_reset.c: a new password, for reset and change */
+unsigned ngx_http_clientauth_new_password_rules(ngx_http_request_t *r,
+    ngx_str_t *password, ngx_str_t *confirm, const char **ids,
+    ngx_uint_t nids);
+void ngx_http_clientauth_new_password_in(ngx_http_request_t *r,
+    ngx_http_clientauth_hash_in_t *in, ngx_str_t *current,
+    ngx_array_t *history);
+
 
 #endif /* _NGX_HTTP_CLIENTAUTH_HASH_H_INCLUDED_ */

@@ -222,6 +222,41 @@ ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
 
 
 /*
+ * A password check of a user who is logged in (the self-service area): no
+ * identifier to look up, counted like a login's second round trip, against
+ * the account (its failures and lockout, its window) and the brand.
+ * Returns how many commands, or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_known(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_str_t *account, ngx_str_t *user,
+    ngx_http_clientauth_argv_t *cmds)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (ngx_http_clientauth_attempt_init(r, a, 0) != NGX_OK
+        || account->len >= sizeof(a->account) || user->len >= sizeof(a->user))
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(a->account, account->data, account->len);
+    ngx_memcpy(a->user, user->data, user->len);
+
+    if (ngx_http_clientauth_attempt_subject(r, a, a->account, NULL, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clientauth_limit_commands(r, ascf, a, cmds, 0, 2);
+}
+
+
+/*
  * Appends the throttle's commands for one phase.  The first, sent with the
  * identifier lookup, counts the address; the second, once the subject is
  * known, the lockout (PTTL lock, INCR fails, GET bans) and the account's

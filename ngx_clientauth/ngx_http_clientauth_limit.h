@@ -25,6 +25,9 @@ ngx_int_t ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
 ngx_int_t ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t *refused, time_t *retry);
+ngx_int_t ngx_http_clientauth_attempt_known(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_str_t *account, ngx_str_t *user,
+    ngx_http_clientauth_argv_t *cmds);
 ngx_int_t ngx_http_clientauth_limit_commands(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_attempt_t *a,
     ngx_http_clientauth_argv_t *cmds, ngx_uint_t first, ngx_uint_t phase);

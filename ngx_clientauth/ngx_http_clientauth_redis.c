@@ -1774,3 +1774,36 @@ ngx_http_clientauth_call(ngx_http_request_t *r,
                ngx_http_clientauth_redis_call(r, ctx, ascf->redis, on_reply,
                                               cmds, n));
 }
+
+
+/* The bulk strings of an array reply, NUL-terminated, in r->pool. */
+
+ngx_array_t *
+ngx_http_clientauth_reply_strings(ngx_pool_t *pool, redisReply *reply)
+{
+    size_t        i;
+    ngx_str_t    *s;
+    ngx_array_t  *a;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NULL;
+    }
+
+    a = ngx_array_create(pool, reply->elements ? reply->elements : 1,
+                         sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        s = ngx_array_push(a);
+        if (s == NULL
+            || ngx_http_clientauth_reply_str(pool, reply->element[i], s)
+               != NGX_OK)
+        {
+            return NULL;
+        }
+    }
+
+    return a;
+}

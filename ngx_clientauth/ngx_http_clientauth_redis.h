@@ -121,5 +121,9 @@ ngx_int_t ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
 ngx_int_t ngx_http_clientauth_reply_copy(ngx_pool_t *pool, const char *s,
     size_t len, ngx_str_t *out);
 
+/* The bulk strings of an array reply (of ngx_str_t), or NULL. */
+ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
+    redisReply *reply);
+
 
 #endif /* _NGX_HTTP_CLIENTAUTH_REDIS_H_INCLUDED_ */

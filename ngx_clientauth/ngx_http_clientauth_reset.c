@@ -132,8 +132,6 @@ static void ngx_http_clientauth_reset_unclaim(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs);
-static ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
-    redisReply *reply);
 
 
 /* POST /auth/reset: "forgot your password?" */
@@ -670,8 +668,6 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
 {
     ngx_int_t                        rc;
     ngx_uint_t                       i, nids;
-    ngx_str_t                       *old;
-    ca_policy_t                      policy;
     const char                      *ids[1 + NGX_HTTP_CLIENTAUTH_AF_LAST];
     ngx_http_clientauth_hash_in_t    in;
     ngx_http_clientauth_srv_conf_t  *ascf;
@@ -705,10 +701,6 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
                    &rs->token, &rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL], 0);
     }
 
-    policy.preset = ascf->password_policy;
-    policy.min_length = ascf->password_min;
-    policy.max_length = ascf->password_max;
-
     nids = 0;
     ids[nids++] = (char *) rs->field[NGX_HTTP_CLIENTAUTH_RF_EMAIL].data;
 
@@ -718,39 +710,18 @@ ngx_http_clientauth_reset_verify(ngx_http_request_t *r,
         }
     }
 
-    rs->broken = ca_policy_check(&policy, (char *) rs->password.data,
-                                 rs->password.len, ids, nids);
-
-    if (rs->confirm.len != rs->password.len
-        || ngx_strncmp(rs->confirm.data, rs->password.data,
-                       rs->password.len) != 0)
-    {
-        rs->broken |= CA_RULE_MISMATCH;
-    }
+    rs->broken = ngx_http_clientauth_new_password_rules(r, &rs->password,
+                                                        &rs->confirm, ids,
+                                                        nids);
 
     if (rs->broken & (CA_RULE_TOO_LONG|CA_RULE_INVALID)) {
         /* never hashed: too long to be worth it, or not text */
         return ngx_http_clientauth_reset_rejected(r, rs);
     }
 
-    ngx_memzero(&in, sizeof(ngx_http_clientauth_hash_in_t));
-
-    if (rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].len
-        && ascf->password_history > 0)
-    {
-        in.stored[in.nstored++] =
-                          (char *) rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH].data;
-    }
-
-    old = rs->history ? rs->history->elts : NULL;
-
-    /* LRANGE 0 -1 and 0 -2 (history 1 and 0) read more than wanted */
-    for (i = 0; rs->history && i < rs->history->nelts
-                && i + 1 < ascf->password_history
-                && in.nstored < NGX_HTTP_CLIENTAUTH_HASHES_MAX; i++)
-    {
-        in.stored[in.nstored++] = (char *) old[i].data;
-    }
+    ngx_http_clientauth_new_password_in(r, &in,
+                                        &rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH],
+                                        rs->history);
 
     in.password = rs->password;
     in.hash_new = (rs->broken == 0);
@@ -1334,34 +1305,68 @@ ngx_http_clientauth_reset_reply(ngx_http_request_t *r,
 }
 
 
-/* The bulk strings of an array reply, NUL-terminated, in r->pool. */
+/*
+ * A new password against the brand's rules (lib/ca_policy) and its
+ * confirmation; ids are the user's identifiers.  The broken rules' bits.
+ */
 
-static ngx_array_t *
-ngx_http_clientauth_reply_strings(ngx_pool_t *pool, redisReply *reply)
+unsigned
+ngx_http_clientauth_new_password_rules(ngx_http_request_t *r,
+    ngx_str_t *password, ngx_str_t *confirm, const char **ids,
+    ngx_uint_t nids)
 {
-    size_t        i;
-    ngx_str_t    *s;
-    ngx_array_t  *a;
+    unsigned                         broken;
+    ca_policy_t                      policy;
+    ngx_http_clientauth_srv_conf_t  *ascf;
 
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        return NULL;
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    policy.preset = ascf->password_policy;
+    policy.min_length = ascf->password_min;
+    policy.max_length = ascf->password_max;
+
+    broken = ca_policy_check(&policy, (char *) password->data, password->len,
+                             ids, nids);
+
+    if (confirm->len != password->len
+        || ngx_strncmp(confirm->data, password->data, password->len) != 0)
+    {
+        broken |= CA_RULE_MISMATCH;
     }
 
-    a = ngx_array_create(pool, reply->elements ? reply->elements : 1,
-                         sizeof(ngx_str_t));
-    if (a == NULL) {
-        return NULL;
+    return broken;
+}
+
+
+/*
+ * The hash task's input for a new password: the current hash and the
+ * former ones it may not be (the last clientauth_password_history).
+ */
+
+void
+ngx_http_clientauth_new_password_in(ngx_http_request_t *r,
+    ngx_http_clientauth_hash_in_t *in, ngx_str_t *current,
+    ngx_array_t *history)
+{
+    ngx_str_t                       *old;
+    ngx_uint_t                       i;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    ngx_memzero(in, sizeof(ngx_http_clientauth_hash_in_t));
+
+    if (current->len && ascf->password_history > 0) {
+        in->stored[in->nstored++] = (char *) current->data;
     }
 
-    for (i = 0; i < reply->elements; i++) {
-        s = ngx_array_push(a);
-        if (s == NULL
-            || ngx_http_clientauth_reply_str(pool, reply->element[i], s)
-               != NGX_OK)
-        {
-            return NULL;
-        }
-    }
+    old = history ? history->elts : NULL;
 
-    return a;
+    /* LRANGE 0 -1 and 0 -2 (history 1 and 0) read more than wanted */
+    for (i = 0; history && i < history->nelts
+                && i + 1 < ascf->password_history
+                && in->nstored < NGX_HTTP_CLIENTAUTH_HASHES_MAX; i++)
+    {
+        in->stored[in->nstored++] = (char *) old[i].data;
+    }
 }

@@ -11,14 +11,9 @@ import pytest
 from helpers import (BRAND, HTML, free_port, gateway_conf, nginx_check,
                      session_key)
 from reset_helpers import TOKEN_RE
+from self_service_helpers import ACCOUNT, area as account_json, post
 
-ACCOUNT = "/auth/account/"
-
-
-def account_json(gw, token):
-    r = gw.get(ACCOUNT, token)
-    assert r.status_code == 200, (r.status_code, r.text)
-    return r.json()
+NEW = "N3w-secret!pw"
 
 
 # ------------------------------------------------------------ the session
@@ -170,3 +165,84 @@ def test_clientauth_off_in_the_area_fails_nginx_t(tmp_path, redis_store,
 
     assert proc.returncode != 0
     assert "needs a session" in proc.stdout
+
+
+# ------------------------------------------------------------ CSRF
+
+def change_fields(owner):
+    return {"current_password": owner.password, "password": NEW,
+            "password_confirm": NEW}
+
+
+@pytest.mark.parametrize("csrf", ["", "x" * 43, "short"])
+def test_change_without_the_sessions_csrf_token_is_403(gw, owner, csrf):
+    token = gw.login_token(owner.email, owner.password)
+    before = gw.redis.dump()
+
+    r = post(gw, token, "password", change_fields(owner), csrf=csrf)
+
+    assert r.status_code == 403
+    assert r.json()["error"] == "csrf"
+    assert gw.redis.dump() == before
+    assert gw.login(owner.email, NEW).status_code == 401
+
+
+def test_another_sessions_csrf_token_is_403(gw, owner):
+    mine = gw.login_token(owner.email, owner.password)
+    other = account_json(gw, gw.login_token(owner.email, owner.password))
+    before = gw.redis.dump()
+
+    r = post(gw, mine, "password", change_fields(owner), csrf=other["csrf"])
+
+    assert r.status_code == 403
+    assert gw.redis.dump() == before
+
+
+def test_csrf_token_as_header_with_a_json_body(gw, owner):
+    token = gw.login_token(owner.email, owner.password)
+
+    r = post(gw, token, "password", change_fields(owner), as_header=True)
+
+    assert r.status_code == 200, r.text
+    assert gw.login(owner.email, NEW).status_code == 200
+
+
+def test_session_without_a_csrf_token_cannot_change_anything(gw, owner):
+    """A session made before sessions had a token: log in again."""
+    token = gw.login_token(owner.email, owner.password)
+    gw.redis.call("HDEL", session_key(token), "k")
+    before = gw.redis.dump()
+
+    r = post(gw, token, "password", change_fields(owner), csrf="")
+
+    assert r.status_code == 403
+    assert gw.redis.dump() == before
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example"},
+])
+def test_cross_site_post_is_refused_and_changes_nothing(gw, owner, headers):
+    token = gw.login_token(owner.email, owner.password)
+    csrf = account_json(gw, token)["csrf"]
+    before = gw.redis.dump()
+
+    r = post(gw, token, "password", change_fields(owner), csrf=csrf,
+             headers=headers)
+
+    assert r.status_code == 403
+    assert r.json()["error"] == "cross_site"
+    assert gw.redis.dump() == before
+
+
+def test_same_origin_browser_post_with_the_token_is_accepted(gw, owner):
+    token = gw.login_token(owner.email, owner.password)
+    host = "127.0.0.1:%d" % gw.port
+
+    r = post(gw, token, "password", change_fields(owner),
+             headers={"Origin": "http://" + host,
+                      "Sec-Fetch-Site": "same-origin"})
+
+    assert r.status_code == 200, r.text

@@ -100,12 +100,18 @@ def session_keys(redis):
     return [k for k in redis.keys() if k.startswith("ca:%s:sess:" % BRAND)]
 
 
+# what a request checks, and what only the self-service area reads
+SESSION_FIELDS = {"a", "u", "p", "x", "s", "g"}
+AREA_FIELDS = {"k", "i", "c", "ip", "ua"}
+
+
 def assert_sessions_indexed(redis, u):
     """No session without its index entry, its fields and a deadline."""
     listed = set(redis.call("SMEMBERS", sessions_key(u.account, u.user)))
     for key in session_keys(redis):
         fields = redis.hgetall(key)
-        assert set(fields) == {"a", "u", "p", "x", "s", "g"}, (key, fields)
+        assert SESSION_FIELDS <= set(fields) <= SESSION_FIELDS | AREA_FIELDS, \
+            (key, fields)
         assert key.rsplit(":", 1)[1] in listed, (key, listed)
         assert redis.call("PTTL", key) > 0, key
 
@@ -413,6 +419,61 @@ class Status(Flow):
             "clientauth_session_checks_total" in r.text
 
 
+class AccountPassword(Flow):
+    """POST /auth/account/password (issue 10), with a second session of the
+    user: the change, the other session's end, the history, the new
+    generation and the message all happen, or none; this session lives."""
+
+    def setup(self, g):
+        u = add_user(g.redis, EMAIL, PASSWORD)
+        other = g.login_token(EMAIL, PASSWORD)
+        token = g.login_token(EMAIL, PASSWORD)
+        csrf = g.redis.call("HGET", session_key(token), "k")
+        return {"user": u, "token": token, "other": other, "csrf": csrf,
+                "current": PASSWORD, "n": 0}
+
+    def act(self, g, st):
+        st["n"] += 1
+        new = "%s%d" % (NEW_PASSWORD, st["n"])
+        st["before"] = self.state(g, st)
+        r = g.post("/auth/account/password", st["token"], timeout=5,
+                   data={"csrf": st["csrf"], "current_password": st["current"],
+                         "password": new, "password_confirm": new})
+        if r.status_code == 200:
+            st["current"] = new
+        return r
+
+    @staticmethod
+    def state(g, st):
+        redis, u = g.redis, st["user"]
+        return {"user": redis.hgetall(user_key(u)),
+                "history": redis.call("LRANGE", user_key(u) + ":history",
+                                      0, -1),
+                "other": redis.call("EXISTS", session_key(st["other"])),
+                "messages": len(outbox(redis, type="password_changed"))}
+
+    def check(self, g, st, r):
+        before, now = st["before"], self.state(g, st)
+        changed = now["user"].get("hash") != before["user"].get("hash")
+        assert g.redis.call("EXISTS", session_key(st["token"])) == 1
+        if changed:
+            sgen = int(before["user"].get("sgen") or 0) + 1
+            assert now["user"]["sgen"] == str(sgen)
+            assert g.redis.call("HGET", session_key(st["token"]),
+                                "g") == str(sgen)
+            # deleted, or (not listed: a short SMEMBERS) of the old
+            # generation, which no request accepts
+            assert now["other"] == 0 or g.redis.call(
+                "HGET", session_key(st["other"]), "g") != str(sgen)
+            assert now["history"][0] == before["user"]["hash"]
+            assert now["messages"] == before["messages"] + 1
+        else:
+            assert now == before, (before, now)
+        if r is not None:
+            assert changed == (r.status_code == 200), r.status_code
+        assert_sessions_indexed(g.redis, st["user"])
+
+
 # ------------------------------------------------------------------ rows
 
 class Step:
@@ -537,6 +598,28 @@ STEPS = [
     Step(ResetConfirm(), "reset-confirm/exec", "EXEC"),
 
     Step(Status(), "status", "*", unwaited=True),
+
+    # self-service password change (issue 10): after the access phase's
+    # HMGETs, the area reads the session and its user (the second HMGET
+    # of each), the change reads the user a third time, counts the attempt,
+    # and the check-and-set reads user and session again
+    Step(AccountPassword(), "account/session", "HMGET", SESSIONS, nth=2),
+    Step(AccountPassword(), "account/user", "HMGET", USER, nth=2),
+    Step(AccountPassword(), "password/user", "HMGET", USER, nth=3),
+    Step(AccountPassword(), "password/history", "LRANGE",
+         legit={"short_array": 200}),
+    Step(AccountPassword(), "password/sessions", "SMEMBERS",
+         legit={"short_array": 200}),
+    Step(AccountPassword(), "password/failure-count", "INCR",
+         "ca:%s:fails:*" % BRAND),
+    Step(AccountPassword(), "password/watch", "WATCH", USER),
+    Step(AccountPassword(), "password/recheck", "HMGET", USER, nth=4),
+    # nil: this session ended meanwhile, it changes nothing
+    Step(AccountPassword(), "password/session-recheck", "HGET", SESSIONS,
+         legit={"nil": 401}),
+    Step(AccountPassword(), "password/multi", "LPUSH"),
+    Step(AccountPassword(), "password/message", "XADD"),
+    Step(AccountPassword(), "password/exec", "EXEC"),
 ]
 
 
