@@ -94,6 +94,8 @@ static ngx_int_t ngx_http_clientauth_users_email(ngx_http_request_t *r,
     ngx_http_clientauth_users_t *us, ngx_str_t *value);
 static ngx_int_t ngx_http_clientauth_users_read_perms(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us);
+static ngx_int_t ngx_http_clientauth_users_ungrantable(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_clientauth_users_target(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us);
 static char *ngx_http_clientauth_users_key(ngx_http_request_t *r,
@@ -402,7 +404,8 @@ ngx_http_clientauth_users_email(ngx_http_request_t *r,
 
 /*
  * The permissions to give: "perm" (a comma-separated list, or "all") and
- * the form's checkboxes "perm_<name>".  NGX_DECLINED: none or invalid.
+ * the form's checkboxes "perm_<name>".  NGX_DECLINED: none or invalid;
+ * NGX_ABORT: one the user does not hold ("all" needs "all").
  */
 
 static ngx_int_t
@@ -439,7 +442,34 @@ ngx_http_clientauth_users_read_perms(ngx_http_request_t *r,
 
     (void) ca_perms_format(&us->perms, us->perms_text);
 
+    if (!ca_perms_covers((char *) acc->permissions.data,
+                         acc->permissions.len, &us->perms))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: user %V of account %V may not give "
+                      "\"%s\"", &acc->user, &acc->account, us->perms_text);
+        return NGX_ABORT;
+    }
+
     return NGX_OK;
+}
+
+
+/* The refusal of permissions that do not parse, or that the user lacks. */
+
+static ngx_int_t
+ngx_http_clientauth_users_ungrantable(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx, ngx_int_t rc)
+{
+    if (rc == NGX_ABORT) {
+        return ngx_http_clientauth_users_refuse(r, ctx, NGX_HTTP_FORBIDDEN,
+                                                "permission_not_held",
+                                                CA_T_USERS_NOT_HELD);
+    }
+
+    return ngx_http_clientauth_users_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_permissions",
+                                            CA_T_USERS_MISSING_PERM);
 }
 
 
@@ -898,21 +928,6 @@ ngx_http_clientauth_users_html_text(u_char *p, ca_texts_t *texts,
 }
 
 
-/* One hidden CSRF field. */
-
-static u_char *
-ngx_http_clientauth_users_html_csrf(u_char *p,
-    ngx_http_clientauth_account_t *acc)
-{
-    p = ngx_cpymem(p, "<input type=\"hidden\" name=\"csrf\" value=\"",
-                   sizeof("<input type=\"hidden\" name=\"csrf\" value=\"")
-                   - 1);
-    p = ngx_http_clientauth_users_html_esc(p, &acc->csrf);
-
-    return ngx_cpymem(p, "\">", 2);
-}
-
-
 /* The catalog's checkboxes, those the user may give, checked as held. */
 
 static u_char *
@@ -954,6 +969,182 @@ ngx_http_clientauth_users_html_choices(u_char *p, ca_texts_t *texts,
 }
 
 
+/*
+ * The start of a form posting to the area's users/ACTION with the CSRF
+ * token and one hidden field; ngx_http_clientauth_users_html_submit()
+ * ends it.
+ */
+
+static u_char *
+ngx_http_clientauth_users_html_form(u_char *p,
+    ngx_http_clientauth_account_t *acc, ngx_str_t *url, const char *action,
+    const char *name, ngx_str_t *value)
+{
+    p = ngx_sprintf(p, "<form method=\"post\" action=\"%Vusers/%s\">", url,
+                    action);
+    p = ngx_cpymem(p, "<input type=\"hidden\" name=\"csrf\" value=\"",
+                   sizeof("<input type=\"hidden\" name=\"csrf\" value=\"")
+                   - 1);
+    p = ngx_http_clientauth_users_html_esc(p, &acc->csrf);
+    p = ngx_sprintf(p, "\"><input type=\"hidden\" name=\"%s\" value=\"",
+                    name);
+    p = ngx_http_clientauth_users_html_esc(p, value);
+
+    return ngx_cpymem(p, "\">", 2);
+}
+
+
+static u_char *
+ngx_http_clientauth_users_html_submit(u_char *p, ca_texts_t *texts,
+    ca_text_e text)
+{
+    p = ngx_cpymem(p, "<button type=\"submit\" class=\"secondary\">",
+                   sizeof("<button type=\"submit\" class=\"secondary\">")
+                   - 1);
+    p = ngx_http_clientauth_users_html_text(p, texts, text);
+
+    return ngx_cpymem(p, "</button></form>", 16);
+}
+
+
+/*
+ * One user: e-mail, permissions, status, last login; but for the owner,
+ * its permissions' form and its removal.  f: email perms status role.
+ */
+
+static u_char *
+ngx_http_clientauth_users_html_user(u_char *p, ca_texts_t *texts,
+    ngx_http_clientauth_account_t *acc, ngx_str_t *url, ngx_str_t *id,
+    ngx_str_t *f, int64_t last)
+{
+    ngx_uint_t  owner;
+
+    owner = (f[3].len == 5 && ngx_strncmp(f[3].data, "owner", 5) == 0);
+
+    p = ngx_cpymem(p, "<li><span class=\"who\">", 22);
+    p = ngx_http_clientauth_users_html_esc(p, &f[0]);
+    p = ngx_cpymem(p, "</span><span class=\"when\">", 26);
+
+    if (owner) {
+        p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_OWNER);
+
+    } else if (f[1].len == 3 && ngx_strncmp(f[1].data, "all", 3) == 0) {
+        p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_ALL);
+
+    } else {
+        p = ngx_http_clientauth_users_html_esc(p, &f[1]);
+    }
+
+    p = ngx_cpymem(p, " · ", sizeof(" · ") - 1);
+    p = ngx_http_clientauth_users_html_text(p, texts,
+            (f[2].len == 6 && ngx_strncmp(f[2].data, "active", 6) == 0)
+            ? CA_T_USERS_ACTIVE : CA_T_USERS_LOCKED);
+    p = ngx_cpymem(p, " · ", sizeof(" · ") - 1);
+    p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_LAST_LOGIN);
+    p = ngx_cpymem(p, ": ", 2);
+
+    if (last) {
+        p = ngx_http_time(p, (time_t) (last / 1000));
+
+    } else {
+        p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_NEVER);
+    }
+
+    p = ngx_cpymem(p, "</span>", 7);
+
+    if (!owner) {
+        p = ngx_http_clientauth_users_html_form(p, acc, url, "perms", "user",
+                                                id);
+        p = ngx_http_clientauth_users_html_choices(p, texts, acc, &f[1]);
+        p = ngx_http_clientauth_users_html_submit(p, texts, CA_T_USERS_SAVE);
+
+        p = ngx_http_clientauth_users_html_form(p, acc, url, "remove", "user",
+                                                id);
+        p = ngx_http_clientauth_users_html_submit(p, texts,
+                                                  CA_T_USERS_REMOVE);
+    }
+
+    return ngx_cpymem(p, "</li>", 5);
+}
+
+
+/*
+ * One pending invitation: its address, permissions and expiry, sending it
+ * again (a fresh link, the same permissions) and cancelling it.
+ * f: email perms expires.
+ */
+
+static u_char *
+ngx_http_clientauth_users_html_invite(u_char *p, ca_texts_t *texts,
+    ngx_http_clientauth_account_t *acc, ngx_str_t *url, ngx_str_t *hash,
+    ngx_str_t *f)
+{
+    ngx_str_t  id;
+
+    id.data = hash->data;
+    id.len = ngx_min(hash->len, NGX_HTTP_CLIENTAUTH_USERS_ID_LEN);
+
+    p = ngx_cpymem(p, "<li id=\"invite-", 15);
+    p = ngx_http_clientauth_users_html_esc(p, &id);
+    p = ngx_cpymem(p, "\"><span class=\"who\">", 20);
+    p = ngx_http_clientauth_users_html_esc(p, &f[0]);
+    p = ngx_cpymem(p, "</span><span class=\"when\">", 26);
+    p = ngx_http_clientauth_users_html_esc(p, &f[1]);
+    p = ngx_cpymem(p, " · ", sizeof(" · ") - 1);
+    p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_EXPIRES);
+    p = ngx_cpymem(p, ": ", 2);
+    p = ngx_http_time(p, ngx_atotm(f[2].data, f[2].len));
+    p = ngx_cpymem(p, "</span>", 7);
+
+    p = ngx_http_clientauth_users_html_form(p, acc, url, "invite", "email",
+                                            &f[0]);
+    p = ngx_cpymem(p, "<input type=\"hidden\" name=\"perm\" value=\"",
+                   sizeof("<input type=\"hidden\" name=\"perm\" value=\"")
+                   - 1);
+    p = ngx_http_clientauth_users_html_esc(p, &f[1]);
+    p = ngx_cpymem(p, "\">", 2);
+    p = ngx_http_clientauth_users_html_submit(p, texts, CA_T_USERS_RESEND);
+
+    p = ngx_http_clientauth_users_html_form(p, acc, url, "invite/cancel",
+                                            "email", &f[0]);
+    p = ngx_http_clientauth_users_html_submit(p, texts, CA_T_USERS_CANCEL);
+
+    return ngx_cpymem(p, "</li>", 5);
+}
+
+
+/* ?done=WHAT after a change: the notice the page shows. */
+
+static void
+ngx_http_clientauth_users_notice(ngx_http_request_t *r, ca_texts_t *texts,
+    ngx_str_t *notice)
+{
+    ngx_str_t   done;
+    ngx_uint_t  i;
+
+    static struct {
+        ngx_str_t  done;
+        ca_text_e  text;
+    } notices[] = {
+        { ngx_string("user_invited"), CA_T_USERS_INVITED },
+        { ngx_string("invite_cancelled"), CA_T_USERS_INVITE_CANCELLED },
+        { ngx_string("perms_changed"), CA_T_USERS_PERMS_CHANGED },
+        { ngx_string("user_removed"), CA_T_USERS_REMOVED },
+    };
+
+    if (ngx_http_arg(r, (u_char *) "done", 4, &done) != NGX_OK) {
+        return;
+    }
+
+    for (i = 0; i < sizeof(notices) / sizeof(notices[0]); i++) {
+        if (ngx_http_clientauth_str_eq(&done, &notices[i].done)) {
+            notice->data = (u_char *) texts->t[notices[i].text];
+            notice->len = ngx_strlen(texts->t[notices[i].text]);
+        }
+    }
+}
+
+
 /* The users' and invitations' lists for the page's template. */
 
 static ngx_int_t
@@ -961,10 +1152,10 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us,
     int64_t *last)
 {
-    u_char                             *p, *start, *url_end;
+    u_char                             *p, *start;
     size_t                              len, row, tsum, vsum;
-    ngx_str_t                           done, *f, *url, id;
-    ngx_uint_t                          i, k, t, owner;
+    ngx_str_t                          *url;
+    ngx_uint_t                          i, k, t;
     ca_texts_t                         *texts;
     ngx_http_clientauth_users_reply_t  *rp;
     ngx_str_t                           vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
@@ -1002,155 +1193,40 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     p = ngx_cpymem(start, "<ul class=\"users\">", 18);
 
     for (i = 0; i < us->nusers; i++) {
-        f = us->reply[2 * i].elts;
-
-        if (us->reply[2 * i].nelts != 4 || f[0].len == 0) {
-            continue;
+        if (us->reply[2 * i].nelts == 4 && us->reply[2 * i].elts[0].len) {
+            p = ngx_http_clientauth_users_html_user(p, texts, acc, url,
+                                                    &us->ids[i],
+                                                    us->reply[2 * i].elts,
+                                                    last[i]);
         }
-
-        owner = (f[3].len == 5 && ngx_strncmp(f[3].data, "owner", 5) == 0);
-
-        p = ngx_cpymem(p, "<li><span class=\"who\">", 22);
-        p = ngx_http_clientauth_users_html_esc(p, &f[0]);
-        p = ngx_cpymem(p, "</span><span class=\"when\">", 26);
-
-        if (owner) {
-            p = ngx_http_clientauth_users_html_text(p, texts,
-                                                    CA_T_USERS_OWNER);
-
-        } else if (f[1].len == 3 && ngx_strncmp(f[1].data, "all", 3) == 0) {
-            p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_ALL);
-
-        } else {
-            p = ngx_http_clientauth_users_html_esc(p, &f[1]);
-        }
-
-        p = ngx_cpymem(p, " · ", sizeof(" · ") - 1);
-        p = ngx_http_clientauth_users_html_text(p, texts,
-                (f[2].len == 6 && ngx_strncmp(f[2].data, "active", 6) == 0)
-                ? CA_T_USERS_ACTIVE : CA_T_USERS_LOCKED);
-        p = ngx_cpymem(p, " · ", sizeof(" · ") - 1);
-        p = ngx_http_clientauth_users_html_text(p, texts,
-                                                CA_T_USERS_LAST_LOGIN);
-        p = ngx_cpymem(p, ": ", 2);
-
-        if (last[i]) {
-            p = ngx_http_time(p, (time_t) (last[i] / 1000));
-
-        } else {
-            p = ngx_http_clientauth_users_html_text(p, texts,
-                                                    CA_T_USERS_NEVER);
-        }
-
-        p = ngx_cpymem(p, "</span>", 7);
-
-        if (!owner) {
-            /* its permissions, and its removal */
-            p = ngx_sprintf(p, "<form method=\"post\" "
-                            "action=\"%Vusers/perms\">", url);
-            p = ngx_http_clientauth_users_html_csrf(p, acc);
-            p = ngx_cpymem(p, "<input type=\"hidden\" name=\"user\" value=\"",
-                           sizeof("<input type=\"hidden\" name=\"user\" "
-                                  "value=\"") - 1);
-            p = ngx_http_clientauth_users_html_esc(p, &us->ids[i]);
-            p = ngx_cpymem(p, "\">", 2);
-            p = ngx_http_clientauth_users_html_choices(p, texts, acc, &f[1]);
-            p = ngx_cpymem(p, "<button type=\"submit\" class=\"secondary\">",
-                           sizeof("<button type=\"submit\" class=\"secondary"
-                                  "\">") - 1);
-            p = ngx_http_clientauth_users_html_text(p, texts,
-                                                    CA_T_USERS_SAVE);
-            p = ngx_cpymem(p, "</button></form>", 16);
-
-            p = ngx_sprintf(p, "<form method=\"post\" "
-                            "action=\"%Vusers/remove\">", url);
-            p = ngx_http_clientauth_users_html_csrf(p, acc);
-            p = ngx_cpymem(p, "<input type=\"hidden\" name=\"user\" value=\"",
-                           sizeof("<input type=\"hidden\" name=\"user\" "
-                                  "value=\"") - 1);
-            p = ngx_http_clientauth_users_html_esc(p, &us->ids[i]);
-            p = ngx_cpymem(p, "\"><button type=\"submit\" "
-                           "class=\"secondary\">",
-                           sizeof("\"><button type=\"submit\" class=\""
-                                  "secondary\">") - 1);
-            p = ngx_http_clientauth_users_html_text(p, texts,
-                                                    CA_T_USERS_REMOVE);
-            p = ngx_cpymem(p, "</button></form>", 16);
-        }
-
-        p = ngx_cpymem(p, "</li>", 5);
     }
 
     p = ngx_cpymem(p, "</ul>", 5);
     vars[NGX_HTTP_CLIENTAUTH_V_USERS].data = start;
     vars[NGX_HTTP_CLIENTAUTH_V_USERS].len = p - start;
 
-    url_end = p;
+    start = p;
 
     for (i = 0; i < us->ninvites; i++) {
         rp = &us->reply[2 * us->nusers + i];
-        f = rp->elts;
 
-        if (rp->nelts != 3 || f[0].len == 0) {
-            continue;
+        if (rp->nelts != 3 || rp->elts[0].len == 0) {
+            continue;                   /* expired or spent */
         }
 
-        if (p == url_end) {
+        if (p == start) {
             p = ngx_cpymem(p, "<ul class=\"users\">", 18);
         }
 
-        id.data = us->invites[2 * i + 1].data;
-        id.len = ngx_min(us->invites[2 * i + 1].len,
-                         NGX_HTTP_CLIENTAUTH_USERS_ID_LEN);
-
-        p = ngx_cpymem(p, "<li id=\"invite-", 15);
-        p = ngx_http_clientauth_users_html_esc(p, &id);
-        p = ngx_cpymem(p, "\"><span class=\"who\">", 20);
-        p = ngx_http_clientauth_users_html_esc(p, &f[0]);
-        p = ngx_cpymem(p, "</span><span class=\"when\">", 26);
-        p = ngx_http_clientauth_users_html_esc(p, &f[1]);
-        p = ngx_cpymem(p, " · ", sizeof(" · ") - 1);
-        p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_EXPIRES);
-        p = ngx_cpymem(p, ": ", 2);
-        p = ngx_http_time(p, ngx_atotm(f[2].data, f[2].len));
-        p = ngx_cpymem(p, "</span>", 7);
-
-        /* again: a fresh link with the same permissions */
-        p = ngx_sprintf(p, "<form method=\"post\" action=\"%Vusers/invite\">",
-                        url);
-        p = ngx_http_clientauth_users_html_csrf(p, acc);
-        p = ngx_cpymem(p, "<input type=\"hidden\" name=\"email\" value=\"",
-                       sizeof("<input type=\"hidden\" name=\"email\" "
-                              "value=\"") - 1);
-        p = ngx_http_clientauth_users_html_esc(p, &f[0]);
-        p = ngx_cpymem(p, "\"><input type=\"hidden\" name=\"perm\" value=\"",
-                       sizeof("\"><input type=\"hidden\" name=\"perm\" "
-                              "value=\"") - 1);
-        p = ngx_http_clientauth_users_html_esc(p, &f[1]);
-        p = ngx_cpymem(p, "\"><button type=\"submit\" class=\"secondary\">",
-                       sizeof("\"><button type=\"submit\" class=\""
-                              "secondary\">") - 1);
-        p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_RESEND);
-        p = ngx_cpymem(p, "</button></form>", 16);
-
-        p = ngx_sprintf(p, "<form method=\"post\" "
-                        "action=\"%Vusers/invite/cancel\">", url);
-        p = ngx_http_clientauth_users_html_csrf(p, acc);
-        p = ngx_cpymem(p, "<input type=\"hidden\" name=\"email\" value=\"",
-                       sizeof("<input type=\"hidden\" name=\"email\" "
-                              "value=\"") - 1);
-        p = ngx_http_clientauth_users_html_esc(p, &f[0]);
-        p = ngx_cpymem(p, "\"><button type=\"submit\" class=\"secondary\">",
-                       sizeof("\"><button type=\"submit\" class=\""
-                              "secondary\">") - 1);
-        p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_CANCEL);
-        p = ngx_cpymem(p, "</button></form></li>", 21);
+        p = ngx_http_clientauth_users_html_invite(p, texts, acc, url,
+                                                  &us->invites[2 * i + 1],
+                                                  rp->elts);
     }
 
-    if (p != url_end) {
+    if (p != start) {
         p = ngx_cpymem(p, "</ul>", 5);
-        vars[NGX_HTTP_CLIENTAUTH_V_INVITES].data = url_end;
-        vars[NGX_HTTP_CLIENTAUTH_V_INVITES].len = p - url_end;
+        vars[NGX_HTTP_CLIENTAUTH_V_INVITES].data = start;
+        vars[NGX_HTTP_CLIENTAUTH_V_INVITES].len = p - start;
     }
 
     vars[NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES].data = p;
@@ -1165,26 +1241,8 @@ ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     vars[NGX_HTTP_CLIENTAUTH_V_CSRF] = acc->csrf;
     vars[NGX_HTTP_CLIENTAUTH_V_ACCOUNT_URL] = *url;
 
-    if (ngx_http_arg(r, (u_char *) "done", 4, &done) == NGX_OK) {
-        static struct {
-            ngx_str_t  done;
-            ca_text_e  text;
-        } notices[] = {
-            { ngx_string("user_invited"), CA_T_USERS_INVITED },
-            { ngx_string("invite_cancelled"), CA_T_USERS_INVITE_CANCELLED },
-            { ngx_string("perms_changed"), CA_T_USERS_PERMS_CHANGED },
-            { ngx_string("user_removed"), CA_T_USERS_REMOVED },
-        };
-
-        for (i = 0; i < sizeof(notices) / sizeof(notices[0]); i++) {
-            if (ngx_http_clientauth_str_eq(&done, &notices[i].done)) {
-                vars[NGX_HTTP_CLIENTAUTH_V_NOTICE].data =
-                                       (u_char *) texts->t[notices[i].text];
-                vars[NGX_HTTP_CLIENTAUTH_V_NOTICE].len =
-                                       ngx_strlen(texts->t[notices[i].text]);
-            }
-        }
-    }
+    ngx_http_clientauth_users_notice(r, texts,
+                                     &vars[NGX_HTTP_CLIENTAUTH_V_NOTICE]);
 
     return ngx_http_clientauth_page_render(r, NGX_HTTP_OK,
                                            NGX_HTTP_CLIENTAUTH_P_USERS, vars);
@@ -1259,21 +1317,9 @@ ngx_http_clientauth_users_invite(ngx_http_request_t *r,
                                                 CA_T_USERS_BAD_EMAIL);
     }
 
-    if (ngx_http_clientauth_users_read_perms(r, acc, us) != NGX_OK) {
-        return ngx_http_clientauth_users_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                                "invalid_permissions",
-                                                CA_T_USERS_MISSING_PERM);
-    }
-
-    if (!ca_perms_covers((char *) acc->permissions.data,
-                         acc->permissions.len, &us->perms))
-    {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: user %V of account %V may not give "
-                      "\"%s\"", &acc->user, &acc->account, us->perms_text);
-        return ngx_http_clientauth_users_refuse(r, ctx, NGX_HTTP_FORBIDDEN,
-                                                "permission_not_held",
-                                                CA_T_USERS_NOT_HELD);
+    rc = ngx_http_clientauth_users_read_perms(r, acc, us);
+    if (rc != NGX_OK) {
+        return ngx_http_clientauth_users_ungrantable(r, ctx, rc);
     }
 
     return ngx_http_clientauth_users_invite_watch(r, ctx);
@@ -1629,21 +1675,9 @@ ngx_http_clientauth_users_perms(ngx_http_request_t *r,
                                                 CA_T_USERS_UNKNOWN);
     }
 
-    if (ngx_http_clientauth_users_read_perms(r, acc, us) != NGX_OK) {
-        return ngx_http_clientauth_users_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                                "invalid_permissions",
-                                                CA_T_USERS_MISSING_PERM);
-    }
-
-    if (!ca_perms_covers((char *) acc->permissions.data,
-                         acc->permissions.len, &us->perms))
-    {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "clientauth: user %V of account %V may not give "
-                      "\"%s\"", &acc->user, &acc->account, us->perms_text);
-        return ngx_http_clientauth_users_refuse(r, ctx, NGX_HTTP_FORBIDDEN,
-                                                "permission_not_held",
-                                                CA_T_USERS_NOT_HELD);
+    rc = ngx_http_clientauth_users_read_perms(r, acc, us);
+    if (rc != NGX_OK) {
+        return ngx_http_clientauth_users_ungrantable(r, ctx, rc);
     }
 
     return ngx_http_clientauth_users_member_watch(r, ctx);

@@ -144,6 +144,8 @@ def test_dead_invitations_answer_410(make_gateway, redis_store, owner, how):
         redis_store.call("DEL", invite_key(token))
     if how == "expired_key":
         redis_store.call("PEXPIRE", invite_key(token), "1")
+        wait_until(lambda: redis_store.call("EXISTS", invite_key(token)) == 0,
+                   2, "the invitation to expire")
     if how == "unknown":
         token = "A" * 43
     if how == "malformed":
