@@ -9,7 +9,8 @@ test_account_users.py sends them through the account pages.
 import pytest
 
 from faultproxy import FaultProxy
-from helpers import BRAND, HTML, add_user, identity_of, wait_until
+from helpers import (BRAND, HTML, add_user, ctl, identity_of, token_hash,
+                     wait_until)
 from invite_helpers import (INVITE_LOCATIONS, INVITEE, INVITEE_PASSWORD,
                             accept, invite_key, invites_key, open_invite,
                             plant_invite)
@@ -161,6 +162,23 @@ def test_dead_invitations_answer_410(make_gateway, redis_store, owner, how):
     assert r.status_code == 410
     assert redis_store.call("EXISTS", index_key(INVITEE)) == 0
     assert users_of(redis_store, owner.account) == users
+
+
+def test_support_lists_and_cancels_what_the_gateway_reads(make_gateway,
+                                                           redis_store,
+                                                           owner):
+    """clientauthctl and the gateway agree on the invitations' layout."""
+    g = gateway(make_gateway)
+    token = plant_invite(redis_store, owner)
+    out = ctl(redis_store, "invite", "list", BRAND, owner.email).stdout
+    assert out.startswith("%s %s billing,orders %s "
+                          % (token_hash(token)[:16], INVITEE, owner.user))
+
+    out = ctl(redis_store, "invite", "cancel", BRAND, INVITEE).stdout
+    assert "cancelled invitation %s" % token_hash(token)[:16] in out
+    assert open_invite(g, token).status_code == 410
+    assert accept(g, token).status_code == 410
+    assert ctl(redis_store, "invite", "list", BRAND, owner.email).stdout == ""
 
 
 def test_address_already_registered_is_refused(make_gateway, redis_store,
