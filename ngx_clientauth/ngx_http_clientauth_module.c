@@ -571,6 +571,12 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->invite_lifetime, prev->invite_lifetime,
                               7 * 24 * 60 * 60 * 1000);
 
+    if (conf->invite_lifetime < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth_invite_lifetime must be 1s or more");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost = prev->hash_cost;
     }

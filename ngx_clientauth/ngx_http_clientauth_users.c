@@ -1363,9 +1363,10 @@ ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
     u_char                           *p, *url, *ttl, *now, *expires;
+    size_t                            ttl_len;
     ngx_str_t                         lang;
     ngx_uint_t                        n;
-    ngx_http_clientauth_argv_t        cmds[7];
+    ngx_http_clientauth_argv_t        cmds[9];
     ngx_http_clientauth_srv_conf_t   *ascf;
     ngx_http_clientauth_recipient_t   to;
     ngx_http_clientauth_account_t    *acc = ctx->flow;
@@ -1456,18 +1457,35 @@ ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
                                      (ascf->invite_lifetime / 1000))
                                  - expires);
 
+    ttl_len = ngx_sprintf(ttl, "%M", ascf->invite_lifetime) - ttl;
+
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
     ngx_http_clientauth_argv_add_str(&cmds[n], ikey);
-    ngx_http_clientauth_argv_add(&cmds[n++], ttl,
-                                 ngx_sprintf(ttl, "%M", ascf->invite_lifetime)
-                                 - ttl);
+    ngx_http_clientauth_argv_add(&cmds[n++], ttl, ttl_len);
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
     ngx_http_clientauth_argv_add_str(&cmds[n], us->invites_key);
     ngx_http_clientauth_argv_add_str(&cmds[n], us->email);
     ngx_http_clientauth_argv_add_str(&cmds[n++], hash);
+
+    /*
+     * The account's list lives as long as its newest invitation can, and
+     * is never shortened (GT; NX gives a new list its TTL): entries of
+     * invitations that expired go with it.
+     */
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[n], us->invites_key);
+    ngx_http_clientauth_argv_add(&cmds[n], ttl, ttl_len);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "NX");
+
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[n], us->invites_key);
+    ngx_http_clientauth_argv_add(&cmds[n], ttl, ttl_len);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], "GT");
 
     to.account = (char *) acc->account.data;
     to.user = (char *) acc->user.data;

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from helpers import BRAND, HTML, add_user, identity_of, token_hash
+from helpers import (BRAND, HTML, add_user, free_port, gateway_conf,
+                     identity_of, nginx_check, token_hash)
 from invite_helpers import (INVITE_LOCATIONS, INVITEE, INVITEE_PASSWORD,
                             accept, invite_key, invites_key, open_invite)
 from login_helpers import user_key
@@ -88,6 +89,9 @@ def test_owner_invites_and_the_invitee_gets_in(make_gateway, redis_store,
     assert inv["perms"] == "billing,orders"
     ttl = int(redis_store.call("TTL", invite_key(token)))
     assert 7 * 86400 - 60 < ttl <= 7 * 86400
+    # the account's list of pending ones goes when its last one could
+    ttl = int(redis_store.call("TTL", invites_key(owner.account)))
+    assert 7 * 86400 - 60 < ttl <= 7 * 86400
     # at rest: the hash only (the mailer's stream holds the link)
     dump = redis_store.dump()
     dump.pop("clientauth:outbox")
@@ -123,6 +127,21 @@ def test_lifetime_and_link_come_from_configuration(make_gateway,
     assert url.startswith("https://area.example/alta?src=mail&token=")
     ttl = int(redis_store.call("TTL", invite_key(token_of(url))))
     assert 2 * 86400 - 60 < ttl <= 2 * 86400
+
+
+@pytest.mark.parametrize("lifetime", ["0", "500ms"])
+def test_invitation_lifetime_under_a_second_fails_nginx_t(tmp_path,
+                                                          redis_store,
+                                                          backend, lifetime):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(gateway_conf(tmp_path, free_port(), redis_store.port,
+                                 backend.port, locations=INVITE_LOCATIONS,
+                                 server="clientauth_invite_lifetime %s;"
+                                 % lifetime))
+    proc = nginx_check(tmp_path, conf)
+
+    assert proc.returncode != 0
+    assert "clientauth_invite_lifetime must be 1s or more" in proc.stdout
 
 
 def test_inviting_again_sends_a_fresh_link_and_kills_the_old(make_gateway,
