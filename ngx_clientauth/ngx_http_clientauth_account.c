@@ -42,7 +42,8 @@ static ngx_int_t ngx_http_clientauth_account_json(ngx_http_request_t *r,
  * naming the feature (ngx_http_clientauth_account.h).
  */
 
-static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[] =
+static ngx_http_clientauth_account_route_t
+    ngx_http_clientauth_account_routes[] =
 {
     /* the area's page */
     { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
@@ -50,6 +51,12 @@ static ngx_http_clientauth_account_route_t  ngx_http_clientauth_account_routes[]
     /* password change */
     { ngx_string("password"), NGX_HTTP_POST,
       ngx_http_clientauth_account_password },
+
+    /* sessions */
+    { ngx_string("sessions"), NGX_HTTP_GET,
+      ngx_http_clientauth_account_sessions },
+    { ngx_string("sessions/revoke"), NGX_HTTP_POST,
+      ngx_http_clientauth_account_revoke },
 
     /* sub-users */
     { ngx_string("users"), NGX_HTTP_GET, ngx_http_clientauth_users_list },
@@ -78,6 +85,10 @@ static struct {
 
     /* password change */
     { ngx_string("password"), CA_T_ACCOUNT_PASSWORD_DONE },
+
+    /* sessions */
+    { ngx_string("revoked"), CA_T_SESSION_REVOKED },
+    { ngx_string("revoked_all"), CA_T_SESSIONS_REVOKED },
 
     { ngx_null_string, CA_T_COUNT }
 };
@@ -317,26 +328,14 @@ ngx_http_clientauth_account_csrf(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc)
 {
     ngx_str_t         sent;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     ngx_http_clientauth_form_value(&acc->form, "csrf", &sent);
 
-    for (part = &r->headers_in.headers.part;
-         sent.len == 0 && part;
-         part = part->next)
-    {
-        h = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == sizeof("X-CSRF-Token") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "X-CSRF-Token",
-                                   h[i].key.len) == 0)
-            {
-                sent = h[i].value;
-                break;
-            }
+    if (sent.len == 0) {
+        h = ngx_http_clientauth_find_header(r, "X-CSRF-Token");
+        if (h) {
+            sent = h->value;
         }
     }
 
@@ -436,8 +435,8 @@ ngx_http_clientauth_account_view(ngx_http_request_t *r,
         return ngx_http_clientauth_account_json(r, acc);
     }
 
-    return ngx_http_clientauth_account_page(r, acc, NGX_HTTP_OK, 0,
-                                            CA_T_COUNT);
+    /* the page lists the sessions too */
+    return ngx_http_clientauth_account_sessions_page(r, ctx);
 }
 
 

@@ -51,6 +51,14 @@
  *      session"), its opaque id and generation (the user's sgen when it was
  *      made) and its CSRF token.  ngx_http_clientauth_account_held() tells
  *      whether the user holds a permission.
+ *
+ *   5. Pages: the area's page is the template account.html (theme.c) with
+ *      every form carrying {{csrf}}; ngx_http_clientauth_account_page()
+ *      renders it again after a refusal (status, broken rules or an error
+ *      text); a success's ?done=WHAT notice is a row of
+ *      ngx_http_clientauth_account_notices[].  Ending the user's other
+ *      sessions in a MULTI: ngx_http_clientauth_sessions_end_others().
+ *      Every refusal changes nothing in Redis; test it with redis.dump().
  */
 
 #ifndef _NGX_HTTP_CLIENTAUTH_ACCOUNT_H_INCLUDED_
@@ -58,6 +66,7 @@
 
 
 #include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
 #include "ca_form.h"
 
 
@@ -127,6 +136,27 @@ ngx_str_t *ngx_http_clientauth_account_url(ngx_http_request_t *r);
 /* ngx_http_clientauth_password.c */
 ngx_int_t ngx_http_clientauth_account_password(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
+
+/* ngx_http_clientauth_sessions.c */
+ngx_int_t ngx_http_clientauth_account_sessions(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+ngx_int_t ngx_http_clientauth_account_sessions_page(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+ngx_int_t ngx_http_clientauth_account_revoke(ngx_http_request_t *r,
+    ngx_http_clientauth_ctx_t *ctx);
+
+/*
+ * For a MULTI that ends every other session of the user (a password
+ * change, "sign out everywhere else"): DEL of the sessions listed (an
+ * SMEMBERS of the index) but this one, SREM from the index, and this
+ * session's move to the user's new generation gen (which the same MULTI
+ * sets).  At most ngx_http_clientauth_sessions_end_size() commands; how
+ * many, or NGX_ERROR; *ended counts the sessions.
+ */
+ngx_int_t ngx_http_clientauth_sessions_end_others(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_array_t *listed,
+    ngx_http_clientauth_argv_t *cmds, ngx_str_t *gen, ngx_uint_t *ended);
+ngx_uint_t ngx_http_clientauth_sessions_end_size(ngx_array_t *listed);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_ACCOUNT_H_INCLUDED_ */

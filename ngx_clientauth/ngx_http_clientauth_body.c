@@ -207,7 +207,9 @@ ngx_http_clientauth_body_copy(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
-static ngx_table_elt_t *
+/* A request header by name, in any letter case; the first, or NULL. */
+
+ngx_table_elt_t *
 ngx_http_clientauth_find_header(ngx_http_request_t *r, const char *name)
 {
     size_t            len;

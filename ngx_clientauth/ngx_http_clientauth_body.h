@@ -17,6 +17,8 @@ ngx_int_t ngx_http_clientauth_parse_form(ngx_http_request_t *r,
     ca_form_t *form);
 void ngx_http_clientauth_form_value(ca_form_t *form, const char *name,
     ngx_str_t *value);
+ngx_table_elt_t *ngx_http_clientauth_find_header(ngx_http_request_t *r,
+    const char *name);
 ngx_uint_t ngx_http_clientauth_same_origin(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_cross_site(ngx_http_request_t *r);
 

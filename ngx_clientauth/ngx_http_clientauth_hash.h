@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_redis.h"
 
 
 /* the current hash and the former ones */
@@ -65,6 +66,8 @@ unsigned ngx_http_clientauth_new_password_rules(ngx_http_request_t *r,
 void ngx_http_clientauth_new_password_in(ngx_http_request_t *r,
     ngx_http_clientauth_hash_in_t *in, ngx_str_t *current,
     ngx_array_t *history);
+ngx_int_t ngx_http_clientauth_new_password_reads(ngx_http_request_t *r,
+    const char *account, const char *user, ngx_http_clientauth_argv_t *cmds);
 
 
 #endif /* _NGX_HTTP_CLIENTAUTH_HASH_H_INCLUDED_ */

@@ -18,6 +18,7 @@
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_limit.h"
 #include "ca_next.h"
+#include "ca_device.h"
 
 
 typedef enum {
@@ -65,6 +66,11 @@ typedef struct {
     ngx_http_clientauth_hash_out_t    verified;
     char                              token[CA_TOKEN_LEN + 1];
     char                              csrf[CA_TOKEN_LEN + 1];
+    char                              device[CA_DEVICE_NAME_MAX];
+    size_t                            device_len;
+    char                              print[CA_DEVICE_PRINT_LEN + 1];
+    char                             *devkey;      /* new_device notices */
+    ngx_str_t                         device_seen; /* ms, or empty */
     char                              session_id[
                                   NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN + 1];
 } ngx_http_clientauth_login_t;
@@ -90,6 +96,8 @@ static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
+static size_t ngx_http_clientauth_login_device(ngx_http_request_t *r,
+    char *buf);
 static ngx_int_t ngx_http_clientauth_login_account_fields(
     ngx_http_request_t *r, ngx_http_clientauth_login_t *lg,
     ngx_http_clientauth_argv_t *cmd, u_char *now, size_t len);
@@ -97,6 +105,14 @@ static ngx_int_t ngx_http_clientauth_login_floor(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
 static void ngx_http_clientauth_login_unusable(ngx_http_request_t *r,
     ngx_http_clientauth_login_t *lg);
+static ngx_int_t ngx_http_clientauth_login_device_key(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg);
+static ngx_uint_t ngx_http_clientauth_login_noticed(
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg,
+    int64_t now);
+static ngx_int_t ngx_http_clientauth_login_devices(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, ngx_http_clientauth_argv_t *cmds,
+    int64_t now);
 static ngx_int_t ngx_http_clientauth_login_notice(ngx_http_request_t *r,
     ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg,
     ngx_http_clientauth_argv_t *cmd);
@@ -397,7 +413,7 @@ static ngx_int_t
 ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_http_clientauth_argv_t       cmd;
+    ngx_http_clientauth_argv_t       cmds[2];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX];
 
@@ -416,18 +432,97 @@ ngx_http_clientauth_login_user(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
-    ngx_http_clientauth_argv_add_str(&cmd, "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmd, key);
-    ngx_http_clientauth_argv_add_str(&cmd, "hash");
-    ngx_http_clientauth_argv_add_str(&cmd, "status");
-    ngx_http_clientauth_argv_add_str(&cmd, "perms");
-    ngx_http_clientauth_argv_add_str(&cmd, "email");
-    ngx_http_clientauth_argv_add_str(&cmd, "locale");
-    ngx_http_clientauth_argv_add_str(&cmd, "sgen");
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], key);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "hash");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "status");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "perms");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "email");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "locale");
+    ngx_http_clientauth_argv_add_str(&cmds[0], "sgen");
+
+    lg->device_len = ngx_http_clientauth_login_device(r, lg->device);
+
+    if (ascf->login_notice != NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE) {
+        return ngx_http_clientauth_call(r, ctx,
+                                        ngx_http_clientauth_login_reply,
+                                        cmds, 1);
+    }
+
+    /* when this user last logged in from this device and network */
+    if (ngx_http_clientauth_login_device_key(r, ascf, lg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "ZSCORE");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->devkey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->print);
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
-                                    &cmd, 1);
+                                    cmds, 2);
+}
+
+
+/*
+ * clientauth_login_notice new_device: the user's (device, network) pairs,
+ * and this login's (ca_device.h).
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_device_key(ngx_http_request_t *r,
+    ngx_http_clientauth_srv_conf_t *ascf, ngx_http_clientauth_login_t *lg)
+{
+    size_t                n;
+    u_char               *addr;
+    const char           *account, *user;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+    char                  net[CA_DEVICE_NETWORK_MAX], key[CA_KEY_MAX];
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        addr = (u_char *) &sin->sin_addr;
+        n = 4;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        addr = sin6->sin6_addr.s6_addr;
+        n = 16;
+        break;
+#endif
+
+    default: /* a unix socket: one network */
+        addr = NULL;
+        n = 0;
+        break;
+    }
+
+    if (n == 0 || ca_device_network(net, addr, n) == 0) {
+        ngx_cpystrn((u_char *) net, (u_char *) "local", sizeof(net));
+    }
+
+    account = lg->attempt.ref.len ? lg->attempt.account : "0";
+    user = lg->attempt.ref.len ? lg->attempt.user : "0";
+
+    ca_device_print(lg->print, account, user, lg->device, net);
+
+    if (ca_key_user_devices(key, sizeof(key), (char *) ascf->brand.data,
+                            account, user) < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    lg->devkey = ngx_http_clientauth_pool_cstr(r, key);
+
+    return lg->devkey ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -489,7 +584,7 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
     ngx_uint_t                       n;
     ngx_str_t                       *perms, *sgen;
     ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[12];
+    ngx_http_clientauth_argv_t       cmds[16];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                            *hash, *skey, *setkey, *ukey;
     u_char                           expires[NGX_INT64_LEN];
@@ -620,7 +715,16 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 
     n += rc;
 
-    if (ascf->login_notice
+    if (ascf->login_notice == NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE) {
+        rc = ngx_http_clientauth_login_devices(r, lg, &cmds[n], now);
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n += rc;
+    }
+
+    if (ngx_http_clientauth_login_noticed(ascf, lg, now)
         && ngx_http_clientauth_login_notice(r, ascf, lg, &cmds[n++]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -636,11 +740,25 @@ ngx_http_clientauth_login_session(ngx_http_request_t *r,
 }
 
 
+/* The device the User-Agent names: "Firefox (Linux)" (ca_device.h). */
+
+static size_t
+ngx_http_clientauth_login_device(ngx_http_request_t *r, char *buf)
+{
+    ngx_table_elt_t  *ua;
+
+    ua = r->headers_in.user_agent;
+
+    return ua ? ca_device_name(buf, (char *) ua->value.data, ua->value.len)
+              : ca_device_name(buf, "", 0);
+}
+
+
 /*
  * What the self-service area reads of a session, never the access phase:
  * its CSRF token k (random, 256 bits), an opaque id i for the lists of
  * sessions (random: neither the token nor its hash), when it was made (c,
- * ms) and the client's address (ip).
+ * ms), the client's address (ip) and device (ua).
  */
 
 static ngx_int_t
@@ -664,6 +782,8 @@ ngx_http_clientauth_login_account_fields(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(cmd, "ip");
     ngx_http_clientauth_argv_add(cmd, r->connection->addr_text.data,
                                  r->connection->addr_text.len);
+    ngx_http_clientauth_argv_add_str(cmd, "ua");
+    ngx_http_clientauth_argv_add(cmd, lg->device, lg->device_len);
 
     return NGX_OK;
 }
@@ -740,6 +860,84 @@ ngx_http_clientauth_login_unusable(ngx_http_request_t *r,
 }
 
 
+/*
+ * clientauth_login_notice on: every login; new_device: a login from a
+ * (device, network) pair this user has not logged in from for 90 days.
+ */
+
+static ngx_uint_t
+ngx_http_clientauth_login_noticed(ngx_http_clientauth_srv_conf_t *ascf,
+    ngx_http_clientauth_login_t *lg, int64_t now)
+{
+    ngx_int_t  seen;
+
+    switch (ascf->login_notice) {
+
+    case NGX_HTTP_CLIENTAUTH_NOTICE_ALWAYS:
+        return 1;
+
+    case NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE:
+        seen = lg->device_seen.len
+               ? ngx_atoi(lg->device_seen.data, lg->device_seen.len)
+               : NGX_ERROR;
+
+        return seen == NGX_ERROR
+               || seen < now - NGX_HTTP_CLIENTAUTH_DEVICE_MEMORY;
+
+    default: /* NGX_HTTP_CLIENTAUTH_NOTICE_OFF */
+        return 0;
+    }
+}
+
+
+/*
+ * The pair's last login is now; pairs older than 90 days are forgotten,
+ * and the whole set with the user's last login 90 days on.
+ */
+
+static ngx_int_t
+ngx_http_clientauth_login_devices(ngx_http_request_t *r,
+    ngx_http_clientauth_login_t *lg, ngx_http_clientauth_argv_t *cmds,
+    int64_t now)
+{
+    u_char  *at, *old, *ttl;
+
+    at = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN);
+    if (at == NULL) {
+        return NGX_ERROR;
+    }
+
+    old = at + NGX_INT64_LEN;
+    ttl = old + NGX_INT64_LEN;
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "ZADD");
+    ngx_http_clientauth_argv_add_str(&cmds[0], lg->devkey);
+    ngx_http_clientauth_argv_add(&cmds[0], at,
+                                 ngx_sprintf(at, "%L", now) - at);
+    ngx_http_clientauth_argv_add_str(&cmds[0], lg->print);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "ZREMRANGEBYSCORE");
+    ngx_http_clientauth_argv_add_str(&cmds[1], lg->devkey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "-inf");
+    ngx_http_clientauth_argv_add(&cmds[1], old,
+                                 ngx_sprintf(old, "(%L",
+                                     now - NGX_HTTP_CLIENTAUTH_DEVICE_MEMORY)
+                                 - old);
+
+    ngx_http_clientauth_argv_reset(&cmds[2]);
+    ngx_http_clientauth_argv_add_str(&cmds[2], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[2], lg->devkey);
+    ngx_http_clientauth_argv_add(&cmds[2], ttl,
+                                 ngx_sprintf(ttl, "%L",
+                                     NGX_HTTP_CLIENTAUTH_DEVICE_MEMORY)
+                                 - ttl);
+
+    return 3;
+}
+
+
 /* The brand's mailer tells the customer about the login (seeds' notices). */
 
 static ngx_int_t
@@ -763,6 +961,8 @@ ngx_http_clientauth_login_notice(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(cmd, "address");
     ngx_http_clientauth_argv_add(cmd, r->connection->addr_text.data,
                                  r->connection->addr_text.len);
+    ngx_http_clientauth_argv_add_str(cmd, "device");
+    ngx_http_clientauth_argv_add(cmd, lg->device, lg->device_len);
 
     return NGX_OK;
 }
@@ -1174,6 +1374,18 @@ ngx_http_clientauth_login_reply(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
+        if (n == 1) {
+            /* ZSCORE: when this device and network last logged in */
+            if (ngx_http_clientauth_reply_str(r->pool, reply,
+                                              &lg->device_seen)
+                == NGX_ERROR)
+            {
+                ctx->redis_error = 1;
+            }
+
+            break;
+        }
+
         if (reply->type != REDIS_REPLY_ARRAY
             || reply->elements != NGX_HTTP_CLIENTAUTH_USER_FIELDS)
         {

@@ -71,6 +71,13 @@ static ngx_conf_num_bounds_t  ngx_http_clientauth_history_bounds = {
     ngx_conf_check_num_bounds, 0, NGX_HTTP_CLIENTAUTH_HISTORY_MAX
 };
 
+static ngx_conf_enum_t  ngx_http_clientauth_login_notices[] = {
+    { ngx_string("off"), NGX_HTTP_CLIENTAUTH_NOTICE_OFF },
+    { ngx_string("on"), NGX_HTTP_CLIENTAUTH_NOTICE_ALWAYS },
+    { ngx_string("new_device"), NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE },
+    { ngx_null_string, 0 }
+};
+
 static ngx_conf_enum_t  ngx_http_clientauth_policies[] = {
     { ngx_string("default"), CA_POLICY_DEFAULT },
     { ngx_string("nist"), CA_POLICY_NIST },
@@ -298,11 +305,11 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       NULL },
 
     { ngx_string("clientauth_login_notice"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
       NGX_HTTP_SRV_CONF_OFFSET,
       offsetof(ngx_http_clientauth_srv_conf_t, login_notice),
-      NULL },
+      &ngx_http_clientauth_login_notices },
 
     { ngx_string("clientauth_outbox"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
@@ -501,7 +508,7 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_ACCOUNT].count = NGX_CONF_UNSET_UINT;
     conf->limits[NGX_HTTP_CLIENTAUTH_LIMIT_BRAND].count = NGX_CONF_UNSET_UINT;
     conf->lockout.retries = NGX_CONF_UNSET_UINT;
-    conf->login_notice = NGX_CONF_UNSET;
+    conf->login_notice = NGX_CONF_UNSET_UINT;
     conf->outbox_maxlen = NGX_CONF_UNSET_UINT;
     conf->reset_limits[NGX_HTTP_CLIENTAUTH_LIMIT_ADDRESS].count =
                                                           NGX_CONF_UNSET_UINT;
@@ -548,7 +555,8 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                              "clientauth");
     ngx_conf_merge_size_value(conf->password_max, prev->password_max, 128);
 
-    ngx_conf_merge_value(conf->login_notice, prev->login_notice, 0);
+    ngx_conf_merge_uint_value(conf->login_notice, prev->login_notice,
+                              NGX_HTTP_CLIENTAUTH_NOTICE_OFF);
     ngx_conf_merge_str_value(conf->outbox, prev->outbox, "clientauth:outbox");
     ngx_conf_merge_uint_value(conf->outbox_maxlen, prev->outbox_maxlen,
                               100000);

@@ -28,6 +28,14 @@
 
 #define NGX_HTTP_CLIENTAUTH_HISTORY_MAX  10
 
+/* clientauth_login_notice off | on | new_device */
+#define NGX_HTTP_CLIENTAUTH_NOTICE_OFF         0
+#define NGX_HTTP_CLIENTAUTH_NOTICE_ALWAYS      1
+#define NGX_HTTP_CLIENTAUTH_NOTICE_NEW_DEVICE  2
+
+/* new_device: how long a (device, network) pair is remembered (90 days) */
+#define NGX_HTTP_CLIENTAUTH_DEVICE_MEMORY  ((int64_t) 90 * 24 * 3600 * 1000)
+
 /* a session's opaque id in the lists of sessions: 128 random bits, hex */
 #define NGX_HTTP_CLIENTAUTH_SESSION_ID_LEN  32
 
@@ -121,7 +129,7 @@ typedef struct {
     size_t                       password_max;
     ngx_http_clientauth_limit_t  limits[NGX_HTTP_CLIENTAUTH_LIMITS];
     ngx_http_clientauth_lockout_t  lockout;
-    ngx_flag_t                   login_notice;
+    ngx_uint_t                   login_notice;  /* NOTICE_* */
     ngx_str_t                    outbox;
     ngx_uint_t                   outbox_maxlen;
     ngx_http_clientauth_limit_t  reset_limits[NGX_HTTP_CLIENTAUTH_LIMITS];

@@ -13,8 +13,9 @@
  * and only if the password, the status and the session generation are
  * still those checked, one MULTI stores the new hash, keeps the old one in
  * the history, kills a pending reset link, ends every other session (a
- * new generation, which this session is moved to), clears the failure
- * count and queues password_changed.  This session stays logged in.
+ * new generation, which this session is moved to:
+ * ngx_http_clientauth_sessions_end_others()), clears the failure count
+ * and queues password_changed.  This session stays logged in.
  */
 
 
@@ -97,9 +98,6 @@ static ngx_int_t ngx_http_clientauth_pw_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
 static ngx_int_t ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
-static ngx_int_t ngx_http_clientauth_pw_sessions(ngx_http_request_t *r,
-    ngx_http_clientauth_pw_t *pw, ngx_http_clientauth_argv_t *cmds,
-    ngx_str_t *gen);
 static ngx_int_t ngx_http_clientauth_pw_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
 static void ngx_http_clientauth_pw_forget_failures(ngx_http_request_t *r,
@@ -201,60 +199,33 @@ static ngx_int_t
 ngx_http_clientauth_pw_record(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw)
 {
-    u_char                          *p;
-    ngx_http_clientauth_argv_t       cmds[4];
-    ngx_http_clientauth_account_t   *acc = ctx->flow;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-    char                            *brand, *a, *u;
-    char                             ukey[CA_KEY_MAX], hkey[CA_KEY_MAX];
-    char                             akey[CA_KEY_MAX], setkey[CA_KEY_MAX];
-    char                             skey[CA_KEY_MAX];
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ngx_http_clientauth_argv_t      cmds[4];
+    ngx_http_clientauth_account_t  *acc = ctx->flow;
+    char                           *brand, *a, *u;
+    char                            key[CA_KEY_MAX], setkey[CA_KEY_MAX];
 
     brand = (char *) acc->brand.data;
     a = (char *) acc->account.data;
     u = (char *) acc->user.data;
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-
-    if (p == NULL
-        || ca_key_user(ukey, sizeof(ukey), brand, a, u) < 0
-        || ca_key_user_history(hkey, sizeof(hkey), brand, a, u) < 0
-        || ca_key_account(akey, sizeof(akey), brand, a) < 0
-        || ca_key_user_sessions(setkey, sizeof(setkey), brand, a, u) < 0
-        || ca_key_session(skey, sizeof(skey), brand,
+    if (ca_key_user_sessions(setkey, sizeof(setkey), brand, a, u) < 0
+        || ca_key_user(key, sizeof(key), brand, a, u) < 0
+        || (pw->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ca_key_session(key, sizeof(key), brand,
                           (char *) acc->token_hash.data) < 0
-        || (pw->ukey = ngx_http_clientauth_pool_cstr(r, ukey)) == NULL
-        || (pw->skey = ngx_http_clientauth_pool_cstr(r, skey)) == NULL)
+        || (pw->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ngx_http_clientauth_new_password_reads(r, a, u, &cmds[1])
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_clientauth_argv_reset(&cmds[0]);
     ngx_http_clientauth_argv_add_str(&cmds[0], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[0], ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[0], pw->ukey);
     ngx_http_clientauth_argv_add_str(&cmds[0], "hash");
     ngx_http_clientauth_argv_add_str(&cmds[0], "status");
     ngx_http_clientauth_argv_add_str(&cmds[0], "sgen");
-
-    /* the last N passwords: the current one and N - 1 former ones */
-    ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "LRANGE");
-    ngx_http_clientauth_argv_add_str(&cmds[1], hkey);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "0");
-    ngx_http_clientauth_argv_add(&cmds[1], p,
-                                 ngx_sprintf(p, "%i",
-                                     (ngx_int_t) ascf->password_history - 2)
-                                 - p);
-
-    ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], akey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "customer_number");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "nic");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "phone");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "domain");
 
     ngx_http_clientauth_argv_reset(&cmds[3]);
     ngx_http_clientauth_argv_add_str(&cmds[3], "SMEMBERS");
@@ -619,11 +590,9 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     keep = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     gen = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    /* a DEL and an SREM for each ARGS_MAX - 2 other sessions */
-    n = pw->sessions ? pw->sessions->nelts : 0;
-    cmds = ngx_palloc(r->pool, (12 + 2 * (n / (NGX_HTTP_CLIENTAUTH_ARGS_MAX
-                                               - 2) + 1))
-                               * sizeof(ngx_http_clientauth_argv_t));
+    cmds = ngx_palloc(r->pool,
+                      (9 + ngx_http_clientauth_sessions_end_size(pw->sessions))
+                      * sizeof(ngx_http_clientauth_argv_t));
 
     if (sgen == NGX_ERROR || now == NULL || keep == NULL || gen == NULL
         || cmds == NULL)
@@ -684,7 +653,8 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
                                      - keep);
     }
 
-    rc = ngx_http_clientauth_pw_sessions(r, pw, &cmds[n], &g);
+    rc = ngx_http_clientauth_sessions_end_others(r, acc, pw->sessions,
+                                                 &cmds[n], &g, &pw->ended);
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -719,81 +689,6 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
 
     return ngx_http_clientauth_txn_call(r, ctx, ngx_http_clientauth_pw_reply,
                                         cmds, n);
-}
-
-
-/*
- * The other sessions listed go now (DEL, and out of the index), and this
- * one joins the new generation; any not listed (a login in flight) belongs
- * to the old generation, which no request accepts.
- */
-
-static ngx_int_t
-ngx_http_clientauth_pw_sessions(ngx_http_request_t *r,
-    ngx_http_clientauth_pw_t *pw, ngx_http_clientauth_argv_t *cmds,
-    ngx_str_t *gen)
-{
-    char                            *set, *copy;
-    ngx_int_t                        del, srem;
-    ngx_str_t                       *hash;
-    ngx_uint_t                       i, n;
-    ngx_http_clientauth_ctx_t       *ctx;
-    ngx_http_clientauth_account_t   *acc;
-    char                             key[CA_KEY_MAX];
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_clientauth_module);
-    acc = ctx->flow;
-
-    if (ca_key_user_sessions(key, sizeof(key), (char *) acc->brand.data,
-                             (char *) acc->account.data,
-                             (char *) acc->user.data) < 0
-        || (set = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    hash = pw->sessions ? pw->sessions->elts : NULL;
-    del = -1;
-    srem = -1;
-    n = 0;
-
-    for (i = 0; pw->sessions && i < pw->sessions->nelts; i++) {
-        if (hash[i].len != CA_TOKEN_HASH_LEN
-            || ngx_http_clientauth_str_eq(&hash[i], &acc->token_hash)
-            || ca_key_session(key, sizeof(key), (char *) acc->brand.data,
-                              (char *) hash[i].data) < 0)
-        {
-            continue;
-        }
-
-        copy = ngx_http_clientauth_pool_cstr(r, key);
-        if (copy == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (srem < 0 || cmds[srem].argc == NGX_HTTP_CLIENTAUTH_ARGS_MAX) {
-            del = n++;
-            ngx_http_clientauth_argv_reset(&cmds[del]);
-            ngx_http_clientauth_argv_add_str(&cmds[del], "DEL");
-
-            srem = n++;
-            ngx_http_clientauth_argv_reset(&cmds[srem]);
-            ngx_http_clientauth_argv_add_str(&cmds[srem], "SREM");
-            ngx_http_clientauth_argv_add_str(&cmds[srem], set);
-        }
-
-        ngx_http_clientauth_argv_add_str(&cmds[del], copy);
-        ngx_http_clientauth_argv_add(&cmds[srem], hash[i].data, hash[i].len);
-        pw->ended++;
-    }
-
-    ngx_http_clientauth_argv_reset(&cmds[n]);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "HSET");
-    ngx_http_clientauth_argv_add_str(&cmds[n], pw->skey);
-    ngx_http_clientauth_argv_add_str(&cmds[n], "g");
-    ngx_http_clientauth_argv_add(&cmds[n++], gen->data, gen->len);
-
-    return n;
 }
 
 
@@ -1017,25 +912,18 @@ ngx_http_clientauth_pw_reply(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_CLIENTAUTH_PW_APPLIED: MULTI ... EXEC */
-        if (reply->type == REDIS_REPLY_NIL) {
-            /* EXEC: a watched key changed, nothing was done */
+        switch (ngx_http_clientauth_exec_reply(r, reply, "password change")) {
+
+        case NGX_DECLINED:
             pw->aborted = 1;
             break;
-        }
 
-        if (reply->type != REDIS_REPLY_ARRAY) {
-            break;              /* +OK of MULTI, +QUEUED */
-        }
+        case NGX_OK:
+            pw->applied = 1;
+            break;
 
-        pw->applied = 1;
-
-        for (i = 0; i < reply->elements; i++) {
-            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "clientauth: redis refused a password change "
-                              "write: %s", reply->element[i]->str);
-                pw->applied = 0;
-            }
+        default: /* NGX_AGAIN: +OK of MULTI, +QUEUED; NGX_ERROR */
+            break;
         }
 
         break;

@@ -1807,3 +1807,37 @@ ngx_http_clientauth_reply_strings(ngx_pool_t *pool, redisReply *reply)
 
     return a;
 }
+
+
+/*
+ * A reply of a MULTI ... EXEC block: NGX_AGAIN for MULTI's +OK and the
+ * +QUEUED before EXEC; for the EXEC, NGX_DECLINED when it is nil (a
+ * watched key changed, nothing was done), NGX_OK when every command was
+ * applied, NGX_ERROR (logged) when Redis refused one.
+ */
+
+ngx_int_t
+ngx_http_clientauth_exec_reply(ngx_http_request_t *r, redisReply *reply,
+    const char *what)
+{
+    size_t  i;
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        return NGX_DECLINED;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NGX_AGAIN;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "clientauth: redis refused a %s write: %s", what,
+                          reply->element[i]->str);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

@@ -121,6 +121,11 @@ ngx_int_t ngx_http_clientauth_reply_str(ngx_pool_t *pool, redisReply *reply,
 ngx_int_t ngx_http_clientauth_reply_copy(ngx_pool_t *pool, const char *s,
     size_t len, ngx_str_t *out);
 
+/* A reply of MULTI ... EXEC: NGX_AGAIN, NGX_DECLINED (nil), NGX_OK, or
+ * NGX_ERROR (a command refused, logged with what). */
+ngx_int_t ngx_http_clientauth_exec_reply(ngx_http_request_t *r,
+    redisReply *reply, const char *what);
+
 /* The bulk strings of an array reply (of ngx_str_t), or NULL. */
 ngx_array_t *ngx_http_clientauth_reply_strings(ngx_pool_t *pool,
     redisReply *reply);

@@ -574,11 +574,9 @@ static ngx_int_t
 ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
-    u_char                          *p;
     ngx_http_clientauth_argv_t       cmds[4];
     ngx_http_clientauth_srv_conf_t  *ascf;
-    char                             ukey[CA_KEY_MAX], hkey[CA_KEY_MAX];
-    char                             akey[CA_KEY_MAX], skey[CA_KEY_MAX];
+    char                             ukey[CA_KEY_MAX], skey[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
@@ -587,10 +585,6 @@ ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
                            rs->user) != 0
         || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
                        rs->account, rs->user) < 0
-        || ca_key_user_history(hkey, sizeof(hkey), (char *) ascf->brand.data,
-                               rs->account, rs->user) < 0
-        || ca_key_account(akey, sizeof(akey), (char *) ascf->brand.data,
-                          rs->account) < 0
         || ca_key_user_sessions(skey, sizeof(skey), (char *) ascf->brand.data,
                                 rs->account, rs->user) < 0)
     {
@@ -599,8 +593,10 @@ ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
         return ngx_http_clientauth_reset_gone(r);
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
+    if (ngx_http_clientauth_new_password_reads(r, rs->account, rs->user,
+                                               &cmds[1])
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -613,24 +609,6 @@ ngx_http_clientauth_reset_read_record(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[0], "reset");
     ngx_http_clientauth_argv_add_str(&cmds[0], "hash");
     ngx_http_clientauth_argv_add_str(&cmds[0], "role");
-
-    /* the last N passwords: the current one and N - 1 former ones */
-    ngx_http_clientauth_argv_reset(&cmds[1]);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "LRANGE");
-    ngx_http_clientauth_argv_add_str(&cmds[1], hkey);
-    ngx_http_clientauth_argv_add_str(&cmds[1], "0");
-    ngx_http_clientauth_argv_add(&cmds[1], p,
-                                 ngx_sprintf(p, "%i",
-                                     (ngx_int_t) ascf->password_history - 2)
-                                 - p);
-
-    ngx_http_clientauth_argv_reset(&cmds[2]);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "HMGET");
-    ngx_http_clientauth_argv_add_str(&cmds[2], akey);
-    ngx_http_clientauth_argv_add_str(&cmds[2], "customer_number");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "nic");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "phone");
-    ngx_http_clientauth_argv_add_str(&cmds[2], "domain");
 
     ngx_http_clientauth_argv_reset(&cmds[3]);
     ngx_http_clientauth_argv_add_str(&cmds[3], "SMEMBERS");
@@ -1369,4 +1347,55 @@ ngx_http_clientauth_new_password_in(ngx_http_request_t *r,
     {
         in->stored[in->nstored++] = (char *) old[i].data;
     }
+}
+
+
+/*
+ * The reads a new password needs besides its user: the last N passwords
+ * (the current one and N - 1 former ones: LRANGE of the history) and the
+ * account's identifiers (HMGET), into cmds[0] and cmds[1].
+ */
+
+ngx_int_t
+ngx_http_clientauth_new_password_reads(ngx_http_request_t *r,
+    const char *account, const char *user, ngx_http_clientauth_argv_t *cmds)
+{
+    u_char                          *p;
+    char                            *hkey, *akey;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+
+    if (p == NULL
+        || ca_key_user_history(key, sizeof(key), (char *) ascf->brand.data,
+                               account, user) < 0
+        || (hkey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
+        || ca_key_account(key, sizeof(key), (char *) ascf->brand.data,
+                          account) < 0
+        || (akey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "LRANGE");
+    ngx_http_clientauth_argv_add_str(&cmds[0], hkey);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "0");
+    ngx_http_clientauth_argv_add(&cmds[0], p,
+                                 ngx_sprintf(p, "%i",
+                                     (ngx_int_t) ascf->password_history - 2)
+                                 - p);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], akey);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "customer_number");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "nic");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "phone");
+    ngx_http_clientauth_argv_add_str(&cmds[1], "domain");
+
+    return NGX_OK;
 }

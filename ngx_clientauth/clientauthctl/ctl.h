@@ -66,13 +66,14 @@
     "  " CTL_NAME " [OPTIONS] user email BRAND IDENTIFIER --email NEW\n"
 #define CTL_SYNOPSIS_SESSIONS_REVOKE                                         \
     "  " CTL_NAME " [OPTIONS] sessions revoke BRAND IDENTIFIER\n"
-/* sub-users and sessions (issue 10) */
+/* self-service (issue 10) */
+#define CTL_SYNOPSIS_SESSIONS_LIST                                           \
+    "  " CTL_NAME " [OPTIONS] sessions list BRAND IDENTIFIER\n"
+/* sub-users (issue 10) */
 #define CTL_SYNOPSIS_INVITE_LIST                                             \
     "  " CTL_NAME " [OPTIONS] invite list BRAND IDENTIFIER\n"
 #define CTL_SYNOPSIS_INVITE_CANCEL                                           \
     "  " CTL_NAME " [OPTIONS] invite cancel BRAND ID|EMAIL\n"
-#define CTL_SYNOPSIS_SESSIONS_LIST                                           \
-    "  " CTL_NAME " [OPTIONS] sessions list BRAND IDENTIFIER\n"
 #define CTL_SYNOPSIS_OUTBOX_SHOW                                             \
     "  " CTL_NAME " [OPTIONS] outbox show BRAND IDENTIFIER [--count N]\n"    \
     "        [--show-urls]\n"
@@ -307,6 +308,7 @@ int ctl_sessions_watch_live(ctl_t *ctl, const ctl_user_t *u,
 int ctl_sessions_queue_hset(ctl_t *ctl, const redisReply *members,
     const char *keys, const char *field, const char *value, long long *n);
 int ctl_sessions_revoke(ctl_t *ctl, int argc, char **argv);
+int ctl_sessions_list(ctl_t *ctl, int argc, char **argv);  /* issue 10 */
 
 /* user_add.c: the add shared by user add and user import */
 void ctl_add_init(ctl_add_t *add, const char *usage_of);
@@ -329,9 +331,8 @@ int ctl_user_show(ctl_t *ctl, int argc, char **argv);
 int ctl_user_lock(ctl_t *ctl, int argc, char **argv);
 int ctl_user_unlock(ctl_t *ctl, int argc, char **argv);
 
-/* sub-users and sessions (issue 10): invite.c, sessions_list.c */
+/* sub-users (issue 10): invite.c */
 int ctl_invite_list(ctl_t *ctl, int argc, char **argv);
 int ctl_invite_cancel(ctl_t *ctl, int argc, char **argv);
-int ctl_sessions_list(ctl_t *ctl, int argc, char **argv);
 
 #endif /* CTL_H */

@@ -38,10 +38,11 @@ static const ctl_verb_t  ctl_verbs[] = {
     { "user",     "unlock", ctl_user_unlock },
     { "sessions", "revoke", ctl_sessions_revoke },
     { "outbox",   "show",   ctl_outbox_show },
-    /* sub-users and sessions (issue 10) */
+    /* self-service (issue 10) */
+    { "sessions", "list",   ctl_sessions_list },
+    /* sub-users (issue 10) */
     { "invite",   "list",   ctl_invite_list },
     { "invite",   "cancel", ctl_invite_cancel },
-    { "sessions", "list",   ctl_sessions_list },
     { NULL, NULL, NULL }
 };
 

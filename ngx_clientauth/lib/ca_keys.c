@@ -173,6 +173,16 @@ ca_key_user_history(char *buf, size_t size, const char *brand,
 
 
 int
+ca_key_user_devices(char *buf, size_t size, const char *brand,
+    const char *account, const char *user)
+{
+    return ca_key_format(buf, size,
+                         snprintf(buf, size, "ca:{%s:%s}:user:%s:devices",
+                                  brand, account, user));
+}
+
+
+int
 ca_key_limit(char *buf, size_t size, const char *brand, const char *scope,
     const char *subject, long long bucket)
 {

@@ -9,6 +9,7 @@
  *   ca:{<brand>:<account>}:user:<u>       hash  one user
  *   ca:{<brand>:<account>}:user:<u>:sessions  set of session token hashes
  *   ca:{<brand>:<account>}:user:<u>:history   list of former password hashes
+ *   ca:{<brand>:<account>}:user:<u>:devices   zset (device, network) pairs
  *   ca:<brand>:rl:<scope>:<subject>:<bucket>  login attempts in a bucket
  *   ca:<brand>:fails:<kind>:<identifier>      consecutive failed logins
  *   ca:<brand>:lock:<kind>:<identifier>       present while locked out
@@ -77,5 +78,9 @@ int ca_key_account_invites(char *buf, size_t size, const char *brand,
  */
 int ca_id_ref_parse(const char *ref, size_t len, char account[21],
     char user[21]);
+
+/* self-service (issue 10): a user's (device, network) pairs, by last login */
+int ca_key_user_devices(char *buf, size_t size, const char *brand,
+    const char *account, const char *user);
 
 #endif /* CA_KEYS_H */

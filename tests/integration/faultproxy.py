@@ -61,7 +61,7 @@ ARRAY = {"HMGET", "MGET", "SMEMBERS", "HGETALL", "XRANGE", "XREVRANGE",
          "XREADGROUP", "XREAD"}
 STATUS = {"SET", "MULTI", "PING", "SELECT", "AUTH", "WATCH", "UNWATCH",
           "LTRIM", "DISCARD", "FLUSHALL", "RENAME"}
-BULK = {"GET", "HGET", "GETDEL", "GETSET", "XADD", "LPOP", "RPOP"}
+BULK = {"GET", "HGET", "GETDEL", "GETSET", "XADD", "LPOP", "RPOP", "ZSCORE"}
 # everything else answers an integer (INCR, PTTL, DEL, HSET, SADD, ...)
 
 

@@ -270,3 +270,31 @@ def test_many_other_sessions_all_end(make_gateway, owner):
             if g.redis.call("EXISTS", session_key(t))] == []
     assert g.redis.call("SMEMBERS", user_key(owner.account, owner.user)
                         + ":sessions") == [session_key(token).rsplit(":")[-1]]
+
+
+def test_password_set_by_support_while_hashing_wins(make_gateway, owner):
+    """The check-and-set: a password support sets while the new one is
+    being hashed is never overwritten, and nothing of the change applies."""
+    import threading
+    from helpers import wait_until
+    g = make_gateway(hash_cost="t=4 m=64m")      # hashing takes a while
+    other = g.login_token(owner.email, owner.password)
+    token = g.login_token(owner.email, owner.password)
+    csrf = area(g, token)["csrf"]
+    key = user_key(owner.account, owner.user)
+    result = {}
+
+    def run():
+        result["r"] = change(g, token, owner.password, csrf=csrf)
+
+    t = threading.Thread(target=run)
+    t.start()
+    # counted: the record was read, the passwords are being hashed
+    wait_until(lambda: fails(g, owner) == "1", 5, "the attempt counted")
+    g.redis.call("HSET", key, "hash", "support-set-hash")
+    t.join(30)
+
+    assert result["r"].status_code == 403
+    assert g.redis.call("HGET", key, "hash") == "support-set-hash"
+    assert g.redis.call("EXISTS", session_key(other)) == 1
+    assert outbox(g.redis, type="password_changed") == []

@@ -59,7 +59,8 @@ def env(tmp_path_factory, shared_redis, backend):
     port = free_port()
     text = gateway_conf(workdir, port, proxy.port, backend.port,
                         redis_opts="timeout=%dms" % (TIMEOUT * 1000),
-                        server=ROOMY_LOGIN + ROOMY_RESET,
+                        server=ROOMY_LOGIN + ROOMY_RESET
+                        + "clientauth_login_notice new_device;\n",
                         locations=RESET_LOCATIONS)
     nginx = Nginx(workdir, text, port).start(workers=1)
     g = Gateway(nginx, shared_redis, backend)
@@ -474,6 +475,64 @@ class AccountPassword(Flow):
         assert_sessions_indexed(g.redis, st["user"])
 
 
+class AccountRevoke(Flow):
+    """POST /auth/account/sessions/revoke (issue 10) with id= of the user's
+    other session, or all=1: the other session ends (deleted and out of
+    the index; all: the user's generation moves on, this session with it)
+    or nothing changes; this session lives."""
+
+    def __init__(self, all=False):
+        self.all = all
+
+    def setup(self, g):
+        u = add_user(g.redis, EMAIL, PASSWORD)
+        other = g.login_token(EMAIL, PASSWORD)
+        token = g.login_token(EMAIL, PASSWORD)
+        return {"user": u, "token": token, "other": other,
+                "csrf": g.redis.call("HGET", session_key(token), "k"),
+                "id": g.redis.call("HGET", session_key(other), "i")}
+
+    def act(self, g, st):
+        st["before"] = self.state(g, st)
+        fields = {"all": "1"} if self.all else {"id": st["id"]}
+        fields["csrf"] = st["csrf"]
+        return g.post("/auth/account/sessions/revoke", st["token"],
+                      data=fields, timeout=5)
+
+    def ok(self, g, st, r):
+        # once ended, a second revoke of the same id is a 404
+        return r.status_code == 200 or (
+            not self.all and r.status_code == 404
+            and self.state(g, st)["other"] == 0)
+
+    @staticmethod
+    def state(g, st):
+        redis, u = g.redis, st["user"]
+        return {"other": redis.call("EXISTS", session_key(st["other"])),
+                "listed": sorted(redis.call(
+                    "SMEMBERS", sessions_key(u.account, u.user))),
+                "sgen": redis.call("HGET", user_key(u), "sgen")}
+
+    def check(self, g, st, r):
+        before, now = st["before"], self.state(g, st)
+        assert g.redis.call("EXISTS", session_key(st["token"])) == 1
+        gone = now["other"] == 0
+        # all: one the index did not list (a short SMEMBERS) stays, of an
+        # old generation, which no request accepts
+        dead = gone or (self.all and g.redis.call(
+            "HGET", session_key(st["other"]), "g") != (now["sgen"] or "0"))
+        if r is not None and r.status_code == 200:
+            assert dead
+        if gone:
+            assert token_hash(st["other"]) not in now["listed"]
+        if self.all and now["sgen"] != before["sgen"]:
+            assert g.redis.call("HGET", session_key(st["token"]),
+                                "g") == now["sgen"]
+        elif r is not None and r.status_code != 200:
+            assert now == before, (before, now)
+        assert_sessions_indexed(g.redis, st["user"])
+
+
 # ------------------------------------------------------------------ rows
 
 class Step:
@@ -516,6 +575,11 @@ STEPS = [
     Step(Login(), "login/failure-count", "INCR", "ca:%s:fails:*" % BRAND),
     Step(Login(), "login/brand-window", "INCR", "ca:%s:rl:brand:*" % BRAND),
     Step(Login(counted=True), "login/user", "HMGET", USER),
+    # clientauth_login_notice new_device (issue 10): when this device and
+    # network last logged in, read with the user (nil: never, a notice)
+    Step(Login(counted=True), "login/device-seen", "ZSCORE",
+         legit={"nil": 200}),
+    Step(Login(counted=True), "login/device-remembered", "ZADD"),
     Step(Login(counted=True), "login/session-multi", "HSET", SESSIONS),
     # the index's TTL in the same MULTI: PEXPIRE ... NX, then ... GT
     Step(Login(counted=True), "login/index-ttl-nx", "PEXPIRE",
@@ -620,6 +684,25 @@ STEPS = [
     Step(AccountPassword(), "password/multi", "LPUSH"),
     Step(AccountPassword(), "password/message", "XADD"),
     Step(AccountPassword(), "password/exec", "EXEC"),
+
+    # sessions (issue 10): the index, each session read back (the third
+    # HMGET of a session, after the access phase's and the area's), then
+    # MULTI DEL SREM EXEC of one, or all's check-and-set
+    Step(AccountRevoke(), "revoke/index", "SMEMBERS",
+         "ca:{%s:*}:user:*:sessions" % BRAND, legit={"short_array": 404}),
+    Step(AccountRevoke(), "revoke/records", "HMGET", SESSIONS, nth=3),
+    Step(AccountRevoke(), "revoke/delete", "DEL", SESSIONS),
+    Step(AccountRevoke(), "revoke/unindex", "SREM"),
+    Step(AccountRevoke(), "revoke/exec", "EXEC"),
+    Step(AccountRevoke(all=True), "revoke-all/index", "SMEMBERS",
+         "ca:{%s:*}:user:*:sessions" % BRAND, legit={"short_array": 200}),
+    Step(AccountRevoke(all=True), "revoke-all/watch", "WATCH", USER),
+    Step(AccountRevoke(all=True), "revoke-all/generation", "HGET", USER,
+         legit={"nil": 200}),
+    Step(AccountRevoke(all=True), "revoke-all/session", "HGET", SESSIONS,
+         legit={"nil": 401}),
+    Step(AccountRevoke(all=True), "revoke-all/multi", "DEL", SESSIONS),
+    Step(AccountRevoke(all=True), "revoke-all/exec", "EXEC"),
 ]
 
 
