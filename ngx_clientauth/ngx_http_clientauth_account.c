@@ -46,30 +46,31 @@ static ngx_http_clientauth_account_route_t
     ngx_http_clientauth_account_routes[] =
 {
     /* the area's page */
-    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view },
+    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_account_view, NULL },
 
     /* password change */
     { ngx_string("password"), NGX_HTTP_POST,
-      ngx_http_clientauth_account_password },
+      ngx_http_clientauth_account_password, NULL },
 
     /* sessions */
     { ngx_string("sessions"), NGX_HTTP_GET,
-      ngx_http_clientauth_account_sessions },
+      ngx_http_clientauth_account_sessions, NULL },
     { ngx_string("sessions/revoke"), NGX_HTTP_POST,
-      ngx_http_clientauth_account_revoke },
+      ngx_http_clientauth_account_revoke, NULL },
 
     /* sub-users */
-    { ngx_string("users"), NGX_HTTP_GET, ngx_http_clientauth_users_list },
+    { ngx_string("users"), NGX_HTTP_GET,
+      ngx_http_clientauth_users_list, NULL },
     { ngx_string("users/invite"), NGX_HTTP_POST,
-      ngx_http_clientauth_users_invite },
+      ngx_http_clientauth_users_invite, "perm" },
     { ngx_string("users/invite/cancel"), NGX_HTTP_POST,
-      ngx_http_clientauth_users_invite_cancel },
+      ngx_http_clientauth_users_invite_cancel, NULL },
     { ngx_string("users/perms"), NGX_HTTP_POST,
-      ngx_http_clientauth_users_perms },
+      ngx_http_clientauth_users_perms, "perm" },
     { ngx_string("users/remove"), NGX_HTTP_POST,
-      ngx_http_clientauth_users_remove },
+      ngx_http_clientauth_users_remove, NULL },
 
-    { ngx_null_string, 0, NULL }
+    { ngx_null_string, 0, NULL, NULL }
 };
 
 
@@ -294,7 +295,8 @@ ngx_http_clientauth_account_dispatch(ngx_http_request_t *r,
     if (acc->route->method == NGX_HTTP_POST) {
 
         if (r->headers_in.content_type) {
-            rc = ngx_http_clientauth_parse_form(r, &acc->form);
+            rc = ngx_http_clientauth_parse_form_multi(r, &acc->form,
+                                                      acc->route->multi);
 
             if (rc != NGX_OK) {
                 ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);

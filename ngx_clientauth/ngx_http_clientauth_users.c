@@ -403,9 +403,10 @@ ngx_http_clientauth_users_email(ngx_http_request_t *r,
 
 
 /*
- * The permissions to give: "perm" (a comma-separated list, or "all") and
- * the form's checkboxes "perm_<name>".  NGX_DECLINED: none or invalid;
- * NGX_ABORT: one the user does not hold ("all" needs "all").
+ * The permissions to give: every "perm" field (the endpoint lets it repeat,
+ * as the page's checkboxes send it), each a name, a comma-separated list or
+ * "all".  NGX_DECLINED: none or invalid; NGX_ABORT: one the user does not
+ * hold ("all" needs "all").
  */
 
 static ngx_int_t
@@ -418,21 +419,10 @@ ngx_http_clientauth_users_read_perms(ngx_http_request_t *r,
     for (i = 0; i < acc->form.nfields; i++) {
         f = &acc->form.fields[i];
 
-        if (f->name_len == 4 && ngx_strncmp(f->name, "perm", 4) == 0) {
-            if (ca_perms_parse(&us->perms, f->value, f->value_len, ',')
-                != 0)
-            {
-                return NGX_DECLINED;
-            }
-
-        } else if (f->name_len > 5 && ngx_strncmp(f->name, "perm_", 5) == 0)
+        if (f->name_len == 4 && ngx_strncmp(f->name, "perm", 4) == 0
+            && ca_perms_parse(&us->perms, f->value, f->value_len, ',') != 0)
         {
-            if (ca_perms_parse(&us->perms, f->name + 5, f->name_len - 5,
-                               ',')
-                != 0)
-            {
-                return NGX_DECLINED;
-            }
+            return NGX_DECLINED;
         }
     }
 
@@ -941,10 +931,11 @@ ngx_http_clientauth_users_html_choices(u_char *p, ca_texts_t *texts,
     if (acc->permissions.len == 3
         && ngx_strncmp(acc->permissions.data, "all", 3) == 0)
     {
-        p = ngx_sprintf(p, "<label><input type=\"checkbox\" name=\"perm_all\""
-                        "%s> ", held && ca_perms_held((char *) held->data,
-                                                     held->len, "all")
-                                && held->len == 3 ? " checked" : "");
+        p = ngx_sprintf(p, "<label><input type=\"checkbox\" name=\"perm\""
+                        " value=\"all\"%s> ",
+                        held && held->len == 3
+                        && ca_perms_held((char *) held->data, held->len,
+                                         "all") ? " checked" : "");
         p = ngx_http_clientauth_users_html_text(p, texts, CA_T_USERS_ALL);
         p = ngx_cpymem(p, "</label>", 8);
     }
@@ -956,8 +947,8 @@ ngx_http_clientauth_users_html_choices(u_char *p, ca_texts_t *texts,
             continue;
         }
 
-        p = ngx_sprintf(p, "<label><input type=\"checkbox\" name=\"perm_%s\""
-                        "%s> ", name,
+        p = ngx_sprintf(p, "<label><input type=\"checkbox\" name=\"perm\""
+                        " value=\"%s\"%s> ", name,
                         held && ca_perms_held((char *) held->data, held->len,
                                               name) ? " checked" : "");
         p = ngx_http_clientauth_users_html_text(p, texts,

@@ -268,6 +268,82 @@ def test_cross_site_and_csrf_less_posts_change_nothing(make_gateway,
     assert redis_store.dump() == before
 
 
+# ------------------------------------------------------------ repeated perm
+
+def test_perm_may_repeat_as_checkboxes_send_it(make_gateway, redis_store,
+                                               owner, biller):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+
+    # perm=orders&perm=billing, a comma list beside a single name, and all
+    r = s.post("/invite", {"email": INVITEE, "perm": ["orders", "billing"]})
+    assert r.status_code == 200, r.text
+    assert invitations(redis_store)[-1]["perms"] == "billing,orders"
+    r = s.post("/invite", {"email": "pau@example.com",
+                           "perm": ["billing,orders", "users"]})
+    assert r.status_code == 200, r.text
+    assert invitations(redis_store)[-1]["perms"] == "billing,orders,users"
+    assert invite(s, "eva@example.com", "all").status_code == 200
+    assert invitations(redis_store)[-1]["perms"] == "all"
+
+    r = s.post("/perms", {"user": biller.user, "perm": ["orders", "billing"]})
+    assert r.status_code == 200, r.text
+    assert redis_store.call("HGET", user_key(biller.account, biller.user),
+                            "perms") == "billing,orders"
+
+
+def test_perm_may_be_a_json_array(make_gateway, redis_store, owner, biller):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    h = {"X-CSRF-Token": s.csrf}
+
+    r = g.post(USERS + "/invite", s.token, headers=h,
+               json={"email": INVITEE, "perm": ["orders", "billing"]})
+    assert r.status_code == 200, r.text
+    assert invitations(redis_store)[-1]["perms"] == "billing,orders"
+    r = g.post(USERS + "/perms", s.token, headers=h,
+               json={"user": biller.user, "perm": ["orders"]})
+    assert r.status_code == 200, r.text
+    assert redis_store.call("HGET", user_key(biller.account, biller.user),
+                            "perms") == "orders"
+
+    before = redis_store.dump()
+    for body in ({"email": "pau@example.com", "perm": []},
+                 {"email": "pau@example.com", "perm": ["billing", 1]},
+                 {"email": "pau@example.com", "perm": [["billing"]]}):
+        r = g.post(USERS + "/invite", s.token, headers=h, json=body)
+        assert r.status_code == 400, body
+    assert redis_store.dump() == before
+
+
+def test_only_perm_may_repeat(make_gateway, redis_store, owner, biller):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    h = {"X-CSRF-Token": s.csrf}
+    before = redis_store.dump()
+
+    for path, data in (
+            ("/invite", {"email": [INVITEE, "pau@example.com"],
+                         "perm": "billing"}),
+            ("/invite", {"email": INVITEE, "perm": "billing",
+                         "csrf": [s.csrf, s.csrf]}),
+            ("/perms", {"user": [biller.user, biller.user],
+                        "perm": "orders"}),
+            ("/remove", {"user": [biller.user, biller.user]}),
+            ("/invite/cancel", {"email": INVITEE, "perm": ["a", "b"]})):
+        r = g.post(USERS + path, s.token, headers=h, data=data)
+        assert r.status_code == 400, (path, data)
+        assert r.json()["error"] == "malformed_request"
+    r = g.post(USERS + "/invite", s.token, headers=h,
+               json={"email": [INVITEE], "perm": "billing"})
+    assert r.status_code == 400
+    # the login keeps refusing a repeated field too
+    r = g.post("/auth/login", data={"identifier": [owner.email, "x"],
+                                    "password": owner.password})
+    assert r.status_code == 400
+    assert redis_store.dump() == before
+
+
 # ------------------------------------------------------------ perms, remove
 
 def test_owner_can_be_neither_removed_nor_demoted(make_gateway, redis_store,
@@ -376,14 +452,16 @@ def test_users_page_for_browsers(make_gateway, redis_store, owner, biller):
     assert "Account holder" in body
     assert 'name="csrf" value="%s"' % s.csrf in body
     assert 'action="/auth/account/users/invite"' in body
-    assert 'name="perm_billing"' in body and 'name="perm_all"' in body
+    assert 'name="perm" value="billing"' in body
+    assert 'name="perm" value="all"' in body
+    assert "perm_" not in body
 
     r = g.get(USERS + "?lang=es", s.token, accept=HTML)
     assert "Usuarios" in r.text and "Invitar a un usuario" in r.text
 
     # a browser form: checkboxes, then back to the page with a notice
-    r = s.post("/invite", {"email": "pau@example.com", "perm_billing": "on",
-                           "perm_orders": "on"}, accept=HTML)
+    r = s.post("/invite", {"email": "pau@example.com",
+                           "perm": ["orders", "billing"]}, accept=HTML)
     assert r.status_code == 303
     assert r.headers["Location"] == "/auth/account/users?done=user_invited"
     assert invitations(redis_store)[-1]["perms"] == "billing,orders"

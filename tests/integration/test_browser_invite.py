@@ -32,9 +32,9 @@ def test_invitation_accepted_and_first_login(g, browser, owner):
     assert "Inviter un utilisateur" in browser.page_source
     browser.find_element(By.ID, "email").send_keys("nuria@example.com")
     browser.find_element(By.CSS_SELECTOR,
-                         ".perms input[name=perm_billing]").click()
+                         ".perms input[name=perm][value=billing]").click()
     browser.find_element(By.CSS_SELECTOR,
-                         ".perms input[name=perm_orders]").click()
+                         ".perms input[name=perm][value=orders]").click()
     browser.find_element(By.CSS_SELECTOR,
                          "section form button[type=submit].primary").click()
     notice = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR,
