@@ -550,6 +550,13 @@ ngx_http_clientauth_account_page(ngx_http_request_t *r,
     vars[NGX_HTTP_CLIENTAUTH_V_LOGOUT_URL] =
                   *ngx_http_clientauth_page_url(r, NGX_HTTP_CLIENTAUTH_LOGOUT);
 
+    if (ngx_http_clientauth_users_manager(acc)
+        && ngx_http_clientauth_users_url(r,
+               &vars[NGX_HTTP_CLIENTAUTH_V_USERS_URL]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (broken) {
         error = CA_T_RULES_BROKEN;
     }

@@ -63,6 +63,7 @@ static const ca_tpl_var_t  ngx_http_clientauth_page_vars[] = {
     { "users", CA_TPL_HTML },
     { "invites", CA_TPL_HTML },
     { "perm_choices", CA_TPL_HTML },
+    { "users_url", CA_TPL_URL },
 };
 
 static const char  *ngx_http_clientauth_page_files[] = {
@@ -201,7 +202,8 @@ static const char  ngx_http_clientauth_message_html[] =
 
 /*
  * The self-service area (issue 10): the customer's details, the password
- * change, the open sessions.  Every form carries the session's CSRF token.
+ * change, the open sessions, and for those who manage users a link to
+ * their page.  Every form carries the session's CSRF token.
  */
 
 static const char  ngx_http_clientauth_account_html[] =
@@ -270,6 +272,11 @@ static const char  ngx_http_clientauth_account_html[] =
     "<button type=\"submit\" class=\"secondary\">"
     "{{t.session_revoke_all}}</button></form>\n"
     "</section>{{/sessions}}\n"
+    "{{#users_url}}<section aria-labelledby=\"h-users\">\n"
+    "<h2 id=\"h-users\">{{t.users_title}}</h2>\n"
+    "<p><a class=\"button secondary\" href=\"{{users_url}}\">"
+    "{{t.users_link}}</a></p>\n"
+    "</section>{{/users_url}}\n"
     "<form class=\"logout\" method=\"post\" action=\"{{logout_url}}\">"
     "<button type=\"submit\" class=\"secondary\">{{t.account_logout}}"
     "</button></form>\n"

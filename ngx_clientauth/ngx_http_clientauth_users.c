@@ -170,9 +170,7 @@ ngx_http_clientauth_users_start(ngx_http_request_t *r,
     ngx_http_clientauth_account_t   *acc = ctx->flow;
     char                             key[CA_KEY_MAX];
 
-    if (!(acc->role.len == 5 && ngx_strncmp(acc->role.data, "owner", 5) == 0)
-        && !ngx_http_clientauth_account_held(acc, "users"))
-    {
+    if (!ngx_http_clientauth_users_manager(acc)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clientauth: user %V of account %V may not manage "
                       "users", &acc->user, &acc->account);
@@ -203,6 +201,39 @@ ngx_http_clientauth_users_start(ngx_http_request_t *r,
     {
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/* Whether the session's user manages users: the owner, or "users" held. */
+
+ngx_uint_t
+ngx_http_clientauth_users_manager(ngx_http_clientauth_account_t *acc)
+{
+    return (acc->role.len == 5
+            && ngx_strncmp(acc->role.data, "owner", 5) == 0)
+           || ngx_http_clientauth_account_held(acc, "users");
+}
+
+
+/* The users page: the area's URL and "users". */
+
+ngx_int_t
+ngx_http_clientauth_users_url(ngx_http_request_t *r, ngx_str_t *link)
+{
+    ngx_str_t  *url;
+
+    url = ngx_http_clientauth_account_url(r);
+
+    link->len = url->len + sizeof("users") - 1;
+    link->data = ngx_pnalloc(r->pool, link->len);
+
+    if (link->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(link->data, "%Vusers", url);
 
     return NGX_OK;
 }
@@ -349,26 +380,19 @@ ngx_http_clientauth_users_refuse(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_uint_t status, const char *code,
     ca_text_e text)
 {
-    ngx_str_t                      *url;
-    ngx_http_clientauth_outcome_t   oc;
+    ngx_http_clientauth_outcome_t  oc;
 
     ngx_http_clientauth_redis_txn_end(ctx);
-
-    url = ngx_http_clientauth_account_url(r);
 
     ngx_memzero(&oc, sizeof(ngx_http_clientauth_outcome_t));
     oc.title = status == NGX_HTTP_FORBIDDEN ? CA_T_FORBIDDEN_TITLE
                                             : CA_T_USERS_TITLE;
     oc.text = text;
     oc.link_text = CA_T_USERS_BACK;
-    oc.link.len = url->len + sizeof("users") - 1;
-    oc.link.data = ngx_pnalloc(r->pool, oc.link.len);
 
-    if (oc.link.data == NULL) {
+    if (ngx_http_clientauth_users_url(r, &oc.link) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_sprintf(oc.link.data, "%Vusers", url);
 
     return ngx_http_clientauth_send_outcome(r, status, code, &oc);
 }

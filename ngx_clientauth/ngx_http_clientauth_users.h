@@ -9,8 +9,13 @@
 
 
 #include "ngx_http_clientauth_module.h"
+#include "ngx_http_clientauth_account.h"
 
 
+ngx_uint_t ngx_http_clientauth_users_manager(
+    ngx_http_clientauth_account_t *acc);
+ngx_int_t ngx_http_clientauth_users_url(ngx_http_request_t *r,
+    ngx_str_t *link);
 ngx_int_t ngx_http_clientauth_users_list(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 ngx_int_t ngx_http_clientauth_users_invite(ngx_http_request_t *r,

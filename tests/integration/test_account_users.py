@@ -469,6 +469,27 @@ def test_users_page_for_browsers(make_gateway, redis_store, owner, biller):
     assert "The invitation has been sent" in r.text
 
 
+@pytest.mark.parametrize("lang,text", [
+    ("en", "Manage the users of the account"),
+    ("es", "Gestionar los usuarios de la cuenta"),
+    ("fr", "Gérer les utilisateurs du compte"),
+])
+def test_account_page_links_users_for_those_who_manage_them(
+        make_gateway, redis_store, owner, manager, biller, lang, text):
+    g = gateway(make_gateway)
+    link = 'href="/auth/account/users"'
+
+    for who, shown in ((owner, True), (manager, True), (biller, False)):
+        t = g.login_token(who.email, who.password)
+        r = g.get("/auth/account/?lang=" + lang, t, accept=HTML)
+        assert r.status_code == 200
+        assert (link in r.text) is shown, who.email
+        assert (text in r.text) is shown, who.email
+        if shown:
+            r = g.get(USERS, t, accept=HTML)
+            assert r.status_code == 200
+
+
 def test_refusals_for_browsers_lead_back(make_gateway, redis_store, owner):
     g = gateway(make_gateway)
     s = Session(g, owner)
