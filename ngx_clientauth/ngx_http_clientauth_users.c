@@ -32,6 +32,7 @@
 
 #define NGX_HTTP_CLIENTAUTH_USERS_MAX     200   /* listed, per account */
 #define NGX_HTTP_CLIENTAUTH_USERS_ID_LEN  16    /* an invitation's id */
+#define NGX_HTTP_CLIENTAUTH_USERS_IDENTS  5     /* kinds a user may have */
 
 
 /* One reply, kept past its callback. */
@@ -61,6 +62,8 @@ typedef struct {
     char                               *account_key;
     char                               *ident_key;
     char                               *user_key;
+    ngx_uint_t                          nidents;  /* a removal's indexes */
+    char                    *idents[NGX_HTTP_CLIENTAUTH_USERS_IDENTS];
     char                               *sessions_key;
 
     /* what the check read */
@@ -131,6 +134,9 @@ static ngx_int_t ngx_http_clientauth_users_member_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
+static ngx_int_t ngx_http_clientauth_users_idents(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us,
+    ngx_str_t *values);
 static ngx_int_t ngx_http_clientauth_users_perms_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_users_remove_apply(
@@ -1748,13 +1754,15 @@ ngx_http_clientauth_users_remove(ngx_http_request_t *r,
 
 /*
  * WATCH the target user and its sessions, and read whether it is a user of
- * this account, whether it is the owner, its e-mail and its sessions.
+ * this account, whether it is the owner, its login identifiers and its
+ * sessions.
  */
 
 static ngx_int_t
 ngx_http_clientauth_users_member_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
+    ngx_uint_t                      kind;
     ngx_http_clientauth_argv_t      cmds[5];
     ngx_http_clientauth_account_t  *acc = ctx->flow;
     ngx_http_clientauth_users_t    *us = acc->data;
@@ -1769,7 +1777,11 @@ ngx_http_clientauth_users_member_watch(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
     ngx_http_clientauth_argv_add_str(&cmds[1], us->user_key);
     ngx_http_clientauth_argv_add_str(&cmds[1], "role");
-    ngx_http_clientauth_argv_add_str(&cmds[1], "email");
+
+    /* every identifier the record names: "email", ... "domain" */
+    for (kind = CA_ID_EMAIL; kind <= CA_ID_DOMAIN; kind <<= 1) {
+        ngx_http_clientauth_argv_add_str(&cmds[1], ca_ident_kind_name(kind));
+    }
 
     ngx_http_clientauth_argv_reset(&cmds[2]);
     ngx_http_clientauth_argv_add_str(&cmds[2], "SISMEMBER");
@@ -1804,13 +1816,13 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
     ngx_http_clientauth_argv_t      cmds[3];
     ngx_http_clientauth_account_t  *acc = ctx->flow;
     ngx_http_clientauth_users_t    *us = acc->data;
-    char                            key[CA_KEY_MAX];
 
     remove = (us->perms.n == 0);
     f = us->reply[1].elts;
     owner = &us->reply[3].str;
 
-    if (us->reply[2].integer != 1 || us->reply[1].nelts != 2
+    if (us->reply[2].integer != 1
+        || us->reply[1].nelts != 1 + NGX_HTTP_CLIENTAUTH_USERS_IDENTS
         || f[0].len == 0)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1851,7 +1863,7 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
                    ngx_http_clientauth_users_perms_done, cmds, 3, 1);
     }
 
-    /* a removal: the sessions to end, and the e-mail's login index */
+    /* a removal: the sessions to end, and the login indexes */
     us->sessions = ngx_array_create(r->pool, us->reply[4].nelts + 1,
                                     sizeof(ngx_str_t));
     if (us->sessions == NULL) {
@@ -1867,42 +1879,78 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
         *s = us->reply[4].elts[i];
     }
 
-    if (f[1].len == 0 || f[1].len >= CA_IDENT_MAX) {
-        ngx_str_null(&us->old_hash);
-        us->ident_key = NULL;
-
-    } else {
-        ngx_memcpy(us->email, f[1].data, f[1].len);
-        us->email[f[1].len] = '\0';
-
-        us->ident_key = ngx_http_clientauth_users_key(r,
-                            ca_key_ident(key, sizeof(key),
-                                         (char *) acc->brand.data, "email",
-                                         us->email), key);
-        if (us->ident_key == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_clientauth_users_idents(r, acc, us, &f[1]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (us->ident_key == NULL) {
-        ngx_http_clientauth_argv_reset(&cmds[0]);
-        ngx_http_clientauth_argv_add_str(&cmds[0], "PING");
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_reset(&cmds[1]);
 
-        ngx_http_clientauth_argv_reset(&cmds[1]);
+    if (us->nidents == 0) {
+        ngx_http_clientauth_argv_add_str(&cmds[0], "PING");
         ngx_http_clientauth_argv_add_str(&cmds[1], "PING");
 
     } else {
-        ngx_http_clientauth_argv_reset(&cmds[0]);
         ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
-        ngx_http_clientauth_argv_add_str(&cmds[0], us->ident_key);
+        ngx_http_clientauth_argv_add_str(&cmds[1], "MGET");
 
-        ngx_http_clientauth_argv_reset(&cmds[1]);
-        ngx_http_clientauth_argv_add_str(&cmds[1], "GET");
-        ngx_http_clientauth_argv_add_str(&cmds[1], us->ident_key);
+        for (i = 0; i < us->nidents; i++) {
+            ngx_http_clientauth_argv_add_str(&cmds[0], us->idents[i]);
+            ngx_http_clientauth_argv_add_str(&cmds[1], us->idents[i]);
+        }
     }
 
     return ngx_http_clientauth_users_call(r, ctx,
                ngx_http_clientauth_users_remove_apply, cmds, 2, 1);
+}
+
+
+/*
+ * The login index keys of the identifiers the user's record names (values:
+ * email, customer_number, nic, phone, domain, as stored: canonical).
+ */
+
+static ngx_int_t
+ngx_http_clientauth_users_idents(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us,
+    ngx_str_t *values)
+{
+    char        *v;
+    ngx_uint_t   i, kind;
+    char         key[CA_KEY_MAX];
+
+    us->nidents = 0;
+
+    for (i = 0, kind = CA_ID_EMAIL; kind <= CA_ID_DOMAIN; i++, kind <<= 1) {
+        if (values[i].len == 0) {
+            continue;
+        }
+
+        v = ngx_pnalloc(r->pool, values[i].len + 1);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(v, values[i].data, values[i].len);
+        v[values[i].len] = '\0';
+
+        /* one too long for any index names none */
+        if (values[i].len >= CA_IDENT_MAX
+            || ca_key_ident(key, sizeof(key), (char *) acc->brand.data,
+                            ca_ident_kind_name(kind), v) < 0)
+        {
+            continue;
+        }
+
+        us->idents[us->nidents] = ngx_http_clientauth_pool_cstr(r, key);
+        if (us->idents[us->nidents] == NULL) {
+            return NGX_ERROR;
+        }
+
+        us->nidents++;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1934,8 +1982,9 @@ ngx_http_clientauth_users_perms_done(ngx_http_request_t *r,
 /*
  * One MULTI: every session of the user ends (listed ones deleted, the
  * generation bumped for a login in flight), the user, its place in the
- * account, its password history and, if it still names this user, its
- * e-mail's login index go.
+ * account, its password history, the devices it logged in from (login
+ * notices) and every login index of its record that
+ * still names this user (e-mail, customer number, NIC, phone, domain) go.
  */
 
 static ngx_int_t
@@ -1945,12 +1994,13 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
     u_char                          *ref;
     size_t                           reflen;
     ngx_int_t                        rc;
-    ngx_uint_t                       n, max, members;
+    ngx_uint_t                       i, n, max, members;
     ngx_http_clientauth_argv_t      *cmds;
     ngx_http_clientauth_srv_conf_t  *ascf;
     ngx_http_clientauth_account_t   *acc = ctx->flow;
     ngx_http_clientauth_users_t     *us = acc->data;
     char                             hkey[CA_KEY_MAX];
+    char                             dkey[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
@@ -1961,6 +2011,8 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
 
     if (cmds == NULL || ref == NULL
         || ca_key_user_history(hkey, sizeof(hkey), (char *) acc->brand.data,
+                               (char *) acc->account.data, us->target) < 0
+        || ca_key_user_devices(dkey, sizeof(dkey), (char *) acc->brand.data,
                                (char *) acc->account.data, us->target) < 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1985,20 +2037,28 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
     ngx_http_clientauth_argv_add_str(&cmds[n], us->user_key);
-    ngx_http_clientauth_argv_add_str(&cmds[n++], hkey);
+    ngx_http_clientauth_argv_add_str(&cmds[n], hkey);
+    ngx_http_clientauth_argv_add_str(&cmds[n++], dkey);
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n], "SREM");
     ngx_http_clientauth_argv_add_str(&cmds[n], us->users_key);
     ngx_http_clientauth_argv_add_str(&cmds[n++], us->target);
 
-    if (us->ident_key
-        && us->reply[1].str.len == reflen
-        && ngx_strncmp(us->reply[1].str.data, ref, reflen) == 0)
-    {
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
-        ngx_http_clientauth_argv_add_str(&cmds[n++], us->ident_key);
+    /* an index that names someone else meanwhile is theirs: kept */
+    ngx_http_clientauth_argv_reset(&cmds[n]);
+    ngx_http_clientauth_argv_add_str(&cmds[n], "DEL");
+
+    for (i = 0; i < us->nidents && i < us->reply[1].nelts; i++) {
+        if (us->reply[1].elts[i].len == reflen
+            && ngx_strncmp(us->reply[1].elts[i].data, ref, reflen) == 0)
+        {
+            ngx_http_clientauth_argv_add_str(&cmds[n], us->idents[i]);
+        }
+    }
+
+    if (cmds[n].argc > 1) {
+        n++;
     }
 
     ngx_http_clientauth_argv_reset(&cmds[n]);

@@ -437,6 +437,68 @@ def test_removed_user_is_out_at_once_on_every_worker(make_gateway,
     assert invite(s, biller.email).status_code == 200
 
 
+def test_removal_drops_every_login_identifier_of_the_user(make_gateway,
+                                                          redis_store, owner,
+                                                          biller):
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    ref = "%s:%s" % (biller.account, biller.user)
+    ukey = user_key(biller.account, biller.user)
+    mine = {"customer_number": "900123", "nic": "BM123-AXA",
+            "phone": "+34612345678"}
+    redis_store.call("HSET", ukey, *[x for kv in mine.items() for x in kv])
+    for kind, value in mine.items():
+        redis_store.call("SET", "ca:%s:id:%s:%s" % (BRAND, kind, value), ref)
+    # a domain the record names but whose index is someone else's now
+    redis_store.call("HSET", ukey, "domain", "bill.example")
+    theirs = "ca:%s:id:domain:bill.example" % BRAND
+    redis_store.call("SET", theirs, "%s:%s" % (owner.account, owner.user))
+    redis_store.call("ZADD", ukey + ":devices", "1", "ab" * 16)
+
+    r = s.post("/remove", {"user": biller.user})
+    assert r.status_code == 200, r.text
+    assert redis_store.call("EXISTS", ukey + ":devices") == 0
+
+    left = [k for k in redis_store.call("KEYS", "ca:%s:id:*" % BRAND)
+            if redis_store.call("GET", k) == ref]
+    assert left == []
+    for kind, value in list(mine.items()) + [("email", biller.email)]:
+        key = "ca:%s:id:%s:%s" % (BRAND, kind, value)
+        assert redis_store.call("EXISTS", key) == 0, key
+    assert redis_store.call("GET", theirs) == "%s:%s" % (owner.account,
+                                                         owner.user)
+
+
+def test_removal_during_a_login_leaves_no_session_behind(make_gateway,
+                                                         redis_store, owner):
+    from account_helpers import SLOW_COST, login_in_flight
+    from helpers import ctl, wait_until
+    g = gateway(make_gateway)
+    s = Session(g, owner)
+    slow = add_user(redis_store, "slow@example.com", "Sl0w-secret!pw",
+                    perms=["billing"], parent=owner.email, cost=SLOW_COST)
+    ukey = user_key(slow.account, slow.user)
+
+    sadds = redis_store.commandstats().get("sadd", 0)
+    wait, running = login_in_flight(g, slow.email, slow.password)
+    r = s.post("/remove", {"user": slow.user})
+    assert r.status_code == 200, r.text
+    assert running(), "the login answered before the removal: hash too fast"
+    r = wait()
+    assert r.status_code == 401
+    # the login did write its session (and the set) after the removal
+    assert redis_store.commandstats().get("sadd", 0) == sadds + 1
+
+    # the session it wrote, and the set naming it, go
+    wait_until(lambda: redis_store.call("EXISTS", ukey + ":sessions") == 0,
+               5, "the late session's set to go")
+    for k in redis_store.call("KEYS", "ca:%s:sess:*" % BRAND):
+        assert redis_store.call("HGET", k, "u") != slow.user, k
+    assert redis_store.call("EXISTS", ukey) == 0
+    r = ctl(redis_store, "sessions", "list", BRAND, slow.email, check=False)
+    assert r.returncode != 0 and r.stdout == ""
+
+
 # ------------------------------------------------------------ pages
 
 def test_users_page_for_browsers(make_gateway, redis_store, owner, biller):
@@ -526,7 +588,7 @@ def proxy(redis_store):
     ("perms", "EXEC", "close"),
     ("remove", "SREM", "err"),
     ("remove", "EXEC", "err"),
-    ("remove", "GET", "close"),         # the e-mail's index under WATCH
+    ("remove", "MGET", "close"),        # the login indexes under WATCH
 ])
 def test_redis_failure_leaves_nothing_half_applied(proxy, make_gateway,
                                                    redis_store, owner, biller,
