@@ -26,6 +26,7 @@
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
 #include "ngx_http_clientauth_users.h"
+#include "ngx_http_clientauth_limit.h"
 
 #include "ca_perms.h"
 
@@ -33,6 +34,14 @@
 #define NGX_HTTP_CLIENTAUTH_USERS_MAX     200   /* listed, per account */
 #define NGX_HTTP_CLIENTAUTH_USERS_ID_LEN  16    /* an invitation's id */
 #define NGX_HTTP_CLIENTAUTH_USERS_IDENTS  5     /* kinds a user may have */
+
+/*
+ * Invitations sent (and sent again), so that no one mails arbitrary
+ * addresses through the brand's mailer at will: per account, per inviter.
+ */
+#define NGX_HTTP_CLIENTAUTH_INVITES_ACCOUNT  20
+#define NGX_HTTP_CLIENTAUTH_INVITES_INVITER  10
+#define NGX_HTTP_CLIENTAUTH_INVITES_WINDOW   (60 * 60 * 1000)
 
 
 /* One reply, kept past its callback. */
@@ -65,6 +74,9 @@ typedef struct {
     ngx_uint_t                          nidents;  /* a removal's indexes */
     char                    *idents[NGX_HTTP_CLIENTAUTH_USERS_IDENTS];
     char                               *sessions_key;
+
+    /* an invitation's limits: the account's, the inviter's */
+    ngx_http_clientauth_window_t        limits[2];
 
     /* what the check read */
     ngx_str_t                           old_hash;     /* a resent invite's */
@@ -118,6 +130,8 @@ static ngx_int_t ngx_http_clientauth_users_list_page(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us,
     int64_t *last);
 
+static ngx_int_t ngx_http_clientauth_users_invite_limits(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us);
 static ngx_int_t ngx_http_clientauth_users_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
@@ -1343,20 +1357,54 @@ ngx_http_clientauth_users_invite(ngx_http_request_t *r,
         return ngx_http_clientauth_users_ungrantable(r, ctx, rc);
     }
 
+    if (ngx_http_clientauth_users_invite_limits(r, acc, us) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_clientauth_users_invite_watch(r, ctx);
 }
 
 
+static ngx_int_t
+ngx_http_clientauth_users_invite_limits(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us)
+{
+    u_char  *inviter;
+
+    inviter = ngx_pnalloc(r->pool, acc->account.len + acc->user.len + 2);
+    if (inviter == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(inviter, "%V:%V%Z", &acc->account, &acc->user);
+
+    if (ngx_http_clientauth_window_init(r, &us->limits[0], "invite-account",
+                                        (char *) acc->account.data,
+                                        NGX_HTTP_CLIENTAUTH_INVITES_ACCOUNT,
+                                        NGX_HTTP_CLIENTAUTH_INVITES_WINDOW)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_clientauth_window_init(r, &us->limits[1],
+               "invite-inviter", (char *) inviter,
+               NGX_HTTP_CLIENTAUTH_INVITES_INVITER,
+               NGX_HTTP_CLIENTAUTH_INVITES_WINDOW);
+}
+
+
 /*
- * WATCH the address's login index and the account's invitations: is the
- * address registered, and does it have an invitation to replace?
+ * WATCH the address's login index, the account's invitations and the
+ * limits' buckets: is the address registered, does it have an invitation
+ * to replace, may one more be sent?
  */
 
 static ngx_int_t
 ngx_http_clientauth_users_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
-    ngx_http_clientauth_argv_t      cmds[3];
+    ngx_http_clientauth_argv_t      cmds[7];
     ngx_http_clientauth_account_t  *acc = ctx->flow;
     ngx_http_clientauth_users_t    *us = acc->data;
 
@@ -1364,6 +1412,8 @@ ngx_http_clientauth_users_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
     ngx_http_clientauth_argv_add_str(&cmds[0], us->ident_key);
     ngx_http_clientauth_argv_add_str(&cmds[0], us->invites_key);
+    ngx_http_clientauth_argv_add_str(&cmds[0], us->limits[0].current);
+    ngx_http_clientauth_argv_add_str(&cmds[0], us->limits[1].current);
 
     ngx_http_clientauth_argv_reset(&cmds[1]);
     ngx_http_clientauth_argv_add_str(&cmds[1], "EXISTS");
@@ -1374,8 +1424,11 @@ ngx_http_clientauth_users_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[2], us->invites_key);
     ngx_http_clientauth_argv_add_str(&cmds[2], us->email);
 
+    ngx_http_clientauth_window_read(&us->limits[0], &cmds[3]);
+    ngx_http_clientauth_window_read(&us->limits[1], &cmds[5]);
+
     return ngx_http_clientauth_users_call(r, ctx,
-               ngx_http_clientauth_users_invite_apply, cmds, 3, 1);
+               ngx_http_clientauth_users_invite_apply, cmds, 7, 1);
 }
 
 
@@ -1385,9 +1438,11 @@ ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
 {
     u_char                           *p, *url, *ttl, *now, *expires;
     size_t                            ttl_len;
+    time_t                            wait;
     ngx_str_t                         lang;
-    ngx_uint_t                        n;
-    ngx_http_clientauth_argv_t        cmds[9];
+    ngx_int_t                         rc;
+    ngx_uint_t                        i, n;
+    ngx_http_clientauth_argv_t        cmds[13];
     ngx_http_clientauth_srv_conf_t   *ascf;
     ngx_http_clientauth_recipient_t   to;
     ngx_http_clientauth_account_t    *acc = ctx->flow;
@@ -1397,6 +1452,30 @@ ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
     char                              ikey[CA_KEY_MAX], okey[CA_KEY_MAX];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    for (i = 0; i < 2; i++) {
+        wait = ngx_http_clientauth_window_wait(&us->limits[i],
+                                               &us->reply[3 + 2 * i].str,
+                                               &us->reply[4 + 2 * i].str);
+        if (wait == 0) {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "clientauth: invitation by user %V of account %V "
+                      "refused: %ui per %M ms reached for the %s",
+                      &acc->user, &acc->account, us->limits[i].count,
+                      us->limits[i].window, i ? "inviter" : "account");
+
+        if (ngx_http_clientauth_retry_after(r, wait) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_clientauth_users_refuse(r, ctx,
+                                                NGX_HTTP_TOO_MANY_REQUESTS,
+                                                "too_many_invitations",
+                                                CA_T_USERS_TOO_MANY);
+    }
 
     if (us->reply[1].integer != 0) {
         /* whose it is, the inviter is not told */
@@ -1527,6 +1606,15 @@ ngx_http_clientauth_users_invite_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[n], us->perms_text);
     ngx_http_clientauth_argv_add_str(&cmds[n], "inviter");
     ngx_http_clientauth_argv_add(&cmds[n++], acc->email.data, acc->email.len);
+
+    for (i = 0; i < 2; i++) {
+        rc = ngx_http_clientauth_window_count(r, &us->limits[i], &cmds[n]);
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n += rc;
+    }
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");

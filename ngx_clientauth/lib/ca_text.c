@@ -213,7 +213,11 @@ static const char  *ca_text_es[CA_T_COUNT] = {
     [CA_T_PERM_TECHNICAL] = "Técnico",
     [CA_T_PERM_DOMAINS] = "Dominios",
     [CA_T_PERM_CONTACTS] = "Contactos",
-    [CA_T_PERM_USERS] = "Usuarios"
+    [CA_T_PERM_USERS] = "Usuarios",
+    /* sub-users: invitations' rate limit */
+    [CA_T_USERS_TOO_MANY] =
+        "Se han enviado muchas invitaciones en poco tiempo. Vuelva a "
+        "intentarlo más tarde."
 };
 
 
@@ -419,7 +423,11 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
     [CA_T_PERM_TECHNICAL] = "Technique",
     [CA_T_PERM_DOMAINS] = "Domaines",
     [CA_T_PERM_CONTACTS] = "Contacts",
-    [CA_T_PERM_USERS] = "Utilisateurs"
+    [CA_T_PERM_USERS] = "Utilisateurs",
+    /* sub-users: invitations' rate limit */
+    [CA_T_USERS_TOO_MANY] =
+        "Trop d'invitations ont été envoyées en peu de temps. Réessayez "
+        "plus tard."
 };
 
 
@@ -616,7 +624,11 @@ static const char  *ca_text_en[CA_T_COUNT] = {
     [CA_T_PERM_TECHNICAL] = "Technical",
     [CA_T_PERM_DOMAINS] = "Domains",
     [CA_T_PERM_CONTACTS] = "Contacts",
-    [CA_T_PERM_USERS] = "Users"
+    [CA_T_PERM_USERS] = "Users",
+    /* sub-users: invitations' rate limit */
+    [CA_T_USERS_TOO_MANY] =
+        "Too many invitations have been sent in a short time. Please try "
+        "again later."
 };
 
 

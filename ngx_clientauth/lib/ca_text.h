@@ -157,7 +157,9 @@
     X(PERM_TECHNICAL, "perm_technical")                                      \
     X(PERM_DOMAINS, "perm_domains")                                          \
     X(PERM_CONTACTS, "perm_contacts")                                        \
-    X(PERM_USERS, "perm_users")
+    X(PERM_USERS, "perm_users")                                              \
+    /* sub-users: invitations' rate limit */                                 \
+    X(USERS_TOO_MANY, "users_too_many")
 
 #define CA_TEXT_ENUM(id, name)  CA_T_##id,
 

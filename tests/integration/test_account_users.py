@@ -268,6 +268,43 @@ def test_cross_site_and_csrf_less_posts_change_nothing(make_gateway,
     assert redis_store.dump() == before
 
 
+# ------------------------------------------------------------ rate limit
+
+def test_invitations_are_limited_per_inviter_and_per_account(make_gateway,
+                                                             redis_store,
+                                                             owner, manager):
+    g = gateway(make_gateway)
+    mgr = Session(g, manager)
+    own = Session(g, owner)
+
+    # 10 an hour for one inviter (sending again counts: it mails again)
+    for i in range(9):
+        assert invite(mgr, "m%d@example.com" % i).status_code == 200
+    assert invite(mgr, "m0@example.com").status_code == 200
+    before = redis_store.dump()
+    r = invite(mgr, "m10@example.com")
+    assert r.status_code == 429
+    assert r.json()["error"] == "too_many_invitations"
+    assert 0 < int(r.headers["Retry-After"]) <= 3600
+    assert redis_store.dump() == before
+    r = invite(mgr, "m10@example.com", accept=HTML,
+               headers={"Accept-Language": "es"})
+    assert r.status_code == 429
+    assert "Se han enviado muchas invitaciones" in r.text
+    assert 'href="/auth/account/users"' in r.text
+
+    # 20 an hour for the account, whoever sends them
+    for i in range(10):
+        assert invite(own, "o%d@example.com" % i).status_code == 200
+    r = invite(own, "o10@example.com")
+    assert r.status_code == 429
+    assert r.json()["error"] == "too_many_invitations"
+    assert len(invitations(redis_store)) == 20
+    # cancelling is never limited
+    r = own.post("/invite/cancel", {"email": "o9@example.com"})
+    assert r.status_code == 200
+
+
 # ------------------------------------------------------------ repeated perm
 
 def test_perm_may_repeat_as_checkboxes_send_it(make_gateway, redis_store,
