@@ -8,10 +8,13 @@
  * invitation's lifetime as TTL (ca:<brand>:invite:<hash>: account, inviter,
  * email, perms, locale, expires), and the account names its pending ones
  * (ca:{<brand>:<account>}:invites, e-mail -> token hash).  Accepting is a
- * check-and-set on a dedicated connection: WATCH the invitation and the
- * e-mail's login index, read both again, and only if the invitation is
- * still there and the address still free, one MULTI creates the user, its
- * index entry and its place in the account, and spends the invitation.
+ * check-and-set on a dedicated connection: WATCH the invitation, the
+ * e-mail's login index, the account and the inviter, read them again, and
+ * only if the invitation is still there, the address still free, the
+ * account still there and the inviter still a user of it who may give
+ * what the invitation gives (the owner, or "users" held, and every invited
+ * permission held), one MULTI creates the user, its index entry and its
+ * place in the account, and spends the invitation.
  * Two submissions of one link, a cancel or a resend racing the password's
  * hashing, or another account taking the address meanwhile all leave
  * nothing half-made.
@@ -22,6 +25,7 @@
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_hash.h"
 #include "ngx_http_clientauth_body.h"
+#include "ca_perms.h"
 
 #include <sodium.h>
 
@@ -60,6 +64,7 @@ typedef struct {
     ngx_str_t                          now[NGX_HTTP_CLIENTAUTH_IF_LAST];
     ngx_uint_t                         taken;      /* the address is used */
     ngx_uint_t                         owner;      /* the account exists */
+    ngx_str_t                          inviter[2]; /* its role, perms now */
     int64_t                            user_id;    /* from the counter */
     char                               account[21];
     char                               user[21];
@@ -85,6 +90,8 @@ static ngx_int_t ngx_http_clientauth_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_invite_t *iv);
 static ngx_int_t ngx_http_clientauth_invite_apply(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_invite_t *iv);
+static ngx_uint_t ngx_http_clientauth_invite_inviter_may(
+    ngx_http_clientauth_invite_t *iv);
 static ngx_int_t ngx_http_clientauth_invite_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_invite_t *iv);
 static ngx_int_t ngx_http_clientauth_invite_gone(ngx_http_request_t *r);
@@ -242,6 +249,8 @@ ngx_http_clientauth_invite_valid(ngx_http_request_t *r, ngx_str_t *field)
 
     if (!ca_id_is_valid((char *) field[NGX_HTTP_CLIENTAUTH_IF_ACCOUNT].data,
                         field[NGX_HTTP_CLIENTAUTH_IF_ACCOUNT].len)
+        || !ca_id_is_valid((char *) field[NGX_HTTP_CLIENTAUTH_IF_INVITER].data,
+                           field[NGX_HTTP_CLIENTAUTH_IF_INVITER].len)
         || field[NGX_HTTP_CLIENTAUTH_IF_EMAIL].len == 0
         || field[NGX_HTTP_CLIENTAUTH_IF_EMAIL].len >= CA_IDENT_MAX)
     {
@@ -356,29 +365,45 @@ ngx_http_clientauth_invite_check(ngx_http_request_t *r,
 
 
 /*
- * Step 3: on a dedicated connection, WATCH the invitation and the e-mail's
- * login index and read them again (the password was hashed since), with
- * the account's owner (the account still exists) and a fresh user id (the
- * counter is not watched: an id lost to an abort is only a gap).
+ * Step 3: on a dedicated connection, WATCH the invitation, the e-mail's
+ * login index, the account and the inviter, and read them again (the
+ * password was hashed since): the invitation, whether the address is
+ * taken, whether the account exists, the inviter's role and permissions,
+ * and a fresh user id (the counter is not watched: an id lost to an abort
+ * is only a gap).
  */
 
 static ngx_int_t
 ngx_http_clientauth_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_invite_t *iv)
 {
-    ngx_str_t                       *account, *email;
-    ngx_http_clientauth_argv_t       cmds[5];
+    ngx_str_t                       *account, *email, *inviter;
+    ngx_http_clientauth_argv_t       cmds[6];
     ngx_http_clientauth_srv_conf_t  *ascf;
     char                             key[CA_KEY_MAX], akey[CA_KEY_MAX];
-    char                             seq[CA_KEY_MAX];
+    char                             seq[CA_KEY_MAX], ukey[CA_KEY_MAX];
+    char                             user[21];
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
     account = &iv->field[NGX_HTTP_CLIENTAUTH_IF_ACCOUNT];
     email = &iv->field[NGX_HTTP_CLIENTAUTH_IF_EMAIL];
+    inviter = &iv->field[NGX_HTTP_CLIENTAUTH_IF_INVITER];
 
     ngx_memcpy(iv->account, account->data, account->len);
     iv->account[account->len] = '\0';
+
+    /* invite_valid() checked both are ids; the arguments point here */
+    ngx_memcpy(user, inviter->data, ngx_min(inviter->len, sizeof(user) - 1));
+    user[ngx_min(inviter->len, sizeof(user) - 1)] = '\0';
+
+    if (ca_key_account(akey, sizeof(akey), (char *) ascf->brand.data,
+                       iv->account) < 0
+        || ca_key_user(ukey, sizeof(ukey), (char *) ascf->brand.data,
+                       iv->account, user) < 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (iv->xkey == NULL) {
         if (ca_key_ident(key, sizeof(key), (char *) ascf->brand.data,
@@ -397,6 +422,8 @@ ngx_http_clientauth_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_argv_add_str(&cmds[0], "WATCH");
     ngx_http_clientauth_argv_add_str(&cmds[0], iv->ikey);
     ngx_http_clientauth_argv_add_str(&cmds[0], iv->xkey);
+    ngx_http_clientauth_argv_add_str(&cmds[0], akey);
+    ngx_http_clientauth_argv_add_str(&cmds[0], ukey);
 
     ngx_http_clientauth_argv_reset(&cmds[1]);
     ngx_http_clientauth_argv_add_str(&cmds[1], "HMGET");
@@ -411,13 +438,6 @@ ngx_http_clientauth_invite_watch(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[2]);
     ngx_http_clientauth_argv_add_str(&cmds[2], "EXISTS");
     ngx_http_clientauth_argv_add_str(&cmds[2], iv->xkey);
-
-    /* the arguments point to these buffers until the call is made */
-    if (ca_key_account(akey, sizeof(akey), (char *) ascf->brand.data,
-                       iv->account) < 0)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     ngx_http_clientauth_argv_reset(&cmds[3]);
     ngx_http_clientauth_argv_add_str(&cmds[3], "EXISTS");
@@ -440,14 +460,21 @@ ngx_http_clientauth_invite_watch(ngx_http_request_t *r,
         ngx_http_clientauth_argv_add_str(&cmds[4], "PING");
     }
 
+    ngx_http_clientauth_argv_reset(&cmds[5]);
+    ngx_http_clientauth_argv_add_str(&cmds[5], "HMGET");
+    ngx_http_clientauth_argv_add_str(&cmds[5], ukey);
+    ngx_http_clientauth_argv_add_str(&cmds[5], "role");
+    ngx_http_clientauth_argv_add_str(&cmds[5], "perms");
+
     ngx_memzero(iv->now, sizeof(iv->now));
+    ngx_memzero(iv->inviter, sizeof(iv->inviter));
     iv->taken = 0;
     iv->owner = 0;
     iv->step = NGX_HTTP_CLIENTAUTH_INVITE_WATCHED;
 
     return ngx_http_clientauth_txn_call(r, ctx,
                                         ngx_http_clientauth_invite_reply,
-                                        cmds, 5);
+                                        cmds, 6);
 }
 
 
@@ -487,6 +514,15 @@ ngx_http_clientauth_invite_apply(ngx_http_request_t *r,
                       "clientauth: invitation to account %s spent, "
                       "cancelled or resent while the password was hashed",
                       iv->account);
+        return ngx_http_clientauth_invite_gone(r);
+    }
+
+    if (!ngx_http_clientauth_invite_inviter_may(iv)) {
+        ngx_http_clientauth_redis_txn_end(ctx);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "clientauth: invitation to account %s dead: its "
+                      "inviter is gone or may no longer give \"%V\"",
+                      iv->account, &iv->field[NGX_HTTP_CLIENTAUTH_IF_PERMS]);
         return ngx_http_clientauth_invite_gone(r);
     }
 
@@ -595,6 +631,40 @@ ngx_http_clientauth_invite_apply(ngx_http_request_t *r,
     return ngx_http_clientauth_txn_call(r, ctx,
                                         ngx_http_clientauth_invite_reply,
                                         cmds, n);
+}
+
+
+/*
+ * Whether the inviter, as read under WATCH, still may give what the
+ * invitation gives: a user of the account, its owner or a holder of
+ * "users", holding every invited permission ("all" needs "all").
+ */
+
+static ngx_uint_t
+ngx_http_clientauth_invite_inviter_may(ngx_http_clientauth_invite_t *iv)
+{
+    ngx_str_t   *role, *perms, *invited;
+    ca_perms_t   given;
+
+    role = &iv->inviter[0];
+    perms = &iv->inviter[1];
+    invited = &iv->field[NGX_HTTP_CLIENTAUTH_IF_PERMS];
+
+    if (role->len == 0) {
+        return 0;
+    }
+
+    if (!(role->len == 5 && ngx_strncmp(role->data, "owner", 5) == 0)
+        && !ca_perms_held((char *) perms->data, perms->len, "users"))
+    {
+        return 0;
+    }
+
+    ngx_memzero(&given, sizeof(ca_perms_t));
+
+    return ca_perms_parse(&given, (char *) invited->data, invited->len, ',')
+           == 0
+           && ca_perms_covers((char *) perms->data, perms->len, &given);
 }
 
 
@@ -744,6 +814,15 @@ ngx_http_clientauth_invite_reply(ngx_http_request_t *r,
 
         } else if (n == 4 && reply->type == REDIS_REPLY_INTEGER) {
             iv->user_id = reply->integer;
+
+        } else if (n == 5) {
+            for (i = 0; reply->type == REDIS_REPLY_ARRAY
+                        && i < reply->elements && i < 2; i++)
+            {
+                (void) ngx_http_clientauth_reply_str(r->pool,
+                                                     reply->element[i],
+                                                     &iv->inviter[i]);
+            }
         }
 
         break;

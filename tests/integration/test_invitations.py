@@ -164,6 +164,70 @@ def test_dead_invitations_answer_410(make_gateway, redis_store, owner, how):
     assert users_of(redis_store, owner.account) == users
 
 
+@pytest.fixture
+def manager(redis_store, owner):
+    """A sub-user of owner who may manage users, bill and order."""
+    return add_user(redis_store, "manager@example.com", "M4nager-secret!pw",
+                    perms=["billing", "orders", "users"], parent=owner.email)
+
+
+@pytest.mark.parametrize("how", ["inviter_removed", "users_taken_away",
+                                 "invited_perm_taken_away", "all_needs_all",
+                                 "inviter_of_another_account",
+                                 "account_gone"])
+def test_invitation_dies_with_its_inviter_rights(make_gateway, redis_store,
+                                                 owner, manager, how):
+    g = gateway(make_gateway)
+    mkey = user_key(manager.account, manager.user)
+    token = plant_invite(redis_store, manager,
+                         perms="all" if how == "all_needs_all"
+                         else "billing,orders")
+    if how == "inviter_removed":
+        redis_store.call("DEL", mkey)
+        redis_store.call("SREM", "ca:{%s:%s}:users"
+                         % (BRAND, manager.account), manager.user)
+    if how == "users_taken_away":
+        redis_store.call("HSET", mkey, "perms", "billing,orders")
+    if how == "invited_perm_taken_away":
+        redis_store.call("HSET", mkey, "perms", "billing,users")
+    if how == "inviter_of_another_account":
+        other = add_user(redis_store, "zoe@example.com", "Z0e-secret!pw")
+        redis_store.call("HSET", invite_key(token), "inviter", other.user)
+    if how == "account_gone":
+        redis_store.call("DEL", "ca:{%s:%s}:account"
+                         % (BRAND, owner.account))
+    users = users_of(redis_store, owner.account)
+    before = redis_store.dump()
+
+    r = accept(g, token)
+    assert r.status_code == 410, r.text
+    assert r.json()["error"] == "invalid_token"
+    r = accept(g, token, accept=HTML)
+    assert r.status_code == 410
+    assert "This invitation is unknown, was already used, was cancelled" \
+        in r.text
+    # nothing but the id counter (a gap, as any refused acceptance leaves)
+    after = redis_store.dump()
+    after.pop("ca:%s:seq:user" % BRAND)
+    before.pop("ca:%s:seq:user" % BRAND)
+    assert after == before
+    assert_untouched(redis_store, owner, token, users)
+    assert g.login(INVITEE, INVITEE_PASSWORD).status_code == 401
+
+
+def test_invitation_of_an_inviter_who_still_may_is_accepted(make_gateway,
+                                                            redis_store,
+                                                            owner, manager):
+    g = gateway(make_gateway)
+    token = plant_invite(redis_store, manager, perms="billing,users")
+    # other changes to the inviter do not matter
+    redis_store.call("HSET", user_key(manager.account, manager.user),
+                     "perms", "billing,technical,users")
+    assert accept(g, token).status_code == 200
+    assert_spent(redis_store, owner, token)
+    assert g.login(INVITEE, INVITEE_PASSWORD).status_code == 200
+
+
 def test_support_lists_and_cancels_what_the_gateway_reads(make_gateway,
                                                            redis_store,
                                                            owner):
