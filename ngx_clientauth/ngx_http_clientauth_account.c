@@ -17,6 +17,7 @@
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
 #include "ngx_http_clientauth_email.h"
+#include "ngx_http_clientauth_users.h"
 
 
 static ngx_http_clientauth_account_route_t *ngx_http_clientauth_account_route(
@@ -48,13 +49,13 @@ static ngx_http_clientauth_account_route_t
 
     /* password change */
     { ngx_string("password"), NGX_HTTP_POST,
-      ngx_http_clientauth_account_password },
+      ngx_http_clientauth_account_password, NULL },
 
     /* sessions */
     { ngx_string("sessions"), NGX_HTTP_GET,
-      ngx_http_clientauth_account_sessions },
+      ngx_http_clientauth_account_sessions, NULL },
     { ngx_string("sessions/revoke"), NGX_HTTP_POST,
-      ngx_http_clientauth_account_revoke },
+      ngx_http_clientauth_account_revoke, NULL },
 
     /* primary e-mail change (ngx_http_clientauth_email.c) */
     { ngx_string("email"), NGX_HTTP_GET, ngx_http_clientauth_email_status },
@@ -66,7 +67,19 @@ static ngx_http_clientauth_account_route_t
     { ngx_string("email/cancel"), NGX_HTTP_POST,
       ngx_http_clientauth_email_cancel },
 
-    { ngx_null_string, 0, NULL }
+    /* sub-users */
+    { ngx_string("users"), NGX_HTTP_GET,
+      ngx_http_clientauth_users_list, NULL },
+    { ngx_string("users/invite"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_invite, "perm" },
+    { ngx_string("users/invite/cancel"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_invite_cancel, NULL },
+    { ngx_string("users/perms"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_perms, "perm" },
+    { ngx_string("users/remove"), NGX_HTTP_POST,
+      ngx_http_clientauth_users_remove, NULL },
+
+    { ngx_null_string, 0, NULL, NULL }
 };
 
 
@@ -295,7 +308,8 @@ ngx_http_clientauth_account_dispatch(ngx_http_request_t *r,
     if (acc->route->method == NGX_HTTP_POST) {
 
         if (r->headers_in.content_type) {
-            rc = ngx_http_clientauth_parse_form(r, &acc->form);
+            rc = ngx_http_clientauth_parse_form_multi(r, &acc->form,
+                                                      acc->route->multi);
 
             if (rc != NGX_OK) {
                 ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
@@ -548,6 +562,13 @@ ngx_http_clientauth_account_page(ngx_http_request_t *r,
                                         *ngx_http_clientauth_account_url(r);
     vars[NGX_HTTP_CLIENTAUTH_V_LOGOUT_URL] =
                   *ngx_http_clientauth_page_url(r, NGX_HTTP_CLIENTAUTH_LOGOUT);
+
+    if (ngx_http_clientauth_users_manager(acc)
+        && ngx_http_clientauth_users_url(r,
+               &vars[NGX_HTTP_CLIENTAUTH_V_USERS_URL]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (broken) {
         error = CA_T_RULES_BROKEN;

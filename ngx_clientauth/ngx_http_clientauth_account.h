@@ -9,7 +9,7 @@
  *      ngx_http_clientauth_account.c, in a block of your own with a
  *      one-line comment:
  *
- *          { ngx_string("email"), NGX_HTTP_POST, my_email_step },
+ *          { ngx_string("email"), NGX_HTTP_POST, my_email_step, NULL },
  *
  *      The path is what follows the location's prefix, without slashes
  *      around it ("" is the area's own page).  A GET row answers HEAD too.
@@ -23,7 +23,9 @@
  *          Origin) and the session's CSRF token, from the form field "csrf"
  *          or the header X-CSRF-Token, compared in constant time (403
  *          "csrf" otherwise, nothing read from the body is used);
- *        - the body is read and parsed: acc->form (form or JSON).
+ *        - the body is read and parsed: acc->form (form or JSON); a
+ *          field named twice is 400 unless it is the row's fourth member,
+ *          the one field the endpoint declares multi-valued ("perm").
  *
  *   3. The step is an ordinary flow step (ngx_http_clientauth_step_pt):
  *
@@ -74,6 +76,7 @@ typedef struct {
     ngx_str_t                    path;         /* after the prefix */
     ngx_uint_t                   method;       /* NGX_HTTP_GET or _POST */
     ngx_http_clientauth_step_pt  handler;
+    const char                  *multi;        /* a field that may repeat */
 } ngx_http_clientauth_account_route_t;
 
 

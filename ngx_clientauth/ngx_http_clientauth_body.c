@@ -66,6 +66,16 @@ ngx_http_clientauth_read_form(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_clientauth_parse_form(ngx_http_request_t *r, ca_form_t *form)
 {
+    return ngx_http_clientauth_parse_form_multi(r, form, NULL);
+}
+
+
+/* multi: the one field the endpoint lets repeat (ca_form.h), or NULL */
+
+ngx_int_t
+ngx_http_clientauth_parse_form_multi(ngx_http_request_t *r, ca_form_t *form,
+    const char *multi)
+{
     int        rc;
     ngx_int_t  status;
     ngx_str_t  body;
@@ -76,10 +86,12 @@ ngx_http_clientauth_parse_form(ngx_http_request_t *r, ca_form_t *form)
     }
 
     if (ngx_http_clientauth_body_type(r) == NGX_HTTP_CLIENTAUTH_JSON) {
-        rc = ca_form_parse_json((char *) body.data, body.len, form);
+        rc = ca_form_parse_json_multi((char *) body.data, body.len, form,
+                                      multi);
 
     } else {
-        rc = ca_form_parse_urlencoded((char *) body.data, body.len, form);
+        rc = ca_form_parse_urlencoded_multi((char *) body.data, body.len,
+                                            form, multi);
     }
 
     if (rc != CA_FORM_OK) {

@@ -15,6 +15,8 @@ ngx_int_t ngx_http_clientauth_read_form(ngx_http_request_t *r,
     ngx_http_client_body_handler_pt handler);
 ngx_int_t ngx_http_clientauth_parse_form(ngx_http_request_t *r,
     ca_form_t *form);
+ngx_int_t ngx_http_clientauth_parse_form_multi(ngx_http_request_t *r,
+    ca_form_t *form, const char *multi);
 void ngx_http_clientauth_form_value(ca_form_t *form, const char *name,
     ngx_str_t *value);
 ngx_table_elt_t *ngx_http_clientauth_find_header(ngx_http_request_t *r,

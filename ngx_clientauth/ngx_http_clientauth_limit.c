@@ -899,3 +899,110 @@ ngx_http_clientauth_address_subject(ngx_http_request_t *r, ngx_str_t *subject)
 
     return subject->len ? NGX_OK : NGX_ERROR;
 }
+
+
+/* ------------------------------------------------------------ windows */
+
+ngx_int_t
+ngx_http_clientauth_window_init(ngx_http_request_t *r,
+    ngx_http_clientauth_window_t *w, const char *scope, const char *subject,
+    ngx_uint_t count, ngx_msec_t window)
+{
+    int64_t                          bucket;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+    char                             key[CA_KEY_MAX];
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    w->count = count;
+    w->window = window;
+    w->now = ngx_http_clientauth_now_ms();
+
+    bucket = ca_window_bucket(w->now, window);
+
+    if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data, scope,
+                     subject, bucket) < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    w->current = ngx_http_clientauth_pool_cstr(r, key);
+
+    if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data, scope,
+                     subject, bucket - 1) < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    w->previous = ngx_http_clientauth_pool_cstr(r, key);
+
+    return (w->current && w->previous) ? NGX_OK : NGX_ERROR;
+}
+
+
+void
+ngx_http_clientauth_window_read(ngx_http_clientauth_window_t *w,
+    ngx_http_clientauth_argv_t *cmds)
+{
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "GET");
+    ngx_http_clientauth_argv_add_str(&cmds[0], w->current);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "GET");
+    ngx_http_clientauth_argv_add_str(&cmds[1], w->previous);
+}
+
+
+/* 0: one more is allowed; else the seconds until it would be. */
+
+time_t
+ngx_http_clientauth_window_wait(ngx_http_clientauth_window_t *w,
+    ngx_str_t *current, ngx_str_t *previous)
+{
+    int64_t  cur, prev;
+
+    cur = current->len ? ngx_atoof(current->data, current->len) : 0;
+    prev = previous->len ? ngx_atoof(previous->data, previous->len) : 0;
+
+    /* this one included; a count Redis mangled counts as full */
+    cur = (cur < 0) ? (int64_t) w->count + 1 : cur + 1;
+    prev = (prev < 0) ? (int64_t) w->count : prev;
+
+    if (w->count == 0
+        || ca_window_allows(cur, prev, w->now, w->window, w->count))
+    {
+        return 0;
+    }
+
+    return (time_t) ((ca_window_retry_ms(cur, prev, w->now, w->window,
+                                         w->count) + 999) / 1000);
+}
+
+
+/* INCR and PEXPIRE: 2 commands, or NGX_ERROR. */
+
+ngx_int_t
+ngx_http_clientauth_window_count(ngx_http_request_t *r,
+    ngx_http_clientauth_window_t *w, ngx_http_clientauth_argv_t *cmds)
+{
+    char    *ttl;
+    size_t   len;
+
+    /* a bucket must outlive the next one, which still weighs it */
+    ttl = ngx_http_clientauth_pool_int(r, 2 * (int64_t) w->window, &len);
+    if (ttl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clientauth_argv_reset(&cmds[0]);
+    ngx_http_clientauth_argv_add_str(&cmds[0], "INCR");
+    ngx_http_clientauth_argv_add_str(&cmds[0], w->current);
+
+    ngx_http_clientauth_argv_reset(&cmds[1]);
+    ngx_http_clientauth_argv_add_str(&cmds[1], "PEXPIRE");
+    ngx_http_clientauth_argv_add_str(&cmds[1], w->current);
+    ngx_http_clientauth_argv_add(&cmds[1], ttl, len);
+
+    return 2;
+}

@@ -62,4 +62,30 @@ ngx_int_t ngx_http_clientauth_limit_success(ngx_http_request_t *r,
     ngx_http_clientauth_argv_t *cmd);
 
 
+/*
+ * A limit on something that only counts when it happens (an invitation
+ * sent): read under WATCH first (ngx_http_clientauth_window_read(), two
+ * GETs), judged (ngx_http_clientauth_window_wait()), then counted inside
+ * the MULTI that does it (ngx_http_clientauth_window_count(), INCR and
+ * PEXPIRE).  Watching the current bucket makes the count exact.
+ */
+typedef struct {
+    char                        *current;      /* its bucket's key */
+    char                        *previous;
+    ngx_msec_t                   window;
+    ngx_uint_t                   count;
+    int64_t                      now;
+} ngx_http_clientauth_window_t;
+
+ngx_int_t ngx_http_clientauth_window_init(ngx_http_request_t *r,
+    ngx_http_clientauth_window_t *w, const char *scope, const char *subject,
+    ngx_uint_t count, ngx_msec_t window);
+void ngx_http_clientauth_window_read(ngx_http_clientauth_window_t *w,
+    ngx_http_clientauth_argv_t *cmds);
+time_t ngx_http_clientauth_window_wait(ngx_http_clientauth_window_t *w,
+    ngx_str_t *current, ngx_str_t *previous);
+ngx_int_t ngx_http_clientauth_window_count(ngx_http_request_t *r,
+    ngx_http_clientauth_window_t *w, ngx_http_clientauth_argv_t *cmds);
+
+
 #endif /* _NGX_HTTP_CLIENTAUTH_LIMIT_H_INCLUDED_ */

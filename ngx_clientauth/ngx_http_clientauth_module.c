@@ -415,6 +415,29 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       offsetof(ngx_http_clientauth_srv_conf_t, email_cancel_url),
       NULL },
 
+    /* sub-users: invitations */
+
+    { ngx_string("clientauth_invite_accept"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_clientauth_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT,
+      NULL },
+
+    { ngx_string("clientauth_invite_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, invite_url),
+      NULL },
+
+    { ngx_string("clientauth_invite_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_clientauth_srv_conf_t, invite_lifetime),
+      NULL },
+
       ngx_null_command
 };
 
@@ -563,6 +586,7 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->languages = NGX_CONF_UNSET_PTR;
     conf->password_generator = NGX_CONF_UNSET;
     conf->email_change_grace = NGX_CONF_UNSET_MSEC;
+    conf->invite_lifetime = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -626,6 +650,18 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               conf->password_policy == CA_POLICY_NIST ? 15 : 8);
     ngx_conf_merge_uint_value(conf->password_history, prev->password_history,
                               5);
+
+    /* sub-users */
+    ngx_conf_merge_str_value(conf->invite_url, prev->invite_url,
+                             "/auth/invite");
+    ngx_conf_merge_msec_value(conf->invite_lifetime, prev->invite_lifetime,
+                              7 * 24 * 60 * 60 * 1000);
+
+    if (conf->invite_lifetime < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clientauth_invite_lifetime must be 1s or more");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->hash_cost.opslimit == 0) {
         conf->hash_cost = prev->hash_cost;
@@ -1501,6 +1537,13 @@ ngx_http_clientauth_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL:
         clcf->handler = ngx_http_clientauth_email_cancel_handler;
+        break;
+
+    case NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT:
+        clcf->handler = ngx_http_clientauth_invite_accept_handler;
+        amcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_clientauth_module);
+        amcf->hashing = 1;
         break;
 
     default: /* NGX_HTTP_CLIENTAUTH_STATUS */

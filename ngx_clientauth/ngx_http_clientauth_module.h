@@ -125,6 +125,8 @@ typedef enum {
     /* self-service: forgotten identifier, e-mail change */
     NGX_HTTP_CLIENTAUTH_REMIND,
     NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT,
     NGX_HTTP_CLIENTAUTH_ENDPOINTS
 } ngx_http_clientauth_endpoint_e;
 
@@ -170,6 +172,10 @@ typedef struct {
     ngx_msec_t                   email_change_grace;   /* 0: off */
     ngx_str_t                    email_verify_url;
     ngx_str_t                    email_cancel_url;
+
+    /* sub-users */
+    ngx_str_t                    invite_url;
+    ngx_msec_t                   invite_lifetime;
 } ngx_http_clientauth_srv_conf_t;
 
 
@@ -315,6 +321,9 @@ ngx_int_t ngx_http_clientauth_remind_handler(ngx_http_request_t *r);
 /* ngx_http_clientauth_email.c */
 ngx_int_t ngx_http_clientauth_email_cancel_handler(ngx_http_request_t *r);
 
+/* ngx_http_clientauth_invite.c */
+ngx_int_t ngx_http_clientauth_invite_accept_handler(ngx_http_request_t *r);
+
 /* ngx_http_clientauth_response.c */
 ngx_uint_t ngx_http_clientauth_accepts(ngx_http_request_t *r,
     const char *type);
@@ -379,6 +388,8 @@ ngx_int_t ngx_http_clientauth_page_remind_sent(ngx_http_request_t *r);
 ngx_int_t ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
     unsigned broken);
+ngx_int_t ngx_http_clientauth_page_invite(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *token, ngx_str_t *email, unsigned broken);
 ngx_int_t ngx_http_clientauth_rules_json(ngx_http_request_t *r,
     unsigned broken, ngx_str_t *json);
 ngx_int_t ngx_http_clientauth_redirect_login(ngx_http_request_t *r,

@@ -38,6 +38,9 @@ static ngx_int_t ngx_http_clientauth_format(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_json_string(ngx_http_request_t *r,
     ngx_str_t *s, ngx_str_t *out);
 static ca_texts_t *ngx_http_clientauth_texts(ngx_http_request_t *r);
+static ngx_int_t ngx_http_clientauth_page_password_form(
+    ngx_http_request_t *r, ngx_uint_t status, ca_text_e title,
+    ngx_str_t *vars, ngx_str_t *token, ngx_str_t *username, unsigned broken);
 
 
 
@@ -261,6 +264,8 @@ ngx_http_clientauth_page_url(ngx_http_request_t *r, ngx_uint_t endpoint)
         /* self-service: forgotten identifier */
         [NGX_HTTP_CLIENTAUTH_REMIND] = ngx_string("/auth/remind"),
         [NGX_HTTP_CLIENTAUTH_EMAIL_CANCEL] = ngx_string("/auth/email/cancel"),
+        /* sub-users */
+        [NGX_HTTP_CLIENTAUTH_INVITE_ACCEPT] = ngx_string("/auth/invite"),
     };
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
@@ -707,6 +712,9 @@ ngx_http_clientauth_page_login(ngx_http_request_t *r, ngx_uint_t status,
 
         } else if (done.len == 5 && ngx_strncmp(done.data, "reset", 5) == 0) {
             error = CA_T_PASSWORD_CHANGED;
+
+        } else if (done.len == 6 && ngx_strncmp(done.data, "invite", 6) == 0) {
+            error = CA_T_INVITE_DONE;
         }
 
         if (error != CA_T_COUNT) {
@@ -852,6 +860,25 @@ ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *token, ngx_str_t *username,
     unsigned broken)
 {
+    ngx_str_t  vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
+
+    ngx_memzero(vars, sizeof(vars));
+
+    return ngx_http_clientauth_page_password_form(r, status, CA_T_NEW_TITLE,
+                                                  vars, token, username,
+                                                  broken);
+}
+
+
+/*
+ * The invitation's page: the new-password form under its own title, with
+ * the address the access is for.
+ */
+
+ngx_int_t
+ngx_http_clientauth_page_invite(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *token, ngx_str_t *email, unsigned broken)
+{
     ca_texts_t  *texts;
     ngx_str_t    vars[NGX_HTTP_CLIENTAUTH_V_COUNT];
 
@@ -859,10 +886,30 @@ ngx_http_clientauth_page_new_password(ngx_http_request_t *r,
 
     texts = ngx_http_clientauth_texts(r);
 
-    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].data =
-                                       (u_char *) texts->t[CA_T_NEW_TITLE];
-    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].len =
-                                       ngx_strlen(texts->t[CA_T_NEW_TITLE]);
+    if (ngx_http_clientauth_format(r, texts->t[CA_T_INVITE_INTRO], email,
+                                   &vars[NGX_HTTP_CLIENTAUTH_V_NOTICE])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_page_password_form(r, status,
+                                                  CA_T_INVITE_TITLE, vars,
+                                                  token, email, broken);
+}
+
+
+static ngx_int_t
+ngx_http_clientauth_page_password_form(ngx_http_request_t *r,
+    ngx_uint_t status, ca_text_e title, ngx_str_t *vars, ngx_str_t *token,
+    ngx_str_t *username, unsigned broken)
+{
+    ca_texts_t  *texts;
+
+    texts = ngx_http_clientauth_texts(r);
+
+    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].data = (u_char *) texts->t[title];
+    vars[NGX_HTTP_CLIENTAUTH_V_TITLE].len = ngx_strlen(texts->t[title]);
     vars[NGX_HTTP_CLIENTAUTH_V_TOKEN] = *token;
 
     if (username) {

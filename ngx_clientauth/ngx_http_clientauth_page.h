@@ -29,6 +29,8 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_P_REMIND,
     /* self-service: e-mail change */
     NGX_HTTP_CLIENTAUTH_P_EMAIL,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_P_USERS,
     NGX_HTTP_CLIENTAUTH_P_COUNT
 } ngx_http_clientauth_page_e;
 
@@ -77,6 +79,11 @@ typedef enum {
     NGX_HTTP_CLIENTAUTH_V_CANCEL_URL,
     NGX_HTTP_CLIENTAUTH_V_VERIFIED,
     NGX_HTTP_CLIENTAUTH_V_GRACE,
+    /* sub-users */
+    NGX_HTTP_CLIENTAUTH_V_USERS,
+    NGX_HTTP_CLIENTAUTH_V_INVITES,
+    NGX_HTTP_CLIENTAUTH_V_PERM_CHOICES,
+    NGX_HTTP_CLIENTAUTH_V_USERS_URL,
     NGX_HTTP_CLIENTAUTH_V_COUNT
 } ngx_http_clientauth_var_e;
 

@@ -67,6 +67,11 @@ static const ca_tpl_var_t  ngx_http_clientauth_page_vars[] = {
     { "cancel_url", CA_TPL_URL },
     { "verified", CA_TPL_TEXT },
     { "grace", CA_TPL_TEXT },
+    /* sub-users */
+    { "users", CA_TPL_HTML },
+    { "invites", CA_TPL_HTML },
+    { "perm_choices", CA_TPL_HTML },
+    { "users_url", CA_TPL_URL },
 };
 
 static const char  *ngx_http_clientauth_page_files[] = {
@@ -77,7 +82,9 @@ static const char  *ngx_http_clientauth_page_files[] = {
     /* self-service: forgotten identifier */
     "remind.html",
     /* self-service: e-mail change */
-    "email.html"
+    "email.html",
+    /* sub-users */
+    "users.html"
 };
 
 
@@ -165,6 +172,7 @@ static const char  ngx_http_clientauth_sent_html[] =
 static const char  ngx_http_clientauth_new_password_html[] =
     "{{#error}}<div class=\"error\" id=\"form-error\" role=\"alert\">"
     "<p>{{error}}</p>{{errors}}</div>{{/error}}\n"
+    "{{#notice}}<p class=\"intro\">{{notice}}</p>{{/notice}}\n"
     "<form method=\"post\">\n"
     "<input type=\"hidden\" name=\"token\" value=\"{{token}}\">\n"
     "<input type=\"text\" name=\"username\" value=\"{{username}}\" "
@@ -208,7 +216,8 @@ static const char  ngx_http_clientauth_message_html[] =
 
 /*
  * The self-service area (issue 10): the customer's details, the password
- * change, the open sessions.  Every form carries the session's CSRF token.
+ * change, the open sessions, and for those who manage users a link to
+ * their page.  Every form carries the session's CSRF token.
  */
 
 static const char  ngx_http_clientauth_account_html[] =
@@ -279,6 +288,11 @@ static const char  ngx_http_clientauth_account_html[] =
     "<button type=\"submit\" class=\"secondary\">"
     "{{t.session_revoke_all}}</button></form>\n"
     "</section>{{/sessions}}\n"
+    "{{#users_url}}<section aria-labelledby=\"h-users\">\n"
+    "<h2 id=\"h-users\">{{t.users_title}}</h2>\n"
+    "<p><a class=\"button secondary\" href=\"{{users_url}}\">"
+    "{{t.users_link}}</a></p>\n"
+    "</section>{{/users_url}}\n"
     "<form class=\"logout\" method=\"post\" action=\"{{logout_url}}\">"
     "<button type=\"submit\" class=\"secondary\">{{t.account_logout}}"
     "</button></form>\n"
@@ -364,6 +378,43 @@ static const char  ngx_http_clientauth_email_html[] =
     "<p class=\"back\"><a href=\"{{account_url}}\">{{t.account_title}}</a>"
     "</p>{{/token}}\n";
 
+/*
+ * Sub-users (Axarnet): the account's users with their permissions, the
+ * pending invitations, and the invitation form.  The lists are made by
+ * ngx_http_clientauth_users.c; every form carries the CSRF token.
+ */
+
+static const char  ngx_http_clientauth_users_html[] =
+    "<div class=\"account\">\n"
+    "{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>"
+    "{{/notice}}\n"
+    "{{#error}}<p class=\"error\" role=\"alert\">{{error}}</p>{{/error}}\n"
+    "<section>\n"
+    "<p class=\"intro\">{{t.users_intro}}</p>\n"
+    "{{users}}\n"
+    "</section>\n"
+    "{{#invites}}<section aria-labelledby=\"h-pending\">\n"
+    "<h2 id=\"h-pending\">{{t.users_pending}}</h2>\n"
+    "{{invites}}\n"
+    "</section>{{/invites}}\n"
+    "<section aria-labelledby=\"h-invite\">\n"
+    "<h2 id=\"h-invite\">{{t.users_invite_title}}</h2>\n"
+    "<form method=\"post\" action=\"{{account_url}}users/invite\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<div class=\"field\"><label for=\"email\">{{t.users_email}}</label>\n"
+    "<input id=\"email\" name=\"email\" type=\"email\" "
+    "autocomplete=\"off\" autocapitalize=\"none\" spellcheck=\"false\" "
+    "required></div>\n"
+    "<fieldset class=\"perms\"><legend>{{t.users_perms}}</legend>\n"
+    "{{perm_choices}}</fieldset>\n"
+    "<button type=\"submit\" class=\"primary\">{{t.users_invite_button}}"
+    "</button>\n"
+    "</form>\n"
+    "</section>\n"
+    "<p class=\"back\"><a href=\"{{account_url}}\">{{t.account_title}}</a>"
+    "</p>\n"
+    "</div>\n";
+
 static const char  *ngx_http_clientauth_page_builtin[] = {
     ngx_http_clientauth_layout_html,
     ngx_http_clientauth_login_html,
@@ -376,7 +427,9 @@ static const char  *ngx_http_clientauth_page_builtin[] = {
     /* self-service: forgotten identifier */
     ngx_http_clientauth_remind_html,
     /* self-service: e-mail change */
-    ngx_http_clientauth_email_html
+    ngx_http_clientauth_email_html,
+    /* sub-users */
+    ngx_http_clientauth_users_html
 };
 
 
@@ -500,7 +553,19 @@ static const char  ngx_http_clientauth_css[] =
     ".logout{margin:1.2rem 0 0;text-align:center}\n"
     /* self-service: e-mail change (long labels and addresses stack) */
     ".facts.stack{grid-template-columns:1fr;gap:.1rem}\n"
-    ".facts.stack dd{margin:0 0 .6rem}\n";
+    ".facts.stack dd{margin:0 0 .6rem}\n"
+    /* sub-users */
+    ".users{list-style:none;margin:0 0 1rem;padding:0}\n"
+    ".users li{padding:.7rem 0;border-bottom:1px solid var(--line)}\n"
+    ".users .who{font-weight:600;overflow-wrap:anywhere}\n"
+    ".users .when{display:block;color:var(--muted);font-size:.92rem}\n"
+    ".users form{display:flex;flex-wrap:wrap;gap:.4rem .8rem;"
+    "align-items:center;margin:.4rem 0 0}\n"
+    ".perms{border:0;margin:0 0 1rem;padding:0;display:flex;flex-wrap:wrap;"
+    "gap:.4rem 1rem}\n"
+    ".perms legend{font-weight:600;margin-bottom:.4rem}\n"
+    ".perms label,.users label{display:inline-flex;gap:.35rem;"
+    "align-items:center;font-weight:400}\n";
 
 
 /*

@@ -17,6 +17,7 @@
 
 #include "ca_ident.h"
 #include "ca_keys.h"
+#include "ca_perms.h"
 #include "ca_pwhash.h"
 
 
@@ -68,6 +69,11 @@
 /* self-service (issue 10) */
 #define CTL_SYNOPSIS_SESSIONS_LIST                                           \
     "  " CTL_NAME " [OPTIONS] sessions list BRAND IDENTIFIER\n"
+/* sub-users (issue 10) */
+#define CTL_SYNOPSIS_INVITE_LIST                                             \
+    "  " CTL_NAME " [OPTIONS] invite list BRAND IDENTIFIER\n"
+#define CTL_SYNOPSIS_INVITE_CANCEL                                           \
+    "  " CTL_NAME " [OPTIONS] invite cancel BRAND ID|EMAIL\n"
 #define CTL_SYNOPSIS_OUTBOX_SHOW                                             \
     "  " CTL_NAME " [OPTIONS] outbox show BRAND IDENTIFIER [--count N]\n"    \
     "        [--show-urls]\n"
@@ -155,15 +161,12 @@ typedef struct {
 } ctl_user_t;
 
 
-/* Permission names, sorted and unique. */
+/* Permission names, sorted and unique (lib/ca_perms.h). */
 
-#define CTL_PERM_LEN         33       /* [a-z0-9_]{1,32} and the NUL */
-#define CTL_PERMS_N          30       /* CTL_PERMS_N * CTL_PERM_LEN fits */
+#define CTL_PERM_LEN         CA_PERM_LEN
+#define CTL_PERMS_N          CA_PERMS_N
 
-typedef struct {
-    char  names[CTL_PERMS_N][CTL_PERM_LEN];
-    int   n;
-} ctl_perms_t;
+typedef ca_perms_t  ctl_perms_t;
 
 
 /*
@@ -343,5 +346,9 @@ int ctl_user_passwd(ctl_t *ctl, int argc, char **argv);
 int ctl_user_show(ctl_t *ctl, int argc, char **argv);
 int ctl_user_lock(ctl_t *ctl, int argc, char **argv);
 int ctl_user_unlock(ctl_t *ctl, int argc, char **argv);
+
+/* sub-users (issue 10): invite.c */
+int ctl_invite_list(ctl_t *ctl, int argc, char **argv);
+int ctl_invite_cancel(ctl_t *ctl, int argc, char **argv);
 
 #endif /* CTL_H */

@@ -40,6 +40,9 @@ static const ctl_verb_t  ctl_verbs[] = {
     { "outbox",   "show",   ctl_outbox_show },
     /* self-service (issue 10) */
     { "sessions", "list",   ctl_sessions_list },
+    /* sub-users (issue 10) */
+    { "invite",   "list",   ctl_invite_list },
+    { "invite",   "cancel", ctl_invite_cancel },
     { NULL, NULL, NULL }
 };
 
@@ -63,6 +66,8 @@ static const char  ctl_usage[] =
     CTL_SYNOPSIS_USER
     CTL_SYNOPSIS_SESSIONS_REVOKE
     CTL_SYNOPSIS_SESSIONS_LIST
+    CTL_SYNOPSIS_INVITE_LIST
+    CTL_SYNOPSIS_INVITE_CANCEL
     CTL_SYNOPSIS_OUTBOX_SHOW
     "\n"
     "Provisions and operates ngx_clientauth accounts in Redis.\n"
@@ -221,6 +226,15 @@ ctl_group_help(const char *group)
               CTL_SYNOPSIS_SESSIONS_REVOKE
               CTL_SYNOPSIS_SESSIONS_LIST
               "\n'" CTL_NAME " sessions VERB --help' describes a verb.\n",
+              stdout);
+        return CTL_OK;
+    }
+
+    if (strcmp(group, "invite") == 0) {
+        fputs("usage:\n"
+              CTL_SYNOPSIS_INVITE_LIST
+              CTL_SYNOPSIS_INVITE_CANCEL
+              "\n'" CTL_NAME " invite VERB --help' describes a verb.\n",
               stdout);
         return CTL_OK;
     }

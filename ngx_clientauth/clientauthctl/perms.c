@@ -1,6 +1,6 @@
 /*
- * Permissions as the module reads them: one comma-separated, sorted list of
- * unique names of [a-z0-9_]{1,32}; "all" grants everything and stands alone.
+ * Permissions as the module reads them (lib/ca_perms.c): --perm values and
+ * CSV cells.
  */
 
 #include <string.h>
@@ -8,11 +8,9 @@
 #include "ctl.h"
 
 
-_Static_assert(CTL_PERMS_N * CTL_PERM_LEN <= CTL_PERMS_MAX,
+_Static_assert(CA_PERMS_MAX <= CTL_PERMS_MAX,
                "a full permission list fits in CTL_PERMS_MAX");
 
-static int ctl_perm_is_valid(const char *name, size_t len);
-static int ctl_perm_insert(ctl_perms_t *perms, const char *name, size_t len);
 
 
 /* One --perm value: a name or a comma-separated list of them. */
@@ -46,111 +44,22 @@ ctl_perms_add(ctl_perms_t *perms, const char *usage_of, const char *list)
 int
 ctl_perms_parse(ctl_perms_t *perms, const char *list, int sep)
 {
-    size_t       len;
-    const char  *p, *next;
+    switch (ca_perms_parse(perms, list, strlen(list), sep)) {
 
-    p = list;
+    case 0:
+        return CTL_OK;
 
-    for ( ;; ) {
-        next = strchr(p, sep);
-        len = next ? (size_t) (next - p) : strlen(p);
+    case -1:
+        return CTL_USAGE;
 
-        if (!ctl_perm_is_valid(p, len)) {
-            return CTL_USAGE;
-        }
-
-        if (ctl_perm_insert(perms, p, len) != CTL_OK) {
-            return CTL_FAIL;
-        }
-
-        if (next == NULL) {
-            return CTL_OK;
-        }
-
-        p = next + 1;
-    }
-}
-
-
-static int
-ctl_perm_is_valid(const char *name, size_t len)
-{
-    size_t  i;
-
-    if (len == 0 || len >= CTL_PERM_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!((name[i] >= 'a' && name[i] <= 'z')
-              || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static int
-ctl_perm_insert(ctl_perms_t *perms, const char *name, size_t len)
-{
-    int   i, cmp;
-    char  perm[CTL_PERM_LEN];
-
-    memcpy(perm, name, len);
-    perm[len] = '\0';
-
-    for (i = 0; i < perms->n; i++) {
-        cmp = strcmp(perm, perms->names[i]);
-
-        if (cmp == 0) {
-            return CTL_OK;
-        }
-
-        if (cmp < 0) {
-            break;
-        }
-    }
-
-    if (perms->n == CTL_PERMS_N) {
+    default:
         return CTL_FAIL;
     }
-
-    memmove(perms->names[i + 1], perms->names[i],
-            (perms->n - i) * sizeof(perms->names[0]));
-    memcpy(perms->names[i], perm, sizeof(perm));
-    perms->n++;
-
-    return CTL_OK;
 }
 
 
 void
 ctl_perms_format(const ctl_perms_t *perms, char buf[CTL_PERMS_MAX])
 {
-    int     i;
-    size_t  len, n;
-
-    len = 0;
-    buf[0] = '\0';
-
-    for (i = 0; i < perms->n; i++) {
-        if (strcmp(perms->names[i], "all") == 0) {
-            strcpy(buf, "all");
-            return;
-        }
-    }
-
-    for (i = 0; i < perms->n; i++) {
-        n = strlen(perms->names[i]);
-
-        if (len) {
-            buf[len++] = ',';
-        }
-
-        memcpy(buf + len, perms->names[i], n + 1);
-        len += n;
-    }
+    (void) ca_perms_format(perms, buf);
 }

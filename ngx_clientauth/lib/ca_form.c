@@ -22,6 +22,10 @@ static void ca_form_drop_nulls(ca_form_t *form);
 static void ca_json_skip_ws(ca_json_t *js);
 static int ca_json_object(ca_json_t *js, ca_form_t *form);
 static int ca_json_member(ca_json_t *js, ca_form_t *form);
+static int ca_form_is_multi(const ca_form_t *form, const char *name,
+    size_t len);
+static int ca_json_array(ca_json_t *js, ca_form_t *form, char *name,
+    size_t name_len);
 static int ca_json_value(ca_json_t *js, char **value, size_t *len);
 static int ca_json_literal(ca_json_t *js, const char *text, size_t len);
 static int ca_json_digits(ca_json_t *js);
@@ -36,10 +40,26 @@ static char *ca_utf8_encode(char *p, uint32_t cp);
 int
 ca_form_parse_urlencoded(char *buf, size_t len, ca_form_t *form)
 {
+    return ca_form_parse_urlencoded_multi(buf, len, form, NULL);
+}
+
+
+int
+ca_form_parse_json(char *buf, size_t len, ca_form_t *form)
+{
+    return ca_form_parse_json_multi(buf, len, form, NULL);
+}
+
+
+int
+ca_form_parse_urlencoded_multi(char *buf, size_t len, ca_form_t *form,
+    const char *multi)
+{
     int    rc;
     char  *p, *end, *amp;
 
     form->nfields = 0;
+    form->multi = multi;
 
     p = buf;
     end = buf + len;
@@ -66,12 +86,14 @@ ca_form_parse_urlencoded(char *buf, size_t len, ca_form_t *form)
 
 
 int
-ca_form_parse_json(char *buf, size_t len, ca_form_t *form)
+ca_form_parse_json_multi(char *buf, size_t len, ca_form_t *form,
+    const char *multi)
 {
     int        rc;
     ca_json_t  js;
 
     form->nfields = 0;
+    form->multi = multi;
 
     js.p = buf;
     js.end = buf + len;
@@ -246,7 +268,9 @@ ca_form_add(ca_form_t *form, const char *name, size_t name_len,
         return CA_FORM_MALFORMED;
     }
 
-    if (ca_form_find(form, name, name_len) != NULL) {
+    if (ca_form_find(form, name, name_len) != NULL
+        && !ca_form_is_multi(form, name, name_len))
+    {
         return CA_FORM_MALFORMED;
     }
 
@@ -262,6 +286,14 @@ ca_form_add(ca_form_t *form, const char *name, size_t name_len,
     field->value_len = value_len;
 
     return CA_FORM_OK;
+}
+
+
+static int
+ca_form_is_multi(const ca_form_t *form, const char *name, size_t len)
+{
+    return form->multi != NULL && strlen(form->multi) == len
+           && memcmp(form->multi, name, len) == 0;
 }
 
 
@@ -361,11 +393,68 @@ ca_json_member(ca_json_t *js, ca_form_t *form)
     js->p++;
     ca_json_skip_ws(js);
 
+    if (js->p != js->end && *js->p == '['
+        && ca_form_is_multi(form, name, name_len))
+    {
+        return ca_json_array(js, form, name, name_len);
+    }
+
     if (ca_json_value(js, &value, &value_len) != 0) {
         return CA_FORM_MALFORMED;
     }
 
     return ca_form_add(form, name, name_len, value, value_len);
+}
+
+
+/* The multi-valued field's ["a", "b"]: strings only, each a field. */
+
+static int
+ca_json_array(ca_json_t *js, ca_form_t *form, char *name, size_t name_len)
+{
+    int      rc;
+    char    *value;
+    size_t   value_len;
+
+    js->p++;
+    ca_json_skip_ws(js);
+
+    if (js->p != js->end && *js->p == ']') {
+        js->p++;
+        return CA_FORM_OK;
+    }
+
+    for ( ;; ) {
+        if (js->p == js->end || *js->p != '"'
+            || ca_json_string(js, &value, &value_len) != 0)
+        {
+            return CA_FORM_MALFORMED;
+        }
+
+        rc = ca_form_add(form, name, name_len, value, value_len);
+        if (rc != CA_FORM_OK) {
+            return rc;
+        }
+
+        ca_json_skip_ws(js);
+
+        if (js->p == js->end) {
+            return CA_FORM_MALFORMED;
+        }
+
+        switch (*js->p++) {
+
+        case ',':
+            ca_json_skip_ws(js);
+            continue;
+
+        case ']':
+            return CA_FORM_OK;
+
+        default:
+            return CA_FORM_MALFORMED;
+        }
+    }
 }
 
 

@@ -5,7 +5,9 @@
  *
  * Rejected as malformed (nothing partial is returned): bad percent or JSON
  * escapes, a decoded NUL or invalid UTF-8 in a name or value, a field name
- * seen twice (no parameter pollution), nested JSON objects or arrays, trailing
+ * seen twice (no parameter pollution) unless it is the one multi-valued field
+ * the caller names, nested JSON objects or arrays (but an array of strings
+ * for the multi-valued field), trailing
  * garbage after the JSON object, more than CA_FORM_MAX_FIELDS fields.  An
  * empty name is malformed too.  A JSON null counts as a field for the
  * duplicate and CA_FORM_MAX_FIELDS checks before it is left out.
@@ -34,6 +36,7 @@ typedef struct {
 typedef struct {
     ca_form_field_t  fields[CA_FORM_MAX_FIELDS];
     size_t           nfields;
+    const char      *multi;           /* the field that may repeat, or NULL */
 } ca_form_t;
 
 /*
@@ -49,7 +52,18 @@ int ca_form_parse_urlencoded(char *buf, size_t len, ca_form_t *form);
  */
 int ca_form_parse_json(char *buf, size_t len, ca_form_t *form);
 
-/* The field of that name (NUL-terminated name), or NULL. */
+/*
+ * As above, but the field named multi (NUL-terminated; NULL: none) may
+ * repeat, as checkboxes of one name send it ("perm=a&perm=b"), or be a JSON
+ * array of strings ({"perm": ["a", "b"]}): each value is a field of its
+ * own, each counting against CA_FORM_MAX_FIELDS.
+ */
+int ca_form_parse_urlencoded_multi(char *buf, size_t len, ca_form_t *form,
+    const char *multi);
+int ca_form_parse_json_multi(char *buf, size_t len, ca_form_t *form,
+    const char *multi);
+
+/* The (first) field of that name (NUL-terminated name), or NULL. */
 const ca_form_field_t *ca_form_get(const ca_form_t *form, const char *name);
 
 #endif /* CA_FORM_H */

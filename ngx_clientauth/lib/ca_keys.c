@@ -234,6 +234,26 @@ ca_key_reset(char *buf, size_t size, const char *brand, const char *what,
 }
 
 
+/* sub-user invitations */
+
+int
+ca_key_invite(char *buf, size_t size, const char *brand,
+    const char *token_hash)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:%s:invite:%s",
+                                             brand, token_hash));
+}
+
+
+int
+ca_key_account_invites(char *buf, size_t size, const char *brand,
+    const char *account)
+{
+    return ca_key_format(buf, size, snprintf(buf, size, "ca:{%s:%s}:invites",
+                                             brand, account));
+}
+
+
 int
 ca_id_ref_parse(const char *ref, size_t len, char account[21], char user[21])
 {

@@ -18,6 +18,9 @@
  *   ca:<brand>:reset:<token hash>             string "<account>:<user>"
  *   ca:<brand>:reset-claim:<token hash>       the one submission spending it
  *   ca:{<brand>:<account>}:user:<u>:email-change  hash  a pending change
+ *   ca:<brand>:invite:<token hash>        hash  a pending sub-user invitation
+ *   ca:{<brand>:<account>}:invites        hash  e-mail -> its invitation's
+ *                                               token hash (one per address)
  *
  * Login counters are keyed by the canonical identifier, not the account, so
  * unknown identifiers are limited exactly like known ones.
@@ -68,6 +71,12 @@ int ca_key_reset(char *buf, size_t size, const char *brand, const char *what,
 /* self-service: the user's pending e-mail change */
 int ca_key_user_email_change(char *buf, size_t size, const char *brand,
     const char *account, const char *user);
+
+/* sub-user invitations */
+int ca_key_invite(char *buf, size_t size, const char *brand,
+    const char *token_hash);
+int ca_key_account_invites(char *buf, size_t size, const char *brand,
+    const char *account);
 
 /*
  * An identifier index value "<account>:<user>": split into two

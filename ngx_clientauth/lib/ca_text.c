@@ -216,6 +216,77 @@ static const char  *ca_text_es[CA_T_COUNT] = {
     [CA_T_NO_EMAIL_CHANGE] =
         "No hay ningún cambio de dirección de correo electrónico en curso, "
         "o ha expirado."
+    /* sub-users: invitations */
+    [CA_T_INVITE_TITLE] = "Active su acceso al área de cliente",
+    [CA_T_INVITE_INTRO] =
+        "Le han invitado como usuario de la cuenta con la dirección {n}. "
+        "Elija su contraseña para activar el acceso.",
+    [CA_T_INVITE_GONE] =
+        "Esta invitación es desconocida, ya se ha utilizado, ha sido "
+        "anulada o ha caducado. Pida al titular de la cuenta que le envíe "
+        "una nueva.",
+    [CA_T_INVITE_TAKEN] =
+        "Esta dirección de correo ya tiene un acceso registrado. Conéctese "
+        "con él o pida al titular que invite otra dirección.",
+    [CA_T_INVITE_DONE] =
+        "Su acceso está activado. Conéctese con su correo y su contraseña.",
+    [CA_T_USERS_TITLE] = "Usuarios",
+    [CA_T_USERS_INTRO] =
+        "Las personas que pueden conectarse a esta cuenta y lo que "
+        "cada una puede hacer.",
+    [CA_T_USERS_EMAIL] = "Correo electrónico",
+    [CA_T_USERS_PERMS] = "Permisos",
+    [CA_T_USERS_STATUS] = "Estado",
+    [CA_T_USERS_LAST_LOGIN] = "Última conexión",
+    [CA_T_USERS_NEVER] = "Nunca",
+    [CA_T_USERS_OWNER] = "Titular de la cuenta",
+    [CA_T_USERS_ALL] = "Todos los permisos",
+    [CA_T_USERS_ACTIVE] = "Activo",
+    [CA_T_USERS_LOCKED] = "Bloqueado",
+    [CA_T_USERS_REMOVE] = "Eliminar",
+    [CA_T_USERS_SAVE] = "Guardar los permisos",
+    [CA_T_USERS_INVITE_TITLE] = "Invitar a un usuario",
+    [CA_T_USERS_INVITE_BUTTON] = "Enviar la invitación",
+    [CA_T_USERS_PENDING] = "Invitaciones pendientes",
+    [CA_T_USERS_EXPIRES] = "Caduca",
+    [CA_T_USERS_RESEND] = "Reenviar",
+    [CA_T_USERS_CANCEL] = "Anular",
+    [CA_T_USERS_INVITED] =
+        "Se ha enviado la invitación. Su enlace sirve una sola vez.",
+    [CA_T_USERS_INVITE_CANCELLED] =
+        "Se ha anulado la invitación: su enlace ya no funciona.",
+    [CA_T_USERS_PERMS_CHANGED] =
+        "Se han cambiado los permisos. Se aplican ya, también a las "
+        "sesiones abiertas del usuario.",
+    [CA_T_USERS_REMOVED] =
+        "Se ha eliminado el usuario y se han cerrado sus sesiones.",
+    [CA_T_USERS_FORBIDDEN] =
+        "Solo el titular de la cuenta, o un usuario con el permiso "
+        "Usuarios, puede gestionar los usuarios de la cuenta.",
+    [CA_T_USERS_NOT_HELD] = "No puede dar un permiso que usted no tiene.",
+    [CA_T_USERS_IS_OWNER] =
+        "El titular de la cuenta no se puede eliminar y conserva "
+        "todos los permisos.",
+    [CA_T_USERS_TAKEN] =
+        "Esta dirección de correo ya está registrada. Invite otra "
+        "dirección.",
+    [CA_T_USERS_BAD_EMAIL] = "Introduzca una dirección de correo válida.",
+    [CA_T_USERS_UNKNOWN] = "Este usuario no pertenece a su cuenta.",
+    [CA_T_USERS_NO_INVITE] =
+        "No hay ninguna invitación pendiente para esta dirección.",
+    [CA_T_USERS_MISSING_PERM] = "Elija al menos un permiso, o todos.",
+    [CA_T_USERS_BACK] = "Volver a los usuarios",
+    [CA_T_USERS_LINK] = "Gestionar los usuarios de la cuenta",
+    [CA_T_PERM_BILLING] = "Facturación",
+    [CA_T_PERM_ORDERS] = "Pedidos",
+    [CA_T_PERM_TECHNICAL] = "Técnico",
+    [CA_T_PERM_DOMAINS] = "Dominios",
+    [CA_T_PERM_CONTACTS] = "Contactos",
+    [CA_T_PERM_USERS] = "Usuarios",
+    /* sub-users: invitations' rate limit */
+    [CA_T_USERS_TOO_MANY] =
+        "Se han enviado muchas invitaciones en poco tiempo. Vuelva a "
+        "intentarlo más tarde."
 };
 
 
@@ -418,6 +489,82 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
     [CA_T_NO_EMAIL_CHANGE] =
         "Aucune modification d'adresse e-mail n'est en cours, ou elle a "
         "expiré."
+    /* sub-users: invitations */
+    [CA_T_INVITE_TITLE] = "Activez votre accès à l'espace client",
+    [CA_T_INVITE_INTRO] =
+        "Vous avez été invité comme utilisateur du compte avec l'adresse "
+        "{n}. Choisissez votre mot de passe pour activer l'accès.",
+    [CA_T_INVITE_GONE] =
+        "Cette invitation est inconnue, a déjà servi, a été annulée ou a "
+        "expiré. Demandez au titulaire du compte de vous en envoyer une "
+        "nouvelle.",
+    [CA_T_INVITE_TAKEN] =
+        "Cette adresse e-mail a déjà un accès. Connectez-vous avec celui-ci "
+        "ou demandez au titulaire d'inviter une autre adresse.",
+    [CA_T_INVITE_DONE] =
+        "Votre accès est activé. Connectez-vous avec votre e-mail et votre "
+        "mot de passe.",
+    [CA_T_USERS_TITLE] = "Utilisateurs",
+    [CA_T_USERS_INTRO] =
+        "Les personnes qui peuvent se connecter à ce compte, et ce "
+        "que chacune peut faire.",
+    [CA_T_USERS_EMAIL] = "E-mail",
+    [CA_T_USERS_PERMS] = "Permissions",
+    [CA_T_USERS_STATUS] = "État",
+    [CA_T_USERS_LAST_LOGIN] = "Dernière connexion",
+    [CA_T_USERS_NEVER] = "Jamais",
+    [CA_T_USERS_OWNER] = "Titulaire du compte",
+    [CA_T_USERS_ALL] = "Toutes les permissions",
+    [CA_T_USERS_ACTIVE] = "Actif",
+    [CA_T_USERS_LOCKED] = "Bloqué",
+    [CA_T_USERS_REMOVE] = "Supprimer",
+    [CA_T_USERS_SAVE] = "Enregistrer les permissions",
+    [CA_T_USERS_INVITE_TITLE] = "Inviter un utilisateur",
+    [CA_T_USERS_INVITE_BUTTON] = "Envoyer l'invitation",
+    [CA_T_USERS_PENDING] = "Invitations en attente",
+    [CA_T_USERS_EXPIRES] = "Expire le",
+    [CA_T_USERS_RESEND] = "Renvoyer",
+    [CA_T_USERS_CANCEL] = "Annuler",
+    [CA_T_USERS_INVITED] =
+        "L'invitation a été envoyée. Son lien ne sert qu'une fois.",
+    [CA_T_USERS_INVITE_CANCELLED] =
+        "L'invitation a été annulée : son lien ne fonctionne plus.",
+    [CA_T_USERS_PERMS_CHANGED] =
+        "Les permissions ont été modifiées. Elles s'appliquent tout "
+        "de suite, y compris aux sessions ouvertes de l'utilisateur.",
+    [CA_T_USERS_REMOVED] =
+        "L'utilisateur a été supprimé et ses sessions fermées.",
+    [CA_T_USERS_FORBIDDEN] =
+        "Seul le titulaire du compte, ou un utilisateur ayant la "
+        "permission Utilisateurs, peut gérer les utilisateurs du "
+        "compte.",
+    [CA_T_USERS_NOT_HELD] =
+        "Vous ne pouvez pas donner une permission que vous n'avez "
+        "pas.",
+    [CA_T_USERS_IS_OWNER] =
+        "Le titulaire du compte ne peut pas être supprimé et garde "
+        "toutes les permissions.",
+    [CA_T_USERS_TAKEN] =
+        "Cette adresse e-mail est déjà enregistrée. Invitez une autre"
+        " adresse.",
+    [CA_T_USERS_BAD_EMAIL] = "Saisissez une adresse e-mail valide.",
+    [CA_T_USERS_UNKNOWN] = "Cet utilisateur n'appartient pas à votre compte.",
+    [CA_T_USERS_NO_INVITE] =
+        "Aucune invitation n'est en attente pour cette adresse.",
+    [CA_T_USERS_MISSING_PERM] =
+        "Choisissez au moins une permission, ou toutes.",
+    [CA_T_USERS_BACK] = "Retour aux utilisateurs",
+    [CA_T_USERS_LINK] = "Gérer les utilisateurs du compte",
+    [CA_T_PERM_BILLING] = "Facturation",
+    [CA_T_PERM_ORDERS] = "Commandes",
+    [CA_T_PERM_TECHNICAL] = "Technique",
+    [CA_T_PERM_DOMAINS] = "Domaines",
+    [CA_T_PERM_CONTACTS] = "Contacts",
+    [CA_T_PERM_USERS] = "Utilisateurs",
+    /* sub-users: invitations' rate limit */
+    [CA_T_USERS_TOO_MANY] =
+        "Trop d'invitations ont été envoyées en peu de temps. Réessayez "
+        "plus tard."
 };
 
 
@@ -609,6 +756,77 @@ static const char  *ca_text_en[CA_T_COUNT] = {
         "again.",
     [CA_T_NO_EMAIL_CHANGE] =
         "No e-mail address change is under way, or it has expired."
+    /* sub-users: invitations */
+    [CA_T_INVITE_TITLE] = "Activate your customer area access",
+    [CA_T_INVITE_INTRO] =
+        "You were invited as a user of the account with the address {n}. "
+        "Choose your password to activate your access.",
+    [CA_T_INVITE_GONE] =
+        "This invitation is unknown, was already used, was cancelled or has "
+        "expired. Ask the account holder to send you a new one.",
+    [CA_T_INVITE_TAKEN] =
+        "This e-mail address already has an access. Log in with it, or ask "
+        "the account holder to invite another address.",
+    [CA_T_INVITE_DONE] =
+        "Your access is active. Log in with your e-mail and your password.",
+    [CA_T_USERS_TITLE] = "Users",
+    [CA_T_USERS_INTRO] =
+        "The people who can log in to this account, and what each of "
+        "them may do.",
+    [CA_T_USERS_EMAIL] = "E-mail",
+    [CA_T_USERS_PERMS] = "Permissions",
+    [CA_T_USERS_STATUS] = "Status",
+    [CA_T_USERS_LAST_LOGIN] = "Last login",
+    [CA_T_USERS_NEVER] = "Never",
+    [CA_T_USERS_OWNER] = "Account holder",
+    [CA_T_USERS_ALL] = "All permissions",
+    [CA_T_USERS_ACTIVE] = "Active",
+    [CA_T_USERS_LOCKED] = "Locked",
+    [CA_T_USERS_REMOVE] = "Remove",
+    [CA_T_USERS_SAVE] = "Save permissions",
+    [CA_T_USERS_INVITE_TITLE] = "Invite a user",
+    [CA_T_USERS_INVITE_BUTTON] = "Send the invitation",
+    [CA_T_USERS_PENDING] = "Pending invitations",
+    [CA_T_USERS_EXPIRES] = "Expires",
+    [CA_T_USERS_RESEND] = "Send again",
+    [CA_T_USERS_CANCEL] = "Cancel",
+    [CA_T_USERS_INVITED] =
+        "The invitation has been sent. Its link can be used once.",
+    [CA_T_USERS_INVITE_CANCELLED] =
+        "The invitation has been cancelled: its link no longer works.",
+    [CA_T_USERS_PERMS_CHANGED] =
+        "The permissions have been changed. They apply at once, also "
+        "to the user's open sessions.",
+    [CA_T_USERS_REMOVED] =
+        "The user has been removed and their sessions closed.",
+    [CA_T_USERS_FORBIDDEN] =
+        "Only the account holder, or a user with the Users "
+        "permission, can manage the users of the account.",
+    [CA_T_USERS_NOT_HELD] =
+        "You cannot give a permission that you do not have yourself.",
+    [CA_T_USERS_IS_OWNER] =
+        "The account holder cannot be removed and keeps all "
+        "permissions.",
+    [CA_T_USERS_TAKEN] =
+        "This e-mail address is already registered. Invite another "
+        "address.",
+    [CA_T_USERS_BAD_EMAIL] = "Enter a valid e-mail address.",
+    [CA_T_USERS_UNKNOWN] = "This user is not a user of your account.",
+    [CA_T_USERS_NO_INVITE] = "There is no pending invitation for this address.",
+    [CA_T_USERS_MISSING_PERM] =
+        "Choose at least one permission, or all of them.",
+    [CA_T_USERS_BACK] = "Back to the users",
+    [CA_T_USERS_LINK] = "Manage the users of the account",
+    [CA_T_PERM_BILLING] = "Billing",
+    [CA_T_PERM_ORDERS] = "Orders",
+    [CA_T_PERM_TECHNICAL] = "Technical",
+    [CA_T_PERM_DOMAINS] = "Domains",
+    [CA_T_PERM_CONTACTS] = "Contacts",
+    [CA_T_PERM_USERS] = "Users",
+    /* sub-users: invitations' rate limit */
+    [CA_T_USERS_TOO_MANY] =
+        "Too many invitations have been sent in a short time. Please try "
+        "again later."
 };
 
 

@@ -144,7 +144,54 @@
     X(MISSING_CODE, "missing_code")                                          \
     X(WRONG_CODE, "wrong_code")                                              \
     X(CODE_DEAD, "code_dead")                                                \
-    X(NO_EMAIL_CHANGE, "no_email_change")
+    X(NO_EMAIL_CHANGE, "no_email_change")                                    \
+    /* sub-users: invitations */                                             \
+    X(INVITE_TITLE, "invite_title")                                          \
+    X(INVITE_INTRO, "invite_intro")                                          \
+    X(INVITE_GONE, "invite_gone")                                            \
+    X(INVITE_TAKEN, "invite_taken")                                          \
+    X(INVITE_DONE, "invite_done")                                            \
+    X(USERS_TITLE, "users_title")                                            \
+    X(USERS_INTRO, "users_intro")                                            \
+    X(USERS_EMAIL, "users_email")                                            \
+    X(USERS_PERMS, "users_perms")                                            \
+    X(USERS_STATUS, "users_status")                                          \
+    X(USERS_LAST_LOGIN, "users_last_login")                                  \
+    X(USERS_NEVER, "users_never")                                            \
+    X(USERS_OWNER, "users_owner")                                            \
+    X(USERS_ALL, "users_all")                                                \
+    X(USERS_ACTIVE, "users_active")                                          \
+    X(USERS_LOCKED, "users_locked")                                          \
+    X(USERS_REMOVE, "users_remove")                                          \
+    X(USERS_SAVE, "users_save")                                              \
+    X(USERS_INVITE_TITLE, "users_invite_title")                              \
+    X(USERS_INVITE_BUTTON, "users_invite_button")                            \
+    X(USERS_PENDING, "users_pending")                                        \
+    X(USERS_EXPIRES, "users_expires")                                        \
+    X(USERS_RESEND, "users_resend")                                          \
+    X(USERS_CANCEL, "users_cancel")                                          \
+    X(USERS_INVITED, "users_invited")                                        \
+    X(USERS_INVITE_CANCELLED, "users_invite_cancelled")                      \
+    X(USERS_PERMS_CHANGED, "users_perms_changed")                            \
+    X(USERS_REMOVED, "users_removed")                                        \
+    X(USERS_FORBIDDEN, "users_forbidden")                                    \
+    X(USERS_NOT_HELD, "users_not_held")                                      \
+    X(USERS_IS_OWNER, "users_is_owner")                                      \
+    X(USERS_TAKEN, "users_taken")                                            \
+    X(USERS_BAD_EMAIL, "users_bad_email")                                    \
+    X(USERS_UNKNOWN, "users_unknown")                                        \
+    X(USERS_NO_INVITE, "users_no_invite")                                    \
+    X(USERS_MISSING_PERM, "users_missing_perm")                              \
+    X(USERS_BACK, "users_back")                                              \
+    X(USERS_LINK, "users_link")                                              \
+    X(PERM_BILLING, "perm_billing")                                          \
+    X(PERM_ORDERS, "perm_orders")                                            \
+    X(PERM_TECHNICAL, "perm_technical")                                      \
+    X(PERM_DOMAINS, "perm_domains")                                          \
+    X(PERM_CONTACTS, "perm_contacts")                                        \
+    X(PERM_USERS, "perm_users")                                              \
+    /* sub-users: invitations' rate limit */                                 \
+    X(USERS_TOO_MANY, "users_too_many")
 
 #define CA_TEXT_ENUM(id, name)  CA_T_##id,
 

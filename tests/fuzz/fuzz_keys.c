@@ -1,8 +1,8 @@
 /*
  * ca_keys where it takes what it did not make: the "<account>:<user>" index
  * value read back from Redis (ca_id_ref_parse), and keys built around
- * identifiers that come from requests (the login counters, the session and
- * reset keys).  The input is split on the first NUL bytes into a brand, an
+ * identifiers that come from requests (the login counters, the session,
+ * reset and invitation keys).  The input is split on the first NUL bytes into a brand, an
  * identifier or hash and the rest; a byte chooses the buffer size, so that
  * every length up to the exact fit is tried.
  *
@@ -111,6 +111,15 @@ check_builders(const char *brand, const char *ident, const char *kind,
     snprintf(want, sizeof(want), "ca:{%s:%s}:user:%s:sessions", brand, ident,
              kind);
     rc = ca_key_user_sessions(buf, size, brand, ident, kind);
+    check_key(rc, buf, size, want);
+
+    /* sub-users: an invitation by its token hash, an account's pending */
+    snprintf(want, sizeof(want), "ca:%s:invite:%s", brand, ident);
+    rc = ca_key_invite(buf, size, brand, ident);
+    check_key(rc, buf, size, want);
+
+    snprintf(want, sizeof(want), "ca:{%s:%s}:invites", brand, ident);
+    rc = ca_key_account_invites(buf, size, brand, ident);
     check_key(rc, buf, size, want);
 
     free(buf);

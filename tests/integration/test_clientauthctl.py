@@ -1278,3 +1278,149 @@ def test_support_gives_a_fresh_start(ctl, redis, verb):
     for k in gateway_throttle_keys(account):
         assert redis.cli("EXISTS", k) == "0", k
     assert redis.hgetall(key)["status"] == "active"
+
+
+# ------------------------------------------- invitations, sessions (issue 10)
+
+def plant_invite(redis, account, email, perms="billing", inviter="1",
+                 lifetime=7 * 86400):
+    """An invitation as the gateway's account pages store it; its token
+    hash (the invitation's id is its first 16 digits)."""
+    token_hash = secrets.token_hex(32)
+    key = "ca:%s:invite:%s" % (BRAND, token_hash)
+    redis.cli("HSET", key, "account", account, "inviter", inviter,
+              "email", email, "perms", perms, "locale", "es",
+              "created", "1764550000", "expires", "1765154800")
+    redis.cli("EXPIRE", key, str(lifetime))
+    redis.cli("HSET", "ca:{%s:%s}:invites" % (BRAND, account), email,
+              token_hash)
+    return token_hash
+
+
+def invite_exists(redis, account, email, token_hash):
+    return (redis.cli("EXISTS", "ca:%s:invite:%s" % (BRAND, token_hash))
+            == "1",
+            redis.cli("HEXISTS", "ca:{%s:%s}:invites" % (BRAND, account),
+                      email) == "1")
+
+
+def test_invite_list_shows_the_pending_invitations_of_the_account(ctl,
+                                                                  redis):
+    account, owner = add_owner(ctl, "ana@example.com")
+    other, _ = add_owner(ctl, "zoe@example.com")
+    h1 = plant_invite(redis, account, "nuria@example.com",
+                      perms="billing,orders", inviter=owner)
+    h2 = plant_invite(redis, account, "pau@example.com", perms="all")
+    plant_invite(redis, other, "elsewhere@example.com")
+    # an expired one: the key went, the account's entry stayed
+    gone = plant_invite(redis, account, "late@example.com")
+    redis.cli("DEL", "ca:%s:invite:%s" % (BRAND, gone))
+
+    out = ok(ctl("invite", "list", BRAND, "ana@example.com")).out
+    lines = sorted(out.splitlines())
+    assert lines == sorted([
+        "%s nuria@example.com billing,orders %s 2025-12-08T00:46:40Z"
+        % (h1[:16], owner),
+        "%s pau@example.com all 1 2025-12-08T00:46:40Z" % h2[:16],
+    ])
+
+    # any user of the account names it; one without invitations: nothing
+    assert ok(ctl("invite", "list", BRAND, "zoe@example.com")).out.count(
+        "\n") == 1
+    add_owner(ctl, "solo@example.com")
+    assert ok(ctl("invite", "list", BRAND, "solo@example.com")).out == ""
+
+
+def test_invite_cancel_by_id_kills_the_link(ctl, redis):
+    account, _ = add_owner(ctl, "ana@example.com")
+    h1 = plant_invite(redis, account, "nuria@example.com")
+    h2 = plant_invite(redis, account, "pau@example.com")
+
+    out = ok(ctl("invite", "cancel", BRAND, h1[:16])).out
+    assert out == ("cancelled invitation %s to nuria@example.com (account "
+                   "%s)\n" % (h1[:16], account))
+    assert invite_exists(redis, account, "nuria@example.com", h1) == \
+        (False, False)
+    assert invite_exists(redis, account, "pau@example.com", h2) == \
+        (True, True)
+
+    # the whole hash names it too; a second cancel finds nothing
+    failed(ctl("invite", "cancel", BRAND, h1), 1,
+           "no pending invitation of brand magic matches %s" % h1)
+
+
+def test_invite_cancel_by_email_cancels_every_account_s(ctl, redis):
+    a1, _ = add_owner(ctl, "ana@example.com")
+    a2, _ = add_owner(ctl, "zoe@example.com")
+    h1 = plant_invite(redis, a1, "nuria@example.com")
+    h2 = plant_invite(redis, a2, "nuria@example.com")
+    h3 = plant_invite(redis, a1, "pau@example.com")
+
+    out = ok(ctl("invite", "cancel", BRAND, " Nuria@Example.COM ")).out
+    assert sorted(out.splitlines()) == sorted([
+        "cancelled invitation %s to nuria@example.com (account %s)"
+        % (h1[:16], a1),
+        "cancelled invitation %s to nuria@example.com (account %s)"
+        % (h2[:16], a2)])
+    assert invite_exists(redis, a1, "nuria@example.com", h1) == \
+        (False, False)
+    assert invite_exists(redis, a2, "nuria@example.com", h2) == \
+        (False, False)
+    assert invite_exists(redis, a1, "pau@example.com", h3) == (True, True)
+
+
+def test_invite_cancel_leaves_a_resent_invitation_alone(ctl, redis):
+    """A stale invitation key whose address was invited again: cancelling
+    the old one must not drop the account's entry for the new one."""
+    account, _ = add_owner(ctl, "ana@example.com")
+    old = plant_invite(redis, account, "nuria@example.com")
+    new = plant_invite(redis, account, "nuria@example.com")
+
+    ok(ctl("invite", "cancel", BRAND, old[:16]))
+    assert invite_exists(redis, account, "nuria@example.com", new) == \
+        (True, True)
+
+
+@pytest.mark.parametrize("target,message", [
+    ("zz", "not an invitation id"),
+    ("0123456789abcde", "not an invitation id"),
+    ("ABCDEF0123456789", "not an invitation id"),
+    ("@", "invalid e-mail address"),
+])
+def test_invite_cancel_refuses_what_names_no_invitation(ctl, redis, target,
+                                                        message):
+    add_owner(ctl, "ana@example.com")
+    before = redis.snapshot()
+    failed(ctl("invite", "cancel", BRAND, target), 2, message)
+    failed(ctl("invite", "cancel", BRAND, "0123456789abcdef"), 1,
+           "no pending invitation")
+    failed(ctl("invite", "cancel", BRAND, "nobody@example.com"), 1,
+           "no pending invitation")
+    assert redis.snapshot() == before
+
+
+def test_sessions_list_shows_what_each_session_records(ctl, redis):
+    account, user = add_owner(ctl, "ana@example.com")
+    full = fake_session(redis, account, user)
+    redis.cli("HSET", "ca:%s:sess:%s" % (BRAND, full), "i", "ab" * 16,
+              "c", "1764550000123", "s", "1764553600999",
+              "ip", "192.0.2.7", "ua", "Firefox 133 on Linux")
+    old = fake_session(redis, account, user)        # before issue 10
+    redis.cli("HSET", "ca:%s:sess:%s" % (BRAND, old), "s", "1764550000000")
+    fake_session(redis, account, user, live=False)  # ended: not listed
+
+    lines = ok(ctl("sessions", "list", BRAND, "ana@example.com")).out \
+        .splitlines()
+    # a session made before the gateway recorded an opaque id is not listed
+    assert lines == [
+        '%s created=2025-12-01T00:46:40Z last_seen=2025-12-01T01:46:40Z '
+        'address=192.0.2.7 device="Firefox 133 on Linux"' % ("ab" * 16),
+    ]
+    # never the token hash
+    assert full not in "\n".join(lines) and old not in "\n".join(lines)
+
+
+def test_sessions_list_of_a_user_without_sessions_is_empty(ctl, redis):
+    add_owner(ctl, "ana@example.com")
+    assert ok(ctl("sessions", "list", BRAND, "ana@example.com")).out == ""
+    failed(ctl("sessions", "list", BRAND, "nobody@example.com"), 1, "")

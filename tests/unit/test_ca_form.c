@@ -623,6 +623,117 @@ test_json_too_many_fields(void **state)
 }
 
 
+/* multi-valued fields (issue 10: perm=billing&perm=orders) */
+
+static int
+url_multi(body_t *b, const char *text, size_t len, const char *multi)
+{
+    body_set(b, text, len);
+
+    return ca_form_parse_urlencoded_multi(b->buf, b->len, &b->form, multi);
+}
+
+
+static int
+json_multi(body_t *b, const char *text, size_t len, const char *multi)
+{
+    body_set(b, text, len);
+
+    return ca_form_parse_json_multi(b->buf, b->len, &b->form, multi);
+}
+
+
+static void
+assert_nth(body_t *b, size_t i, const char *name, const char *value)
+{
+    assert_true(i < b->form.nfields);
+    assert_int_equal(b->form.fields[i].name_len, strlen(name));
+    assert_memory_equal(b->form.fields[i].name, name, strlen(name));
+    assert_int_equal(b->form.fields[i].value_len, strlen(value));
+    assert_memory_equal(b->form.fields[i].value, value, strlen(value));
+}
+
+
+static void
+test_url_multi_field_repeats(void **state)
+{
+    char     text[512];
+    size_t   i, len;
+    body_t  *b = *state;
+
+    assert_int_equal(url_multi(b, S("csrf=t&perm=orders&perm=billing%2Cx"),
+                               "perm"), CA_FORM_OK);
+    assert_int_equal(b->form.nfields, 3);
+    assert_nth(b, 1, "perm", "orders");
+    assert_nth(b, 2, "perm", "billing,x");
+    FIELD(b, "perm", "orders");                /* the first */
+
+    /* every other field still may not repeat, nor "perm" without multi */
+    assert_int_equal(url_multi(b, S("perm=a&csrf=t&perm=b&csrf=u"), "perm"),
+                     CA_FORM_MALFORMED);
+    assert_int_equal(b->form.nfields, 0);
+    assert_int_equal(url_multi(b, S("perm=a&perm=b"), NULL),
+                     CA_FORM_MALFORMED);
+    assert_int_equal(url_multi(b, S("perm=a&perm=b"), "per"),
+                     CA_FORM_MALFORMED);
+    assert_int_equal(url_multi(b, S("perm=a&perm=b"), "perms"),
+                     CA_FORM_MALFORMED);
+    URL_BAD(b, "perm=a&perm=b");
+
+    /* each value counts against the limit */
+    len = snprintf(text, sizeof(text), "perm=a");
+    for (i = 1; i < CA_FORM_MAX_FIELDS; i++) {
+        len += snprintf(text + len, sizeof(text) - len, "&perm=a");
+    }
+    assert_int_equal(url_multi(b, text, len, "perm"), CA_FORM_OK);
+    assert_int_equal(b->form.nfields, CA_FORM_MAX_FIELDS);
+    len += snprintf(text + len, sizeof(text) - len, "&perm=a");
+    assert_int_equal(url_multi(b, text, len, "perm"), CA_FORM_TOO_MANY);
+    assert_int_equal(b->form.nfields, 0);
+}
+
+
+static void
+test_json_multi_field_array(void **state)
+{
+    const char  **t;
+    body_t       *b = *state;
+
+    static const char  *bad[] = {
+        "{\"perm\":[1]}", "{\"perm\":[null]}", "{\"perm\":[true]}",
+        "{\"perm\":[[\"a\"]]}", "{\"perm\":[{}]}", "{\"perm\":[\"a\",]}",
+        "{\"perm\":[,\"a\"]}", "{\"perm\":[\"a\"", "{\"perm\":[\"a\" \"b\"]}",
+        "{\"perm\":[\"a\"]", "{\"email\":[\"a\"]}", "{\"perm\":[\"\\u0000\"]}",
+        "{\"email\":\"a\",\"email\":\"b\"}", NULL
+    };
+
+    assert_int_equal(json_multi(b, S("{\"csrf\":\"t\", \"perm\" : [ "
+                                     "\"orders\" , \"b\\u0069lling\" ]}"),
+                                "perm"), CA_FORM_OK);
+    assert_int_equal(b->form.nfields, 3);
+    assert_nth(b, 1, "perm", "orders");
+    assert_nth(b, 2, "perm", "billing");
+
+    assert_int_equal(json_multi(b, S("{\"perm\":[]}"), "perm"), CA_FORM_OK);
+    assert_int_equal(b->form.nfields, 0);
+    assert_int_equal(json_multi(b, S("{\"perm\":\"all\"}"), "perm"),
+                     CA_FORM_OK);
+    assert_nth(b, 0, "perm", "all");
+    assert_int_equal(json_multi(b, S("{\"perm\":\"a\",\"perm\":[\"b\"]}"),
+                                "perm"), CA_FORM_OK);
+    assert_int_equal(b->form.nfields, 2);
+
+    /* strings only, flat, closed; arrays only for the multi field */
+    for (t = bad; *t; t++) {
+        assert_int_equal(json_multi(b, *t, strlen(*t), "perm"),
+                         CA_FORM_MALFORMED);
+        assert_int_equal(b->form.nfields, 0);
+    }
+
+    JSON_BAD(b, "{\"perm\":[\"a\"]}");         /* no multi: as before */
+}
+
+
 #define body_test(f)  cmocka_unit_test_setup_teardown(f, body_setup,         \
                                                       body_teardown)
 
@@ -658,6 +769,8 @@ main(void)
         body_test(test_json_syntax_errors),
         body_test(test_json_names),
         body_test(test_json_too_many_fields),
+        body_test(test_url_multi_field_repeats),
+        body_test(test_json_multi_field_array),
     };
 
     return cmocka_run_group_tests_name("ca_form", tests, group_setup, NULL);

@@ -324,6 +324,17 @@ test_key_builders(void **state)
                                          "7"),
                      strlen("ca:{magic:42}:user:7:history"));
     assert_string_equal(key, "ca:{magic:42}:user:7:history");
+
+    /* sub-user invitations */
+    assert_int_equal(ca_key_invite(key, sizeof(key), "axarnet", HASH_ZEROS),
+                     strlen("ca:axarnet:invite:" HASH_ZEROS));
+    assert_string_equal(key, "ca:axarnet:invite:" HASH_ZEROS);
+
+    assert_int_equal(ca_key_account_invites(key, sizeof(key), "axarnet",
+                                            "42"),
+                     strlen("ca:{axarnet:42}:invites"));
+    assert_string_equal(key, "ca:{axarnet:42}:invites");
+    assert_int_equal(ca_key_account_invites(key, 10, "axarnet", "42"), -1);
 }
 
 
