@@ -45,7 +45,7 @@ static ngx_http_clientauth_account_route_t
     ngx_http_clientauth_account_routes[] =
 {
     /* the area's page (a due e-mail change applies first: …_email.c) */
-    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_email_view },
+    { ngx_string(""), NGX_HTTP_GET, ngx_http_clientauth_email_view, NULL },
 
     /* password change */
     { ngx_string("password"), NGX_HTTP_POST,
@@ -58,14 +58,16 @@ static ngx_http_clientauth_account_route_t
       ngx_http_clientauth_account_revoke, NULL },
 
     /* primary e-mail change (ngx_http_clientauth_email.c) */
-    { ngx_string("email"), NGX_HTTP_GET, ngx_http_clientauth_email_status },
-    { ngx_string("email"), NGX_HTTP_POST, ngx_http_clientauth_email_request },
+    { ngx_string("email"), NGX_HTTP_GET,
+      ngx_http_clientauth_email_status, NULL },
+    { ngx_string("email"), NGX_HTTP_POST,
+      ngx_http_clientauth_email_request, NULL },
     { ngx_string("email/confirm"), NGX_HTTP_POST,
-      ngx_http_clientauth_email_confirm },
+      ngx_http_clientauth_email_confirm, NULL },
     { ngx_string("email/verify"), NGX_HTTP_GET,
-      ngx_http_clientauth_email_verify },
+      ngx_http_clientauth_email_verify, NULL },
     { ngx_string("email/cancel"), NGX_HTTP_POST,
-      ngx_http_clientauth_email_cancel },
+      ngx_http_clientauth_email_cancel, NULL },
 
     /* sub-users */
     { ngx_string("users"), NGX_HTTP_GET,
@@ -230,6 +232,7 @@ ngx_http_clientauth_account_read(ngx_http_request_t *r,
     char                            key[CA_KEY_MAX], ukey[CA_KEY_MAX];
 
     if (ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                       (char *) acc->account.data,
                        (char *) acc->token_hash.data) < 0
         || ca_key_user(ukey, sizeof(ukey), (char *) acc->brand.data,
                        (char *) acc->account.data, (char *) acc->user.data)

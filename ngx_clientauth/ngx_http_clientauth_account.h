@@ -49,7 +49,7 @@
  *   4. What the session says, in acc: the identity (account, user,
  *      permissions: the user's current ones), the brand, the user's e-mail,
  *      role and locale, the session's own token hash (acc->token_hash: its
- *      key is ca_key_session(brand, token_hash), it is "the current
+ *      key is ca_key_session(brand, account, token_hash), it is "the current
  *      session"), its opaque id and generation (the user's sgen when it was
  *      made) and its CSRF token.  ngx_http_clientauth_account_held() tells
  *      whether the user holds a permission.

@@ -487,9 +487,14 @@ ngx_http_clientauth_cache_lookup(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /* the account area moves the current session to a new generation */
     if (ngx_http_clientauth_reply_copy(r->pool, u->perms, u->perms_len,
                                        &ctx->identity.permissions)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_clientauth_reply_copy(r->pool, s->generation,
+                                          ngx_strlen(s->generation),
+                                          &ctx->session_gen)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }

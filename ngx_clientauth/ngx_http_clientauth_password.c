@@ -211,7 +211,7 @@ ngx_http_clientauth_pw_record(ngx_http_request_t *r,
     if (ca_key_user_sessions(setkey, sizeof(setkey), brand, a, u) < 0
         || ca_key_user(key, sizeof(key), brand, a, u) < 0
         || (pw->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
-        || ca_key_session(key, sizeof(key), brand,
+        || ca_key_session(key, sizeof(key), brand, a,
                           (char *) acc->token_hash.data) < 0
         || (pw->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
         || ngx_http_clientauth_new_password_reads(r, a, u, &cmds[1])

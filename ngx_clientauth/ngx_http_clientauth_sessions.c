@@ -286,6 +286,7 @@ ngx_http_clientauth_sessions_records(ngx_http_request_t *r,
 
         if (hash[i].len != CA_TOKEN_HASH_LEN
             || ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                              (char *) acc->account.data,
                               (char *) hash[i].data) < 0
             || (copy = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
         {
@@ -540,6 +541,7 @@ ngx_http_clientauth_sessions_revoke_one(ngx_http_request_t *r,
     }
 
     if (ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                       (char *) acc->account.data,
                        (char *) s->hash.data) < 0
         || ca_key_user_sessions(set, sizeof(set), (char *) acc->brand.data,
                                 (char *) acc->account.data,
@@ -591,6 +593,7 @@ ngx_http_clientauth_sessions_watch(ngx_http_request_t *r,
             < 0
             || (ss->ukey = ngx_http_clientauth_pool_cstr(r, key)) == NULL
             || ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                              (char *) acc->account.data,
                               (char *) acc->token_hash.data) < 0
             || (ss->skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
         {
@@ -757,6 +760,7 @@ ngx_http_clientauth_sessions_end_others(ngx_http_request_t *r,
                              (char *) acc->user.data) < 0
         || (set = ngx_http_clientauth_pool_cstr(r, key)) == NULL
         || ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                          (char *) acc->account.data,
                           (char *) acc->token_hash.data) < 0
         || (skey = ngx_http_clientauth_pool_cstr(r, key)) == NULL)
     {
@@ -772,6 +776,7 @@ ngx_http_clientauth_sessions_end_others(ngx_http_request_t *r,
         if (hash[i].len != CA_TOKEN_HASH_LEN
             || ngx_http_clientauth_str_eq(&hash[i], &acc->token_hash)
             || ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                              (char *) acc->account.data,
                               (char *) hash[i].data) < 0)
         {
             continue;

@@ -721,6 +721,7 @@ ngx_http_clientauth_users_list_sessions(ngx_http_request_t *r,
 
             k = ngx_http_clientauth_users_key(r,
                     ca_key_session(key, sizeof(key), (char *) acc->brand.data,
+                                   (char *) acc->account.data,
                                    (char *) hash[j].data), key);
             if (k == NULL) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -69,7 +69,7 @@ ctl_sessions_list(ctl_t *ctl, int argc, char **argv)
     }
 
     for (i = 0; i < members->elements; i++) {
-        if (ca_key_session(key, sizeof(key), target.brand,
+        if (ca_key_session(key, sizeof(key), target.brand, u.account,
                            members->element[i]->str) < 0)
         {
             continue;

@@ -215,7 +215,7 @@ static const char  *ca_text_es[CA_T_COUNT] = {
         "pedirlo.",
     [CA_T_NO_EMAIL_CHANGE] =
         "No hay ningún cambio de dirección de correo electrónico en curso, "
-        "o ha expirado."
+        "o ha expirado.",
     /* sub-users: invitations */
     [CA_T_INVITE_TITLE] = "Active su acceso al área de cliente",
     [CA_T_INVITE_INTRO] =
@@ -488,7 +488,7 @@ static const char  *ca_text_fr[CA_T_COUNT] = {
         "Demandez-la à nouveau.",
     [CA_T_NO_EMAIL_CHANGE] =
         "Aucune modification d'adresse e-mail n'est en cours, ou elle a "
-        "expiré."
+        "expiré.",
     /* sub-users: invitations */
     [CA_T_INVITE_TITLE] = "Activez votre accès à l'espace client",
     [CA_T_INVITE_INTRO] =
@@ -755,7 +755,7 @@ static const char  *ca_text_en[CA_T_COUNT] = {
         "Too many wrong codes: the change has been cancelled. Ask for it "
         "again.",
     [CA_T_NO_EMAIL_CHANGE] =
-        "No e-mail address change is under way, or it has expired."
+        "No e-mail address change is under way, or it has expired.",
     /* sub-users: invitations */
     [CA_T_INVITE_TITLE] = "Activate your customer area access",
     [CA_T_INVITE_INTRO] =
