@@ -248,6 +248,9 @@ def test_whole_reset_from_the_outbox_link(g, browser, owner):
     browser.find_element(By.ID, "password_confirm").send_keys(new)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
+    # the new-password page has a hidden [role=status] of its own (the
+    # generator's note): wait for the login page's notice, not any
+    wait(browser, lambda d: "/auth/login" in d.current_url)
     notice = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR,
                                                     "[role=status]"))
     assert notice.text.startswith("Su contraseña ha sido cambiada")
