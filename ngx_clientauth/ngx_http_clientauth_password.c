@@ -21,6 +21,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ngx_http_clientauth_hash.h"
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_limit.h"
@@ -591,7 +592,7 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
     keep = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     gen = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     cmds = ngx_palloc(r->pool,
-                      (9 + ngx_http_clientauth_sessions_end_size(pw->sessions))
+                      (10 + ngx_http_clientauth_sessions_end_size(pw->sessions))
                       * sizeof(ngx_http_clientauth_argv_t));
 
     if (sgen == NGX_ERROR || now == NULL || keep == NULL || gen == NULL
@@ -683,6 +684,9 @@ ngx_http_clientauth_pw_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
+    /* a failover must not bring back the old password or the sessions */
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
+
     pw->step = NGX_HTTP_CLIENTAUTH_PW_APPLIED;
     pw->aborted = 0;
     pw->applied = 0;
@@ -719,6 +723,12 @@ ngx_http_clientauth_pw_done(ngx_http_request_t *r,
                       "clientauth: redis did not apply the password change");
         return ngx_http_clientauth_send_unavailable(r);
     }
+
+    /* committed on a connection of its own: the invalidation may come
+     * after the answer, the worker forgets the user now */
+    ngx_http_clientauth_cache_forget_user(
+        ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+        (char *) acc->account.data, (char *) acc->user.data);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: password of user %V of account %V changed, "

@@ -20,6 +20,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
@@ -507,9 +508,10 @@ static ngx_int_t
 ngx_http_clientauth_sessions_revoke_one(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, n;
     ngx_http_clientauth_ss_t            *ss;
-    ngx_http_clientauth_argv_t           cmds[4];
+    ngx_http_clientauth_argv_t           cmds[5];
+    ngx_http_clientauth_srv_conf_t      *ascf;
     ngx_http_clientauth_account_t       *acc = ctx->flow;
     ngx_http_clientauth_session_info_t  *s;
     char                                 key[CA_KEY_MAX];
@@ -566,11 +568,18 @@ ngx_http_clientauth_sessions_revoke_one(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[3]);
     ngx_http_clientauth_argv_add_str(&cmds[3], "EXEC");
 
+    /* a failover must not bring the session back */
+    n = 4 + ngx_http_clientauth_durable(r, &cmds[4]);
+
     ss->step = NGX_HTTP_CLIENTAUTH_SS_REVOKED;
 
-    return ngx_http_clientauth_call(r, ctx,
-                                    ngx_http_clientauth_sessions_reply,
-                                    cmds, 4);
+    /* reads sent after the DEL see it; none may hit before */
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    ngx_http_clientauth_cache_forget(ascf->redis, key);
+
+    return ngx_http_clientauth_durable_call(r, ctx,
+                                            ngx_http_clientauth_sessions_reply,
+                                            cmds, n);
 }
 
 
@@ -654,7 +663,7 @@ ngx_http_clientauth_sessions_apply(ngx_http_request_t *r,
     sgen = ngx_atoi(ss->sgen.data, ss->sgen.len);
     gen = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     cmds = ngx_palloc(r->pool,
-                      (4 + ngx_http_clientauth_sessions_end_size(ss->hashes))
+                      (5 + ngx_http_clientauth_sessions_end_size(ss->hashes))
                       * sizeof(ngx_http_clientauth_argv_t));
 
     if (sgen == NGX_ERROR || gen == NULL || cmds == NULL) {
@@ -687,6 +696,9 @@ ngx_http_clientauth_sessions_apply(ngx_http_request_t *r,
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
+
+    /* a failover must not bring the sessions back */
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
 
     ss->step = NGX_HTTP_CLIENTAUTH_SS_APPLIED;
     ss->aborted = 0;
@@ -724,6 +736,12 @@ ngx_http_clientauth_sessions_done(ngx_http_request_t *r,
                       "clientauth: redis did not end the other sessions");
         return ngx_http_clientauth_send_unavailable(r);
     }
+
+    /* committed on a connection of its own: the invalidation may come
+     * after the answer, the worker forgets the user now */
+    ngx_http_clientauth_cache_forget_user(
+        ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+        (char *) acc->account.data, (char *) acc->user.data);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: user %V of account %V ended its other "

@@ -14,6 +14,7 @@ from helpers import (add_user, free_port, gateway_conf, nginx_check,
                      session_key, wait_until)
 from login_helpers import add_customer
 from reset_helpers import RESET_LOCATIONS, ask_link, check_link, confirm
+from self_service_helpers import ACCOUNT, post
 from sentinel_helpers import (PrimaryView, SentinelCluster,
                               start_sentinel_gateway)
 from test_sentinel import all_workers_serve
@@ -100,6 +101,43 @@ def test_hash_upgrade_waits_for_the_replica(make_gateway, replicated):
     assert upgraded != before
     assert replicated.waits() == waits + 1
     assert replicated.replica.call("HGET", ana.key, "hash") == upgraded
+
+
+NEW_PASSWORD = "N3w-Durable!pw"
+
+
+def revoke_one(g, token, other):
+    listed = g.get(ACCOUNT + "sessions", other).json()["sessions"]
+    own = [s["id"] for s in listed if s["current"]]
+    return post(g, token, "sessions/revoke", {"id": own[0]})
+
+
+@pytest.mark.parametrize("change", ["password", "revoke_all", "revoke_one"])
+def test_self_service_endings_wait_for_the_replica(make_gateway, replicated,
+                                                   change):
+    """The account area's password change and session revocations end
+    sessions: a failover must not bring them back."""
+    g = durable_gateway(make_gateway, replicated)
+    ana = add_user(replicated.primary, "ana@example.com")
+    token = g.login_token(ana.email, ana.password)
+    other = g.login_token(ana.email, ana.password)
+    waits = replicated.waits()
+
+    if change == "password":
+        r = post(g, token, "password",
+                 {"current_password": ana.password, "password": NEW_PASSWORD,
+                  "password_confirm": NEW_PASSWORD})
+    elif change == "revoke_all":
+        r = post(g, token, "sessions/revoke", {"all": "1"})
+    else:
+        r = revoke_one(g, token, other)
+
+    assert r.status_code == 200, r.text
+    assert replicated.waits() == waits + 1
+    assert replicated.replica.call("EXISTS", session_key(other)) == 0
+    assert g.get("/portal", other).status_code == 401
+    assert g.get("/portal", token).status_code == 200
+    assert WARNING not in g.nginx.read_log()
 
 
 def test_no_wait_without_replicas(make_gateway, replicated):
