@@ -525,9 +525,9 @@ def test_sentinel_password_is_sent(pair, fakes, gateways):
 
     wrong = gateways(sentinel.address, redis=a,
                      redis_opts="sentinel_password=nope")
-    time.sleep(0.3)
+    wait_until(lambda: "refused AUTH" in wrong.nginx.read_log(), 10,
+               "the sentinel to refuse the password")
     assert_unavailable(wrong.get("/private", token))
-    assert "refused AUTH" in wrong.nginx.read_log()
 
 
 # ------------------------------------------------------------ clientauthctl
