@@ -72,6 +72,7 @@ struct ngx_http_clientauth_sentinel_s {
 
     unsigned                           known:1;
     unsigned                           forget:1;
+    unsigned                           pending:1;  /* ask once it is over */
     unsigned                           exiting:1;
 };
 
@@ -357,10 +358,18 @@ ngx_http_clientauth_sentinel_ask_handler(ngx_event_t *ev)
 static void
 ngx_http_clientauth_sentinel_ask(ngx_http_clientauth_sentinel_t *st)
 {
-    if (st->exiting || st->query.ac) {
-        /* a question is on its way: its answer will do */
+    if (st->exiting) {
         return;
     }
+
+    if (st->query.ac) {
+        /* one question at a time: this one goes once that one is over
+         * (its answer may be in already, and may be what is doubted) */
+        st->pending = 1;
+        return;
+    }
+
+    st->pending = 0;
 
     if (st->retry.timer_set) {
         ngx_del_timer(&st->retry);
@@ -711,6 +720,9 @@ ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
     if (!link->sub) {
         if (!link->done) {
             ngx_http_clientauth_sentinel_round_failed(st);
+
+        } else if (st->pending && !st->again.posted) {
+            ngx_post_event(&st->again, &ngx_posted_events);
         }
 
         return;

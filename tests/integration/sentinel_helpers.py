@@ -199,6 +199,12 @@ class SentinelCluster:
                         m.group(1), "%d %b %Y %H:%M:%S.%f").timestamp()
         return times
 
+    def tilted(self):
+        """Whether a sentinel went into TILT mode: its timer saw the
+        machine stall for 2 s, and it then acts on nothing for 30 s."""
+        return any("+tilt" in (s.dir / "sentinel.log").read_text()
+                   for s in self.sentinels)
+
     def wait_replicated(self):
         """The primary's writes are on the replica (WAIT 1)."""
         assert self.primary.call("WAIT", 1, 2000) == 1

@@ -84,6 +84,18 @@ def login_when_up(g, account, timeout=15):
     return done[0]
 
 
+def through_tilt(cluster, wait, timeout):
+    """wait(timeout), once more for 60 s if the sentinels went into TILT
+    mode meanwhile (the shared machine stalled): no failover for 30 s."""
+    try:
+        return wait(timeout)
+    except AssertionError:
+        if not cluster.tilted():
+            raise
+        print("\nthe sentinels went into TILT mode: waiting longer")
+        return wait(60)
+
+
 def all_workers_serve(g, token, timeout=15):
     """Until every worker served a validated request (new connections,
     spread by reuseport); {pid: seconds from the call to its first 200}."""
@@ -233,8 +245,9 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
                      if r[0] > died and r[3] == "valid" and r[4] == 200]
             return all({r[5] for r in after if r[2] == i} >= pids[i]
                        for i in pids)
-        wait_until(recovered, 30, "every worker to serve again",
-                   interval=0.05)
+        through_tilt(cluster, lambda timeout: wait_until(
+            recovered, timeout, "every worker to serve again",
+            interval=0.05), 30)
         time.sleep(1)
 
     results = load.snapshot()
@@ -249,7 +262,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
     print("+switch-master announced by each sentinel after the death: %s"
           % ", ".join("%.2fs" % (t - died_at) if t else "-"
                       for t in cluster.switched_at()))
-    assert max(firsts.values()) < 15, firsts
+    assert max(firsts.values()) < 15 or cluster.tilted(), firsts
 
     # never a request through without a valid session (a client timeout on
     # a loaded machine is no answer at all: not counted)
@@ -340,11 +353,12 @@ def test_a_sentinel_down_the_workers_follow_through_the_others(
     old = cluster.primary
     old.kill()
     died = time.monotonic()
-    firsts = all_workers_serve(g, token, timeout=20)
+    firsts = through_tilt(cluster, lambda timeout: all_workers_serve(
+        g, token, timeout=timeout), 20)
     print("\nfailover with a sentinel down: %s" % ", ".join(
         "%d %.2fs" % (pid, s) for pid, s in sorted(firsts.items())))
     assert cluster.named_port() != old.port
-    assert time.monotonic() - died < 20
+    assert time.monotonic() - died < 20 or cluster.tilted()
 
     # the sentinel back, the workers subscribe on it again
     first.start()
@@ -525,9 +539,9 @@ def test_sentinel_password_is_sent(pair, fakes, gateways):
 
     wrong = gateways(sentinel.address, redis=a,
                      redis_opts="sentinel_password=nope")
-    time.sleep(0.3)
+    wait_until(lambda: "refused AUTH" in wrong.nginx.read_log(), 10,
+               "the sentinel to refuse the password")
     assert_unavailable(wrong.get("/private", token))
-    assert "refused AUTH" in wrong.nginx.read_log()
 
 
 # ------------------------------------------------------------ clientauthctl
