@@ -9,10 +9,11 @@
  * get-master-addr-by-name NAME on a short-lived connection.  A sentinel
  * that does not answer within the directive's timeout, refuses, or knows
  * no such master passes the question to the next; when none answers, the
- * round starts again after a capped backoff.  The sentinel that answered
- * is then kept on a second connection subscribed to +switch-master, so a
- * failover is followed the moment it is announced; losing that connection
- * asks again (another sentinel, if that one is down) and subscribes there.
+ * round starts again after a capped backoff.  Each sentinel is also kept
+ * on a connection subscribed to +switch-master, so a failover is followed
+ * the moment the first of them announces it (the others learn it up to
+ * a hello period later); a subscription lost or made again asks again, in
+ * case a failover was missed meanwhile, and is made again with backoff.
  *
  * The bridge (ngx_http_clientauth_redis.c) connects wherever
  * ngx_http_clientauth_sentinel_primary() says, checks ROLE, and calls
@@ -42,6 +43,8 @@ typedef struct {
     ngx_connection_t                  *conn;
     ngx_event_t                        deadline;
     ngx_event_t                        drop;
+    ngx_event_t                        retry;      /* a subscription's */
+    ngx_msec_t                         backoff;
     ngx_uint_t                         sentinel;   /* its index */
     unsigned                           sub:1;
     unsigned                           done:1;     /* answered, subscribed */
@@ -59,14 +62,13 @@ struct ngx_http_clientauth_sentinel_s {
     ngx_uint_t                         next;       /* whom to ask next */
     ngx_uint_t                         failed;     /* this round */
     ngx_msec_t                         backoff;    /* between rounds */
-    ngx_msec_t                         sub_backoff;
 
     ngx_event_t                        retry;
     ngx_event_t                        again;
     ngx_event_t                        doubt;
 
     ngx_http_clientauth_sentinel_link_t  query;
-    ngx_http_clientauth_sentinel_link_t  sub;
+    ngx_http_clientauth_sentinel_link_t *subs;     /* one per sentinel */
 
     unsigned                           known:1;
     unsigned                           forget:1;
@@ -96,6 +98,7 @@ static void ngx_http_clientauth_link_query_reply(redisAsyncContext *ac,
 static void ngx_http_clientauth_link_sub_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_clientauth_link_deadline_handler(ngx_event_t *ev);
+static void ngx_http_clientauth_link_retry_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_link_drop_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_link_read_handler(ngx_event_t *ev);
 static void ngx_http_clientauth_link_write_handler(ngx_event_t *ev);
@@ -122,10 +125,11 @@ static ngx_uint_t                       ngx_http_clientauth_sentinel_n;
 ngx_int_t
 ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                         i;
-    ngx_http_clientauth_sentinel_t    *st;
-    ngx_http_clientauth_redis_conf_t **rcfs;
-    ngx_http_clientauth_main_conf_t   *amcf;
+    ngx_uint_t                            i, j;
+    ngx_http_clientauth_sentinel_t       *st;
+    ngx_http_clientauth_redis_conf_t    **rcfs;
+    ngx_http_clientauth_main_conf_t      *amcf;
+    ngx_http_clientauth_sentinel_link_t  *sub;
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_clientauth_module);
@@ -165,10 +169,31 @@ ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle)
         st->doubt.log = cycle->log;
 
         st->query.st = st;
-        st->sub.st = st;
-        st->sub.sub = 1;
+
+        st->subs = ngx_pcalloc(cycle->pool, st->conf->sentinels->nelts
+                               * sizeof(ngx_http_clientauth_sentinel_link_t));
+        if (st->subs == NULL) {
+            return NGX_ERROR;
+        }
 
         ngx_http_clientauth_sentinel_ask(st);
+
+        for (j = 0; j < st->conf->sentinels->nelts; j++) {
+            sub = &st->subs[j];
+            sub->st = st;
+            sub->sub = 1;
+
+            sub->retry.handler = ngx_http_clientauth_link_retry_handler;
+            sub->retry.data = sub;
+            sub->retry.log = cycle->log;
+            sub->retry.cancelable = 1;
+
+            if (ngx_http_clientauth_link_open(sub, j) != NGX_OK) {
+                ngx_add_timer(&sub->retry,
+                              ngx_http_clientauth_sentinel_delay(
+                                  &sub->backoff));
+            }
+        }
     }
 
     return NGX_OK;
@@ -178,7 +203,7 @@ ngx_http_clientauth_sentinel_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_clientauth_sentinel_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, j;
     ngx_http_clientauth_sentinel_t  *st;
 
     for (i = 0; i < ngx_http_clientauth_sentinel_n; i++) {
@@ -194,8 +219,14 @@ ngx_http_clientauth_sentinel_exit_process(ngx_cycle_t *cycle)
             redisAsyncFree(st->query.ac);
         }
 
-        if (st->sub.ac) {
-            redisAsyncFree(st->sub.ac);
+        for (j = 0; j < st->conf->sentinels->nelts; j++) {
+            if (st->subs[j].ac) {
+                redisAsyncFree(st->subs[j].ac);
+            }
+
+            if (st->subs[j].retry.timer_set) {
+                ngx_del_timer(&st->subs[j].retry);
+            }
         }
 
         if (st->doubt.posted) {
@@ -517,6 +548,10 @@ ngx_http_clientauth_link_open(ngx_http_clientauth_sentinel_link_t *link,
     }
 
     if (rc == REDIS_OK && link->sub) {
+        /* it only listens: a sentinel gone without a word is noticed by
+         * TCP keepalive (a setsockopt(), it does not block) */
+        (void) redisEnableKeepAlive(&ac->c);
+
         rc = redisAsyncCommand(ac, ngx_http_clientauth_link_sub_reply, link,
                                "SUBSCRIBE +switch-master");
 
@@ -639,10 +674,10 @@ ngx_http_clientauth_link_sub_reply(redisAsyncContext *ac, void *reply,
     }
 
     if (!link->done) {
-        /* subscribed: a failover between the question and now is caught
-         * by asking once more */
+        /* subscribed: a failover missed while it was not is caught by
+         * asking once more */
         link->done = 1;
-        st->sub_backoff = 0;
+        link->backoff = 0;
 
         if (link->deadline.timer_set) {
             ngx_del_timer(&link->deadline);
@@ -660,7 +695,7 @@ ngx_http_clientauth_link_sub_reply(redisAsyncContext *ac, void *reply,
 }
 
 
-/* A question answered subscribes there; a lost one asks the next. */
+/* A question unanswered asks the next; a subscription lost is made again. */
 
 static void
 ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
@@ -676,15 +711,6 @@ ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
     if (!link->sub) {
         if (!link->done) {
             ngx_http_clientauth_sentinel_round_failed(st);
-            return;
-        }
-
-        if (st->sub.ac == NULL && !st->retry.timer_set
-            && ngx_http_clientauth_link_open(&st->sub, link->sentinel)
-               != NGX_OK)
-        {
-            ngx_add_timer(&st->retry,
-                          ngx_http_clientauth_sentinel_delay(&st->sub_backoff));
         }
 
         return;
@@ -693,17 +719,34 @@ ngx_http_clientauth_link_closed(ngx_http_clientauth_sentinel_link_t *link)
     if (link->done) {
         ngx_log_error(NGX_LOG_WARN, st->log, 0,
                       "clientauth: lost the connection to sentinel %V, "
-                      "asking the others", ngx_http_clientauth_sentinel_name(
-                                               st, link->sentinel));
+                      "subscribing again",
+                      ngx_http_clientauth_sentinel_name(st, link->sentinel));
+
+        /* the next question skips it */
+        if (st->next == link->sentinel) {
+            st->next = (link->sentinel + 1) % st->conf->sentinels->nelts;
+        }
     }
 
-    /* the question goes elsewhere, and the subscription follows it */
-    st->next = (link->sentinel + 1) % st->conf->sentinels->nelts;
+    if (!link->retry.timer_set) {
+        ngx_add_timer(&link->retry,
+                      ngx_http_clientauth_sentinel_delay(&link->backoff));
+    }
+}
 
-    if (!st->retry.timer_set) {
-        ngx_add_timer(&st->retry,
-                      link->done ? 1 : ngx_http_clientauth_sentinel_delay(
-                                           &st->sub_backoff));
+
+static void
+ngx_http_clientauth_link_retry_handler(ngx_event_t *ev)
+{
+    ngx_http_clientauth_sentinel_link_t  *link = ev->data;
+
+    if (link->ac || link->st->exiting) {
+        return;
+    }
+
+    if (ngx_http_clientauth_link_open(link, link->sentinel) != NGX_OK) {
+        ngx_add_timer(&link->retry,
+                      ngx_http_clientauth_sentinel_delay(&link->backoff));
     }
 }
 

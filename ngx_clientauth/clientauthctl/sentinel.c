@@ -181,14 +181,21 @@ ctl_sentinel_primary(ctl_t *ctl, ca_sentinel_addr_t *addr, struct timeval tv)
 
     reply = redisCommand(c, "ROLE");
     master = ca_sentinel_role_is_master(reply);
-    freeReplyObject(reply);
 
     if (master == 1) {
+        freeReplyObject(reply);
         return c;
     }
 
-    ctl_error("redis %s is not a master (named by a sentinel)",
-              ctl->address);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ctl_error("redis %s: ROLE: %s", ctl->address, reply->str);
+
+    } else {
+        ctl_error("redis %s is not a master (named by a sentinel)",
+                  ctl->address);
+    }
+
+    freeReplyObject(reply);
 
 failed:
 

@@ -11,12 +11,14 @@
 - start_sentinel_gateway(): a gateway with clientauth_redis sentinel=...
 """
 
+import re
 import shutil
 import socket
 import socketserver
 import subprocess
 import threading
 import time
+from datetime import datetime
 
 from helpers import (HOST, Gateway, Nginx, RedisError, RedisServer,
                      _RespReader, free_port, gateway_conf, wait_until)
@@ -182,6 +184,20 @@ class SentinelCluster:
         except (OSError, RedisError):
             return False
         return "master_link_status:up" in info
+
+    def switched_at(self):
+        """When each sentinel announced +switch-master (epoch seconds, None
+        for one that did not), from their logs."""
+        times = []
+        for s in self.sentinels:
+            times.append(None)
+            for line in (s.dir / "sentinel.log").read_text().splitlines():
+                m = re.search(r"(\d+ \w+ \d+ [\d:]+\.\d+) # "
+                              r"\+switch-master", line)
+                if m:
+                    times[-1] = datetime.strptime(
+                        m.group(1), "%d %b %Y %H:%M:%S.%f").timestamp()
+        return times
 
     def wait_replicated(self):
         """The primary's writes are on the replica (WAIT 1)."""

@@ -22,7 +22,9 @@ from sentinel_helpers import (MASTER, FakeSentinel, PrimaryView,
                               start_sentinel_gateway)
 from test_redis_failure import assert_unavailable
 
-LOCKOUT = ("clientauth_lockout 3 1m 1m;\n"
+# A login cut by the failover keeps the failure it counted before checking
+# the password (limit.c): room for a few of those in the load's account.
+LOCKOUT = ("clientauth_lockout 10 1m 1m;\n"
            "clientauth_login_limit account 1000 1h;\n"
            "clientauth_login_limit address 1000 1h;\n")
 
@@ -211,9 +213,9 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
     token = login_when_up(g1, owner)
     for g in (g1, g2):
         all_workers_serve(g, token)
-    # two failures of three toward victim's lockout, before the failover
+    # nine failures of ten toward victim's lockout, before the failover
     assert [g1.login(victim.email, WRONG).status_code
-            for _ in range(2)] == [401, 401]
+            for _ in range(9)] == [401] * 9
     cluster.wait_replicated()
     old = cluster.primary
     windows = {k: int(old.call("GET", k)) for k in old.keys() if ":rl:" in k}
@@ -224,6 +226,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
         time.sleep(0.5)
         old.kill()
         died = time.monotonic()
+        died_at = time.time()
 
         def recovered():
             after = [r for r in load.snapshot()
@@ -232,7 +235,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
                        for i in pids)
         wait_until(recovered, 30, "every worker to serve again",
                    interval=0.05)
-        time.sleep(0.5)
+        time.sleep(1)
 
     results = load.snapshot()
     firsts = {}
@@ -243,17 +246,26 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
           "per gateway/worker: %s" % ", ".join(
               "g%d/%d %.2fs" % (i + 1, pid, s)
               for (i, pid), s in sorted(firsts.items())))
+    print("+switch-master announced by each sentinel after the death: %s"
+          % ", ".join("%.2fs" % (t - died_at) if t else "-"
+                      for t in cluster.switched_at()))
     assert max(firsts.values()) < 15, firsts
 
-    # never a request through without a valid session
-    wrong = [r for r in results if r[3] in ("none", "forged")
+    # never a request through without a valid session (a client timeout on
+    # a loaded machine is no answer at all: not counted)
+    answered = [r for r in results if isinstance(r[4], int)]
+    wrong = [r for r in answered if r[3] in ("none", "forged")
              and r[4] not in (401, 503)]
     assert wrong == [], wrong[:5]
     # a good session: served, or refused for want of Redis, nothing else
-    odd = [r for r in results if r[3] == "valid" and r[4] not in (200, 503)]
+    odd = [r for r in answered if r[3] == "valid" and r[4] not in (200, 503)]
     assert odd == [], odd[:5]
-    assert [r for r in results if r[3] == "login" and r[0] > died + 15
-            and r[4] != 200] == []
+    assert len(answered) > len(results) * 0.95, len(results) - len(answered)
+    # logins: in, or refused for want of Redis; and in again on both
+    # gateways under load once the new primary serves
+    logins = [r for r in answered if r[3] == "login"]
+    assert {r[4] for r in logins} <= {200, 503}, logins[:5]
+    assert {r[2] for r in logins if r[0] > died and r[4] == 200} == {0, 1}
 
     # the new primary holds what the old one had
     assert cluster.named_port() != old.port
@@ -265,7 +277,7 @@ def test_primary_killed_under_load_every_worker_of_two_gateways_recovers(
     new = cluster.primary
     assert all(int(new.call("GET", k) or 0) >= n for k, n in windows.items()), \
         (windows, {k: new.call("GET", k) for k in windows})
-    # the lockout count went on: the third failure locks, the fourth is 429
+    # the lockout count went on: the tenth failure locks, the next is 429
     assert g2.login(victim.email, WRONG).status_code == 401
     assert g1.login(victim.email, WRONG).status_code == 429
 
@@ -307,7 +319,7 @@ def subscribers(sentinel):
             if "cmd=subscribe" in line]
 
 
-def test_a_sentinel_down_the_workers_subscribe_elsewhere_and_follow(
+def test_a_sentinel_down_the_workers_follow_through_the_others(
         cluster, gateways):
     view = PrimaryView(cluster)
     g = gateways(cluster.sentinel_list, redis=view)
@@ -315,14 +327,12 @@ def test_a_sentinel_down_the_workers_subscribe_elsewhere_and_follow(
     token = login_when_up(g, owner)
     all_workers_serve(g, token)
 
-    # the workers ask (and subscribe on) the first sentinel: it goes
+    # each worker is subscribed on every sentinel; the first one goes
+    for s in cluster.sentinels:
+        wait_until(lambda: len(subscribers(s)) == 2, 10,
+                   "both workers to subscribe on every sentinel")
     first = cluster.sentinels[0]
-    wait_until(lambda: len(subscribers(first)) == 2, 10,
-               "both workers to subscribe on the first sentinel")
     first.kill()
-    others = cluster.sentinels[1:]
-    wait_until(lambda: sum(len(subscribers(s)) for s in others) == 2, 10,
-               "both workers to subscribe on another sentinel")
     all_workers_serve(g, token)
 
     # and a failover is still followed at once
@@ -335,6 +345,13 @@ def test_a_sentinel_down_the_workers_subscribe_elsewhere_and_follow(
         "%d %.2fs" % (pid, s) for pid, s in sorted(firsts.items())))
     assert cluster.named_port() != old.port
     assert time.monotonic() - died < 20
+
+    # the sentinel back, the workers subscribe on it again
+    first.start()
+    wait_until(lambda: len(subscribers(first)) == 2, 15,
+               "both workers to subscribe again on the first sentinel")
+    assert "lost the connection to sentinel %s:%d" % (HOST, first.port) in \
+        g.nginx.read_log()
 
 
 def test_all_sentinels_down_means_503_until_one_returns(cluster, gateways):
@@ -435,15 +452,36 @@ def test_a_primary_demoted_under_the_gateway_is_left_on_readonly(
                in a.call("INFO", "replication"), 10, "a to follow b")
     sentinel.addr = (HOST, b.port)
 
-    # each worker's first write meets READONLY, it asks the sentinel, and
-    # b serves: a login fails there (503), then all work
-    wait_until(lambda: all(g.login(owner.email, owner.password).status_code
-                           == 200 for _ in range(4)),
-               10, "logins to work again on every worker", interval=0.1)
+    # each worker's first write meets READONLY (a login fails there, 503),
+    # it asks the sentinel and goes to b; reads alone would not notice
+    def moved():
+        r = g.login(owner.email, owner.password)
+        assert r.status_code in (200, 503), (r.status_code, r.text)
+        return _clients(a) == 0
+    wait_until(moved, 10, "every worker to leave a at its first write",
+               interval=0.05)
     assert "%s:%d answered READONLY" % (HOST, a.port) in g.nginx.read_log()
+    for _ in range(4):
+        assert g.login(owner.email, owner.password).status_code == 200
     all_workers_serve(g, token)
-    # no connection of any worker stays on the demoted server
-    wait_until(lambda: _clients(a) == 0, 10, "every connection to leave a")
+    assert _clients(a) == 0
+
+
+def test_a_reload_finds_the_primary_again(pair, fakes, gateways):
+    a, _ = pair
+    sentinel = fakes((HOST, a.port))
+    owner = add_user(a, "owner@example.com", "Sup3r-secret!pw")
+    g = gateways(sentinel.address, redis=a)
+    token = login_when_up(g, owner)
+    asked = sentinel.asked
+
+    old, _ = g.nginx.reload()
+    wait_until(lambda: not (g.nginx.worker_pids() & old), 10,
+               "the old workers to exit")
+    all_workers_serve(g, token)
+    assert sentinel.asked > asked
+    wait_until(lambda: sentinel.subscribed() == 2, 10,
+               "only the new workers to stay subscribed")
 
 
 def test_a_failover_announced_by_a_sentinel_moves_every_connection(
