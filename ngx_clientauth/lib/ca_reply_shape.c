@@ -68,7 +68,10 @@ static const ca_reply_command_t  ca_reply_commands[] = {
     C("MULTI", STATUS, MULTI),
     C("EXEC", EXEC, EXEC),
     C("DISCARD", STATUS, DISCARD),
-    C("WATCH", STATUS, WATCH)
+    C("WATCH", STATUS, WATCH),
+    /* the session cache (issue 11): CLIENT CACHING yes, whose +OK alone
+     * says that the next read is tracked */
+    C("CLIENT", STATUS, OTHER)
 };
 
 #undef C
