@@ -43,6 +43,8 @@ struct ngx_http_clientauth_cache_s {
     long long                          sub_id;    /* its CLIENT ID */
     ngx_uint_t                         reported;  /* entries in the gauge */
     ngx_msec_t                         refused;   /* when set-up failed */
+    ngx_uint_t                         pending;   /* CLIENT TRACKING sent,
+                                                     not answered */
 
     unsigned                           data_ready:1;
     unsigned                           started:1; /* CLIENT ID sent */
@@ -357,6 +359,7 @@ ngx_http_clientauth_cache_track(ngx_http_clientauth_cache_t *cache)
         == NGX_OK)
     {
         cache->asked = 1;
+        cache->pending++;
     }
 }
 
@@ -368,11 +371,22 @@ ngx_http_clientauth_cache_track_reply(redisAsyncContext *ac, void *r,
     redisReply                   *reply = r;
     ngx_http_clientauth_cache_t  *cache = privdata;
 
-    if (reply == NULL || cache->store == NULL || !cache->asked) {
+    cache->pending--;
+
+    /*
+     * Only the reply to the last one sent says where the data connection
+     * redirects now: an +OK to an earlier REDIRECT (a subscriber gone
+     * since) followed by a refusal would leave invalidations going nowhere.
+     */
+
+    if (reply == NULL || cache->store == NULL || !cache->asked
+        || cache->pending)
+    {
         return;
     }
 
     if (reply->type != REDIS_REPLY_STATUS) {
+        cache->tracking = 0;
         ngx_http_clientauth_cache_refused(cache, "client tracking", reply);
 
         if (reply->type != REDIS_REPLY_ERROR) {

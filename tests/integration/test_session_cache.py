@@ -487,6 +487,49 @@ def test_a_reply_older_than_its_invalidation_is_not_cached(tmp_path,
         check_logs([nginx])
 
 
+def test_a_tracking_reply_older_than_the_subscriber_is_not_trusted(
+        tmp_path, redis_store, backend):
+    """CLIENT TRACKING ... REDIRECT <old subscriber> answered +OK, but only
+    after the subscriber was killed, its successor subscribed and a second
+    CLIENT TRACKING (REDIRECT <new subscriber>) was sent, which Redis
+    refuses: the data connection still redirects to a subscriber that is
+    gone, and Redis sends its invalidations nowhere.  The late +OK must
+    not turn the cache on: a deleted session is refused."""
+    owner = add_user(redis_store, "owner@example.com", PASSWORD)
+    proxy = FaultProxy(redis_store.port).start()
+    first = proxy.hold("CLIENT", key="TRACKING")
+    port = free_port()
+    nginx = Nginx(tmp_path / "nginx", gateway_conf(
+        tmp_path / "nginx", port, proxy.port, backend.port,
+        redis_opts="timeout=3s", server=SERVER, http=CACHE),
+        port).start(workers=1)
+    g = Gateway(nginx, redis_store, backend)
+    try:
+        assert first.held.wait(5), "CLIENT TRACKING never reached Redis"
+        second = proxy.fail("CLIENT", "err", key="TRACKING")
+        proxy.drop_clients(subscribers=True)
+        wait_until(lambda: second.hits >= 1, 5,
+                   "the new subscriber's CLIENT TRACKING")
+        first.release()
+
+        token = g.login_token(owner.email, owner.password)
+        for _ in range(3):
+            assert g.get("/", token).status_code == 200
+        assert redis_store.call("DEL", session_key(token)) == 1
+        time.sleep(0.1)
+        for _ in range(3):
+            assert g.get("/", token).status_code == 401
+        assert g.metric(HITS) == 0
+    finally:
+        proxy.clear()
+        try:
+            nginx.stop()
+        finally:
+            Nginx.registry.remove(nginx)
+            proxy.stop()
+        check_logs([nginx])
+
+
 def test_tracking_refused_leaves_the_cache_off(tmp_path, redis_store,
                                                backend):
     """A Redis that refuses CLIENT TRACKING (as Redis 5 would): a warning,
