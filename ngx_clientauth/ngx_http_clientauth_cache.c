@@ -12,10 +12,15 @@
  *
  * The cache serves only while tracking is confirmed on the current data
  * connection, the subscriber is subscribed, and it heard from Redis within
- * the bridge's timeout (a SUBSCRIBE again every half timeout is the
- * heartbeat: hiredis 0.14 cannot PING a subscribed connection).  Either
- * connection lost, the subscriber silent for the timeout, a nil
- * invalidation (FLUSHALL, FLUSHDB): the cache empties and
+ * the last NGX_HTTP_CLIENTAUTH_SILENCE ms (a SUBSCRIBE again every
+ * NGX_HTTP_CLIENTAUTH_HEARTBEAT ms is the heartbeat: hiredis 0.14 cannot
+ * PING a subscribed connection), so that a Redis that stops answering
+ * stops the cache within that time.  Invalidations and the heartbeat's
+ * confirmations come in order on one connection: a confirmation heard
+ * means every invalidation sent before it was heard too, so a cache that
+ * stopped serving for a late confirmation may serve again without being
+ * emptied.  Either connection lost, the subscriber silent for the bridge's
+ * timeout, a nil invalidation (FLUSHALL, FLUSHDB): the cache empties and
  * lookups read Redis until tracking is back.  A set-up step refused (CLIENT
  * ID, CLIENT TRACKING) leaves the cache off and is tried again every
  * NGX_HTTP_CLIENTAUTH_RETRY ms; a reply of the wrong type means the
@@ -28,7 +33,10 @@
 
 #define NGX_HTTP_CLIENTAUTH_INVALIDATE  "__redis__:invalidate"
 
-/* ms */
+/* ms; the heartbeat's period and the silence after which the cache
+ * stops serving are at most half the bridge's timeout, and the timeout */
+#define NGX_HTTP_CLIENTAUTH_HEARTBEAT   100
+#define NGX_HTTP_CLIENTAUTH_SILENCE     250
 #define NGX_HTTP_CLIENTAUTH_RETRY       1000
 
 
@@ -455,7 +463,8 @@ ngx_http_clientauth_cache_heartbeat(ngx_event_t *ev)
 static ngx_msec_t
 ngx_http_clientauth_cache_interval(ngx_http_clientauth_cache_t *cache)
 {
-    return ngx_max(cache->conf->timeout / 2, 1);
+    return ngx_max(ngx_min(NGX_HTTP_CLIENTAUTH_HEARTBEAT,
+                           cache->conf->timeout / 2), 1);
 }
 
 
@@ -517,7 +526,8 @@ ngx_http_clientauth_cache_serving(ngx_http_clientauth_redis_conf_t *rcf)
     cache = ngx_http_clientauth_redis_cache(rcf);
 
     if (cache == NULL || !cache->tracking || !cache->subscribed
-        || ngx_current_msec - cache->heard > rcf->timeout)
+        || ngx_current_msec - cache->heard
+           > ngx_min(NGX_HTTP_CLIENTAUTH_SILENCE, rcf->timeout))
     {
         return NULL;
     }
