@@ -120,6 +120,16 @@ test-asan: test-deps module-asan ctl
 	CA_SANITIZE=1 CA_SESSION_CACHE=off $(PYTHON) -m pytest tests/integration \
 	    -q -p no:cacheprovider
 
+# the session cache (issue 11): invalidations, connections killed, the
+# read/invalidate and tracking races, a reload of two workers
+VG_CACHE_TESTS := \
+    test_session_cache.py::test_revocation_is_refused_by_every_worker_of_every_gateway \
+    test_session_cache.py::test_flushall_empties_every_cache \
+    test_session_cache.py::test_killed_connection_flushes_and_caching_resumes \
+    test_session_cache.py::test_a_reply_older_than_its_invalidation_is_not_cached \
+    test_session_cache.py::test_a_tracking_reply_older_than_the_subscriber_is_not_trusted \
+    test_session_cache.py::test_reload_gives_the_caches_back_and_the_new_workers_stay_exact
+
 # A few representative flows with nginx under valgrind memcheck: session
 # validation, login, logout, reset, clients gone mid-flow (fails on invalid
 # accesses, uninitialised values and definite leaks).
@@ -139,7 +149,8 @@ VG_TESTS   := \
     test_reset.py::test_unknown_link_is_410 \
     test_reset.py::test_malformed_request_is_400_and_changes_nothing \
     test_reset.py::test_confirm_replaces_the_password_and_ends_every_session \
-    test_hostile_clients.py::test_client_gone_while_its_redis_command_is_in_flight
+    test_hostile_clients.py::test_client_gone_while_its_redis_command_is_in_flight \
+    $(VG_CACHE_TESTS)
 
 test-valgrind: bench-deps module ctl
 	cd tests/integration && CA_VALGRIND=1 $(PYTHON) -m pytest -q \

@@ -12,12 +12,19 @@
  *
  * The cache serves only while tracking is confirmed on the current data
  * connection, the subscriber is subscribed, and it heard from Redis within
- * the bridge's timeout (a SUBSCRIBE again every half timeout is the
- * heartbeat: hiredis 0.14 cannot PING a subscribed connection).  Either
- * connection lost, tracking refused, a nil invalidation (FLUSHALL,
- * FLUSHDB): the cache empties and lookups read Redis until tracking is
- * back.  A Redis that stops answering is noticed by the heartbeat, and the
- * lookups then fail closed as without a cache.
+ * the last NGX_HTTP_CLIENTAUTH_SILENCE ms (a SUBSCRIBE again every
+ * NGX_HTTP_CLIENTAUTH_HEARTBEAT ms is the heartbeat: hiredis 0.14 cannot
+ * PING a subscribed connection), so that a Redis that stops answering
+ * stops the cache within that time.  Invalidations and the heartbeat's
+ * confirmations come in order on one connection: a confirmation heard
+ * means every invalidation sent before it was heard too, so a cache that
+ * stopped serving for a late confirmation may serve again without being
+ * emptied.  Either connection lost, the subscriber silent for the bridge's
+ * timeout, a nil invalidation (FLUSHALL, FLUSHDB): the cache empties and
+ * lookups read Redis until tracking is back.  A set-up step refused (CLIENT
+ * ID, CLIENT TRACKING) leaves the cache off and is tried again every
+ * NGX_HTTP_CLIENTAUTH_RETRY ms; a reply of the wrong type means the
+ * connection is out of step, and it is dropped.
  */
 
 
@@ -25,6 +32,12 @@
 
 
 #define NGX_HTTP_CLIENTAUTH_INVALIDATE  "__redis__:invalidate"
+
+/* ms; the heartbeat's period and the silence after which the cache
+ * stops serving are at most half the bridge's timeout, and the timeout */
+#define NGX_HTTP_CLIENTAUTH_HEARTBEAT   100
+#define NGX_HTTP_CLIENTAUTH_SILENCE     250
+#define NGX_HTTP_CLIENTAUTH_RETRY       1000
 
 
 struct ngx_http_clientauth_cache_s {
@@ -37,11 +50,17 @@ struct ngx_http_clientauth_cache_s {
     ngx_msec_t                         heard;     /* from the subscriber */
     long long                          sub_id;    /* its CLIENT ID */
     ngx_uint_t                         reported;  /* entries in the gauge */
+    ngx_msec_t                         refused;   /* when set-up failed */
+    ngx_uint_t                         pending;   /* CLIENT TRACKING sent,
+                                                     not answered */
 
     unsigned                           data_ready:1;
+    unsigned                           started:1; /* CLIENT ID sent */
     unsigned                           subscribed:1;
     unsigned                           asked:1;   /* CLIENT TRACKING sent */
     unsigned                           tracking:1;
+    unsigned                           warned:1;  /* since tracking was on */
+    unsigned                           retry:1;   /* a step was refused */
 };
 
 
@@ -54,7 +73,12 @@ static void ngx_http_clientauth_cache_message(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_clientauth_cache_track_reply(redisAsyncContext *ac,
     void *r, void *privdata);
+static void ngx_http_clientauth_cache_refused(
+    ngx_http_clientauth_cache_t *cache, const char *what, redisReply *reply);
 static void ngx_http_clientauth_cache_heartbeat(ngx_event_t *ev);
+static void ngx_http_clientauth_cache_retry(ngx_http_clientauth_cache_t *cache);
+static ngx_msec_t ngx_http_clientauth_cache_interval(
+    ngx_http_clientauth_cache_t *cache);
 static void ngx_http_clientauth_cache_flush(ngx_http_clientauth_cache_t *cache,
     const char *why);
 static void ngx_http_clientauth_cache_report(
@@ -137,6 +161,7 @@ ngx_http_clientauth_cache_lost(ngx_http_clientauth_cache_t *cache,
     if (rd == cache->sub) {
         /* invalidations redirected to it go nowhere: tracking must be
          * redirected to the next subscriber */
+        cache->started = 0;
         cache->subscribed = 0;
         cache->sub_id = 0;
         ngx_http_clientauth_cache_flush(cache, "subscriber connection lost");
@@ -170,24 +195,23 @@ ngx_http_clientauth_cache_subscribe(ngx_http_clientauth_cache_t *cache)
         return;
     }
 
-    ngx_http_clientauth_argv_reset(&cmd);
-    ngx_http_clientauth_argv_add_str(&cmd, "SUBSCRIBE");
-    ngx_http_clientauth_argv_add_str(&cmd, NGX_HTTP_CLIENTAUTH_INVALIDATE);
-
-    if (ngx_http_clientauth_redis_send(cache->sub,
-                                       ngx_http_clientauth_cache_message,
-                                       cache, &cmd)
-        != NGX_OK)
-    {
-        return;
-    }
-
+    /* from now on the heartbeat waits for answers: a subscriber that gets
+     * none, even to CLIENT ID, is dropped after the bridge's timeout */
+    cache->started = 1;
     cache->heard = ngx_current_msec;
 
     if (!cache->heartbeat.timer_set) {
         ngx_add_timer(&cache->heartbeat,
-                      ngx_max(cache->conf->timeout / 2, 1));
+                      ngx_http_clientauth_cache_interval(cache));
     }
+
+    ngx_http_clientauth_argv_reset(&cmd);
+    ngx_http_clientauth_argv_add_str(&cmd, "SUBSCRIBE");
+    ngx_http_clientauth_argv_add_str(&cmd, NGX_HTTP_CLIENTAUTH_INVALIDATE);
+
+    (void) ngx_http_clientauth_redis_send(cache->sub,
+                                          ngx_http_clientauth_cache_message,
+                                          cache, &cmd);
 }
 
 
@@ -198,19 +222,48 @@ ngx_http_clientauth_cache_id_reply(redisAsyncContext *ac, void *r,
     redisReply                   *reply = r;
     ngx_http_clientauth_cache_t  *cache = privdata;
 
-    if (reply == NULL) {
+    if (reply == NULL || cache->store == NULL) {
         return;
     }
 
     if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0) {
-        ngx_log_error(NGX_LOG_WARN, cache->log, 0,
-                      "clientauth: redis %V has no CLIENT ID (Redis 6 or "
-                      "later is needed): the session cache stays off",
-                      &cache->conf->name);
+        /* a subscribed connection cannot ask again: a new one will */
+        ngx_http_clientauth_cache_refused(cache, "CLIENT ID", reply);
+
+        if (reply->type != REDIS_REPLY_ERROR) {
+            ngx_http_clientauth_redis_drop_soon(cache->sub);
+        }
+
         return;
     }
 
     cache->sub_id = reply->integer;
+}
+
+
+/*
+ * Redis refused a set-up step (a Redis 5, a replica that is loading...):
+ * the cache stays off, and the step is tried again (retry), one warning
+ * until tracking is back.
+ */
+
+static void
+ngx_http_clientauth_cache_refused(ngx_http_clientauth_cache_t *cache,
+    const char *what, redisReply *reply)
+{
+    if (!cache->warned) {
+        ngx_log_error(NGX_LOG_WARN, cache->log, 0,
+                      "clientauth: redis %V refused %s (%s): the session "
+                      "cache stays off, trying again every %M ms",
+                      &cache->conf->name, what,
+                      reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                       : "unexpected reply",
+                      (ngx_msec_t) NGX_HTTP_CLIENTAUTH_RETRY);
+        cache->warned = 1;
+    }
+
+    cache->refused = ngx_current_msec;
+    cache->retry = 1;
 }
 
 
@@ -314,6 +367,7 @@ ngx_http_clientauth_cache_track(ngx_http_clientauth_cache_t *cache)
         == NGX_OK)
     {
         cache->asked = 1;
+        cache->pending++;
     }
 }
 
@@ -325,16 +379,29 @@ ngx_http_clientauth_cache_track_reply(redisAsyncContext *ac, void *r,
     redisReply                   *reply = r;
     ngx_http_clientauth_cache_t  *cache = privdata;
 
-    if (reply == NULL || cache->store == NULL || !cache->asked) {
+    cache->pending--;
+
+    /*
+     * Only the reply to the last one sent says where the data connection
+     * redirects now: an +OK to an earlier REDIRECT (a subscriber gone
+     * since) followed by a refusal would leave invalidations going nowhere.
+     */
+
+    if (reply == NULL || cache->store == NULL || !cache->asked
+        || cache->pending)
+    {
         return;
     }
 
     if (reply->type != REDIS_REPLY_STATUS) {
-        ngx_log_error(NGX_LOG_WARN, cache->log, 0,
-                      "clientauth: redis %V refused client tracking (%s): "
-                      "the session cache stays off", &cache->conf->name,
-                      reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                       : "unexpected reply");
+        cache->tracking = 0;
+        ngx_http_clientauth_cache_refused(cache, "client tracking", reply);
+
+        if (reply->type != REDIS_REPLY_ERROR) {
+            /* out of step: what answers the next read is unknown */
+            ngx_http_clientauth_redis_drop_soon(cache->data);
+        }
+
         return;
     }
 
@@ -344,6 +411,8 @@ ngx_http_clientauth_cache_track_reply(redisAsyncContext *ac, void *r,
     }
 
     cache->tracking = 1;
+    cache->warned = 0;
+    cache->retry = 0;
 
     ngx_log_error(NGX_LOG_INFO, cache->log, 0,
                   "clientauth: session cache on, kept exact by redis %V",
@@ -357,7 +426,13 @@ ngx_http_clientauth_cache_heartbeat(ngx_event_t *ev)
     ngx_http_clientauth_argv_t    cmd;
     ngx_http_clientauth_cache_t  *cache = ev->data;
 
-    if (cache->subscribed || cache->sub_id) {
+    if (cache->retry
+        && ngx_current_msec - cache->refused >= NGX_HTTP_CLIENTAUTH_RETRY)
+    {
+        ngx_http_clientauth_cache_retry(cache);
+    }
+
+    if (cache->started) {
 
         if (ngx_current_msec - cache->heard > cache->conf->timeout) {
             ngx_log_error(NGX_LOG_ERR, cache->log, 0,
@@ -381,7 +456,32 @@ ngx_http_clientauth_cache_heartbeat(ngx_event_t *ev)
                                            cache, &cmd);
     }
 
-    ngx_add_timer(ev, ngx_max(cache->conf->timeout / 2, 1));
+    ngx_add_timer(ev, ngx_http_clientauth_cache_interval(cache));
+}
+
+
+static ngx_msec_t
+ngx_http_clientauth_cache_interval(ngx_http_clientauth_cache_t *cache)
+{
+    return ngx_max(ngx_min(NGX_HTTP_CLIENTAUTH_HEARTBEAT,
+                           cache->conf->timeout / 2), 1);
+}
+
+
+/* A refused set-up step again: CLIENT ID on a new subscriber, or tracking. */
+
+static void
+ngx_http_clientauth_cache_retry(ngx_http_clientauth_cache_t *cache)
+{
+    cache->retry = 0;
+
+    if (cache->sub_id <= 0) {
+        ngx_http_clientauth_redis_drop_soon(cache->sub);
+        return;
+    }
+
+    cache->asked = 0;
+    ngx_http_clientauth_cache_track(cache);
 }
 
 
@@ -426,7 +526,8 @@ ngx_http_clientauth_cache_serving(ngx_http_clientauth_redis_conf_t *rcf)
     cache = ngx_http_clientauth_redis_cache(rcf);
 
     if (cache == NULL || !cache->tracking || !cache->subscribed
-        || ngx_current_msec - cache->heard > rcf->timeout)
+        || ngx_current_msec - cache->heard
+           > ngx_min(NGX_HTTP_CLIENTAUTH_SILENCE, rcf->timeout))
     {
         return NULL;
     }

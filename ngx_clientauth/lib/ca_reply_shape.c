@@ -71,7 +71,10 @@ static const ca_reply_command_t  ca_reply_commands[] = {
     C("DISCARD", STATUS, DISCARD),
     C("WATCH", STATUS, WATCH),
     /* durable writes (clientauth_redis replicas=) */
-    C("WAIT", INTEGER, WAIT)
+    C("WAIT", INTEGER, WAIT),
+    /* the session cache (issue 11): CLIENT CACHING yes, whose +OK alone
+     * says that the next read is tracked */
+    C("CLIENT", STATUS, OTHER)
 };
 
 #undef C

@@ -245,6 +245,7 @@ class _Connection:
         self.replies = asyncio.Queue()          # (future, then), in order
         self.upstream = collections.deque()     # (future, reply count)
         self.dead = False                       # silenced or closed
+        self.subscriber = False                 # it sent a SUBSCRIBE
         proxy.clients.add(self)
 
     async def run(self):
@@ -287,6 +288,8 @@ class _Connection:
             if not args:
                 continue
             self.proxy._note(args)
+            if args[0].upper() == b"SUBSCRIBE":
+                self.subscriber = True
             if self.dead:
                 continue                # nothing more is answered
             name = args[0].upper()
@@ -411,10 +414,14 @@ class FaultProxy:
         with self.lock:
             self.rules = []
 
-    def drop_clients(self):
-        """Closes every client's connection, as a restarting Redis does."""
+    def drop_clients(self, subscribers=False):
+        """Closes every client's connection, as a restarting Redis does
+        (subscribers: only those that sent a SUBSCRIBE, as CLIENT KILL TYPE
+        pubsub does)."""
         async def drop():
             for client in list(self.clients):
+                if subscribers and not client.subscriber:
+                    continue
                 client.writer.transport.abort()
         asyncio.run_coroutine_threadsafe(drop(), self.loop).result(5)
 
