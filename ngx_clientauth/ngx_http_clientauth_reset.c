@@ -882,7 +882,9 @@ ngx_http_clientauth_reset_apply(ngx_http_request_t *r,
     /* the hash now stored goes to the history (an upgrade may have run) */
     rs->field[NGX_HTTP_CLIENTAUTH_RF_HASH] = rs->now[2];
 
-    max = 10 + ngx_http_clientauth_revoke_size(rs->sessions);
+    /* MULTI, DEL, HSET, HDEL, LPUSH, LTRIM, the revocation, the failures
+     * (at most 1), DEL of a pending e-mail change, XADD, EXEC, WAIT */
+    max = 11 + ngx_http_clientauth_revoke_size(rs->sessions);
 
     cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
     now = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);

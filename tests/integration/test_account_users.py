@@ -529,7 +529,7 @@ def test_removal_during_a_login_leaves_no_session_behind(make_gateway,
     # the session it wrote, and the set naming it, go
     wait_until(lambda: redis_store.call("EXISTS", ukey + ":sessions") == 0,
                5, "the late session's set to go")
-    for k in redis_store.call("KEYS", "ca:%s:sess:*" % BRAND):
+    for k in redis_store.call("KEYS", "ca:{%s:*}:sess:*" % BRAND):
         assert redis_store.call("HGET", k, "u") != slow.user, k
     assert redis_store.call("EXISTS", ukey) == 0
     r = ctl(redis_store, "sessions", "list", BRAND, slow.email, check=False)

@@ -1402,11 +1402,11 @@ def test_invite_cancel_refuses_what_names_no_invitation(ctl, redis, target,
 def test_sessions_list_shows_what_each_session_records(ctl, redis):
     account, user = add_owner(ctl, "ana@example.com")
     full = fake_session(redis, account, user)
-    redis.cli("HSET", "ca:%s:sess:%s" % (BRAND, full), "i", "ab" * 16,
+    redis.cli("HSET", sess_key(account, full), "i", "ab" * 16,
               "c", "1764550000123", "s", "1764553600999",
               "ip", "192.0.2.7", "ua", "Firefox 133 on Linux")
     old = fake_session(redis, account, user)        # before issue 10
-    redis.cli("HSET", "ca:%s:sess:%s" % (BRAND, old), "s", "1764550000000")
+    redis.cli("HSET", sess_key(account, old), "s", "1764550000000")
     fake_session(redis, account, user, live=False)  # ended: not listed
 
     lines = ok(ctl("sessions", "list", BRAND, "ana@example.com")).out \
