@@ -33,7 +33,7 @@
 
 #define NGX_HTTP_CLIENTAUTH_USERS_MAX     200   /* listed, per account */
 #define NGX_HTTP_CLIENTAUTH_USERS_ID_LEN  16    /* an invitation's id */
-#define NGX_HTTP_CLIENTAUTH_USERS_IDENTS  5     /* kinds a user may have */
+#define NGX_HTTP_CLIENTAUTH_IDENTS        5     /* kinds a user may have */
 
 
 /* One reply, kept past its callback. */
@@ -63,8 +63,8 @@ typedef struct {
     char                               *account_key;
     char                               *ident_key;
     char                               *user_key;
-    ngx_uint_t                          nidents;  /* a removal's indexes */
-    char                    *idents[NGX_HTTP_CLIENTAUTH_USERS_IDENTS];
+    char                               *idents[NGX_HTTP_CLIENTAUTH_IDENTS];
+    ngx_uint_t                          nidents;   /* a removal's indexes */
     char                               *sessions_key;
 
     /* an invitation's limits: the account's, the inviter's */
@@ -1911,7 +1911,7 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
     owner = &us->reply[3].str;
 
     if (us->reply[2].integer != 1
-        || us->reply[1].nelts != 1 + NGX_HTTP_CLIENTAUTH_USERS_IDENTS
+        || us->reply[1].nelts != 1 + NGX_HTTP_CLIENTAUTH_IDENTS
         || f[0].len == 0)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
