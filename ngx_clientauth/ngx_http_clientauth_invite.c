@@ -650,7 +650,7 @@ ngx_http_clientauth_invite_inviter_may(ngx_http_clientauth_invite_t *iv)
     perms = &iv->inviter[1];
     invited = &iv->field[NGX_HTTP_CLIENTAUTH_IF_PERMS];
 
-    if (role->len == 0) {
+    if (role->len == 0 || perms->len == 0 || invited->len == 0) {
         return 0;
     }
 

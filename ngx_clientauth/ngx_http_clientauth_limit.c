@@ -914,11 +914,12 @@ ngx_http_clientauth_window_init(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
+    /* off (count 0): keys all the same, never judged nor counted */
     w->count = count;
-    w->window = window;
+    w->window = count ? window : 60 * 1000;
     w->now = ngx_http_clientauth_now_ms();
 
-    bucket = ca_window_bucket(w->now, window);
+    bucket = ca_window_bucket(w->now, w->window);
 
     if (ca_key_limit(key, sizeof(key), (char *) ascf->brand.data, scope,
                      subject, bucket) < 0)
@@ -980,7 +981,7 @@ ngx_http_clientauth_window_wait(ngx_http_clientauth_window_t *w,
 }
 
 
-/* INCR and PEXPIRE: 2 commands, or NGX_ERROR. */
+/* INCR and PEXPIRE: 2 commands (0 when off), or NGX_ERROR. */
 
 ngx_int_t
 ngx_http_clientauth_window_count(ngx_http_request_t *r,
@@ -988,6 +989,10 @@ ngx_http_clientauth_window_count(ngx_http_request_t *r,
 {
     char    *ttl;
     size_t   len;
+
+    if (w->count == 0) {
+        return 0;
+    }
 
     /* a bucket must outlive the next one, which still weighs it */
     ttl = ngx_http_clientauth_pool_int(r, 2 * (int64_t) w->window, &len);

@@ -53,6 +53,8 @@ static char *ngx_http_clientauth_login_limit(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clientauth_lockout(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_clientauth_invite_limit(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clientauth_outbox(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clientauth_session_cache(ngx_conf_t *cf,
@@ -438,6 +440,13 @@ static ngx_command_t  ngx_http_clientauth_commands[] = {
       offsetof(ngx_http_clientauth_srv_conf_t, invite_lifetime),
       NULL },
 
+    { ngx_string("clientauth_invite_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE23,
+      ngx_http_clientauth_invite_limit,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -587,6 +596,8 @@ ngx_http_clientauth_create_srv_conf(ngx_conf_t *cf)
     conf->password_generator = NGX_CONF_UNSET;
     conf->email_change_grace = NGX_CONF_UNSET_MSEC;
     conf->invite_lifetime = NGX_CONF_UNSET_MSEC;
+    conf->invite_limits[0].count = NGX_CONF_UNSET_UINT;
+    conf->invite_limits[1].count = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -597,6 +608,8 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_clientauth_srv_conf_t *prev = parent;
     ngx_http_clientauth_srv_conf_t *conf = child;
+
+    ngx_uint_t  i;
 
     if (conf->redis == NULL) {
         conf->redis = prev->redis;
@@ -661,6 +674,18 @@ ngx_http_clientauth_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "clientauth_invite_lifetime must be 1s or more");
         return NGX_CONF_ERROR;
+    }
+
+    /* invitations sent: 20 an hour per account, 10 per inviter */
+    for (i = 0; i < 2; i++) {
+        if (conf->invite_limits[i].count == NGX_CONF_UNSET_UINT) {
+            conf->invite_limits[i] = prev->invite_limits[i];
+        }
+
+        if (conf->invite_limits[i].count == NGX_CONF_UNSET_UINT) {
+            conf->invite_limits[i].count = i ? 10 : 20;
+            conf->invite_limits[i].window = 60 * 60 * 1000;
+        }
     }
 
     if (conf->hash_cost.opslimit == 0) {
@@ -1681,6 +1706,63 @@ ngx_http_clientauth_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 
     limit = (ngx_http_clientauth_limit_t *) ((u_char *) ascf + cmd->offset)
             + s;
+
+    if (limit->count != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "off") != 0) {
+            return "expects N WINDOW or off";
+        }
+
+        limit->count = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[2].data, value[2].len);
+    limit->window = ngx_parse_time(&value[3], 0);
+
+    if (n == NGX_ERROR || n == 0) {
+        return "has an invalid count";
+    }
+
+    if (limit->window == (ngx_msec_t) NGX_ERROR || limit->window < 1000) {
+        return "has an invalid window: use 1s or more";
+    }
+
+    limit->count = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * clientauth_invite_limit account|inviter N WINDOW;
+ * clientauth_invite_limit account|inviter off;
+ */
+
+static char *
+ngx_http_clientauth_invite_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clientauth_srv_conf_t *ascf = conf;
+
+    ngx_int_t                     n;
+    ngx_str_t                    *value;
+    ngx_http_clientauth_limit_t  *limit;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "account") == 0) {
+        limit = &ascf->invite_limits[0];
+
+    } else if (ngx_strcmp(value[1].data, "inviter") == 0) {
+        limit = &ascf->invite_limits[1];
+
+    } else {
+        return "expects account or inviter";
+    }
 
     if (limit->count != NGX_CONF_UNSET_UINT) {
         return "is duplicate";

@@ -176,6 +176,7 @@ typedef struct {
     /* sub-users */
     ngx_str_t                    invite_url;
     ngx_msec_t                   invite_lifetime;
+    ngx_http_clientauth_limit_t  invite_limits[2];  /* account, inviter */
 } ngx_http_clientauth_srv_conf_t;
 
 

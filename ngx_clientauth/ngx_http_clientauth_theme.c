@@ -542,6 +542,8 @@ static const char  ngx_http_clientauth_css[] =
     "gap:.3rem 1rem;margin:0 0 1rem}\n"
     ".facts dt{font-weight:600}\n"
     ".facts dd{margin:0;overflow-wrap:anywhere}\n"
+    "@media (max-width:30rem){.facts{grid-template-columns:1fr;"
+    "gap:0 1rem}.facts dd{margin:0 0 .4rem}}\n"
     ".sessions{list-style:none;margin:0 0 1rem;padding:0}\n"
     ".sessions li{display:flex;justify-content:space-between;"
     "align-items:center;gap:.8rem;flex-wrap:wrap;padding:.7rem 0;"

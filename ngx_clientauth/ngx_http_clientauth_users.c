@@ -33,15 +33,7 @@
 
 #define NGX_HTTP_CLIENTAUTH_USERS_MAX     200   /* listed, per account */
 #define NGX_HTTP_CLIENTAUTH_USERS_ID_LEN  16    /* an invitation's id */
-#define NGX_HTTP_CLIENTAUTH_USERS_IDENTS  5     /* kinds a user may have */
-
-/*
- * Invitations sent (and sent again), so that no one mails arbitrary
- * addresses through the brand's mailer at will: per account, per inviter.
- */
-#define NGX_HTTP_CLIENTAUTH_INVITES_ACCOUNT  20
-#define NGX_HTTP_CLIENTAUTH_INVITES_INVITER  10
-#define NGX_HTTP_CLIENTAUTH_INVITES_WINDOW   (60 * 60 * 1000)
+#define NGX_HTTP_CLIENTAUTH_IDENTS        5     /* kinds a user may have */
 
 
 /* One reply, kept past its callback. */
@@ -71,8 +63,8 @@ typedef struct {
     char                               *account_key;
     char                               *ident_key;
     char                               *user_key;
-    ngx_uint_t                          nidents;  /* a removal's indexes */
-    char                    *idents[NGX_HTTP_CLIENTAUTH_USERS_IDENTS];
+    char                               *idents[NGX_HTTP_CLIENTAUTH_IDENTS];
+    ngx_uint_t                          nidents;   /* a removal's indexes */
     char                               *sessions_key;
 
     /* an invitation's limits: the account's, the inviter's */
@@ -1366,11 +1358,22 @@ ngx_http_clientauth_users_invite(ngx_http_request_t *r,
 }
 
 
+/*
+ * Invitations sent (and sent again) are limited per account and per
+ * inviter (clientauth_invite_limit), so that no one mails arbitrary
+ * addresses through the brand's mailer at will.
+ */
+
 static ngx_int_t
 ngx_http_clientauth_users_invite_limits(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us)
 {
-    u_char  *inviter;
+    u_char                          *inviter;
+    ngx_http_clientauth_limit_t     *limits;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+    limits = ascf->invite_limits;
 
     inviter = ngx_pnalloc(r->pool, acc->account.len + acc->user.len + 2);
     if (inviter == NULL) {
@@ -1381,17 +1384,15 @@ ngx_http_clientauth_users_invite_limits(ngx_http_request_t *r,
 
     if (ngx_http_clientauth_window_init(r, &us->limits[0], "invite-account",
                                         (char *) acc->account.data,
-                                        NGX_HTTP_CLIENTAUTH_INVITES_ACCOUNT,
-                                        NGX_HTTP_CLIENTAUTH_INVITES_WINDOW)
+                                        limits[0].count, limits[0].window)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     return ngx_http_clientauth_window_init(r, &us->limits[1],
-               "invite-inviter", (char *) inviter,
-               NGX_HTTP_CLIENTAUTH_INVITES_INVITER,
-               NGX_HTTP_CLIENTAUTH_INVITES_WINDOW);
+               "invite-inviter", (char *) inviter, limits[1].count,
+               limits[1].window);
 }
 
 
@@ -1911,7 +1912,7 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
     owner = &us->reply[3].str;
 
     if (us->reply[2].integer != 1
-        || us->reply[1].nelts != 1 + NGX_HTTP_CLIENTAUTH_USERS_IDENTS
+        || us->reply[1].nelts != 1 + NGX_HTTP_CLIENTAUTH_IDENTS
         || f[0].len == 0)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

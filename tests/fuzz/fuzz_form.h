@@ -206,4 +206,65 @@ fuzz_form_round_trips(const ca_form_t *form)
     free(b.data);
 }
 
+/*
+ * The same bytes with "perm" multi-valued (issue 10): whatever the plain
+ * parse (rc, form) accepts parses the same; what only this one accepts
+ * repeats "perm" and nothing else; each field stays checked.
+ */
+
+static inline void
+fuzz_form_multi_agrees(const uint8_t *data, size_t size, int json, int rc,
+    const ca_form_t *form)
+{
+    int                     mrc;
+    char                   *buf;
+    size_t                  i, j;
+    ca_form_t               multi;
+    const ca_form_field_t  *f, *g;
+
+    buf = fuzz_dup(data, size, 0);
+
+    mrc = json ? ca_form_parse_json_multi(buf, size, &multi, "perm")
+               : ca_form_parse_urlencoded_multi(buf, size, &multi, "perm");
+
+    if (rc == CA_FORM_OK) {
+        FUZZ_CHECK(mrc == CA_FORM_OK && multi.nfields == form->nfields);
+
+        for (i = 0; i < form->nfields; i++) {
+            f = &form->fields[i];
+            g = &multi.fields[i];
+            FUZZ_CHECK(f->name_len == g->name_len
+                       && memcmp(f->name, g->name, f->name_len) == 0
+                       && f->value_len == g->value_len
+                       && memcmp(f->value, g->value, f->value_len) == 0);
+        }
+    }
+
+    if (mrc != CA_FORM_OK) {
+        FUZZ_CHECK(rc != CA_FORM_OK && multi.nfields == 0);
+        free(buf);
+        return;
+    }
+
+    FUZZ_CHECK(multi.nfields <= CA_FORM_MAX_FIELDS);
+
+    for (i = 0; i < multi.nfields; i++) {
+        f = &multi.fields[i];
+
+        FUZZ_CHECK(f->name_len > 0 && f->value != NULL);
+        FUZZ_CHECK(fuzz_within(f->name, f->name_len, buf, size));
+        FUZZ_CHECK(memchr(f->value, '\0', f->value_len) == NULL);
+
+        for (j = 0; j < i; j++) {
+            g = &multi.fields[j];
+            FUZZ_CHECK(g->name_len != f->name_len
+                       || memcmp(g->name, f->name, f->name_len) != 0
+                       || (f->name_len == 4
+                           && memcmp(f->name, "perm", 4) == 0));
+        }
+    }
+
+    free(buf);
+}
+
 #endif /* FUZZ_FORM_H */

@@ -30,6 +30,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(form.nfields == 0);
     }
 
+    fuzz_form_multi_agrees(data, size, 1, rc, &form);
+
     free(buf);
 
     return 0;

@@ -172,6 +172,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(form.nfields == 0);
     }
 
+    fuzz_form_multi_agrees(data, size, 0, rc, &form);
+
     for (i = 0; i < nref; i++) {
         free(ref[i].name);
         free(ref[i].value);

@@ -305,6 +305,46 @@ def test_invitations_are_limited_per_inviter_and_per_account(make_gateway,
     assert r.status_code == 200
 
 
+def test_invite_limit_directive(make_gateway, redis_store, owner, manager):
+    from helpers import wait_until
+    g = gateway(make_gateway, server="clientauth_invite_limit inviter 2 1s;"
+                                     "clientauth_invite_limit account off;")
+    mgr = Session(g, manager)
+    own = Session(g, owner)
+
+    assert invite(mgr, "a@example.com").status_code == 200
+    assert invite(mgr, "b@example.com").status_code == 200
+    r = invite(mgr, "c@example.com")
+    assert r.status_code == 429
+    assert 0 < int(r.headers["Retry-After"]) <= 2
+    # the owner is another inviter, counted apart
+    assert invite(own, "o1@example.com").status_code == 200
+    assert invite(own, "o2@example.com").status_code == 200
+    assert invite(own, "o3@example.com").status_code == 429
+    assert not any(":rl:invite-account:" in k for k in redis_store.dump())
+    # the window slides on
+    wait_until(lambda: invite(mgr, "c@example.com").status_code == 200, 5,
+               "the inviter's window to let one more through")
+
+
+@pytest.mark.parametrize("args,error", [
+    ("team 2 1h", "expects account or inviter"),
+    ("inviter 0 1h", "has an invalid count"),
+    ("inviter 2 500ms", "has an invalid window"),
+    ("inviter on", "expects N WINDOW or off"),
+])
+def test_invite_limit_directive_refuses_nonsense(tmp_path, redis_store,
+                                                 backend, args, error):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(gateway_conf(tmp_path, free_port(), redis_store.port,
+                                 backend.port, locations=INVITE_LOCATIONS,
+                                 server="clientauth_invite_limit %s;" % args))
+    proc = nginx_check(tmp_path, conf)
+
+    assert proc.returncode != 0
+    assert error in proc.stdout
+
+
 # ------------------------------------------------------------ repeated perm
 
 def test_perm_may_repeat_as_checkboxes_send_it(make_gateway, redis_store,

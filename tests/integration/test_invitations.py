@@ -354,3 +354,34 @@ def test_redis_failure_leaves_nothing_half_made(proxy, make_gateway,
                "the gateway to use Redis again")
     assert_spent(redis_store, owner, token)
     assert g.login(INVITEE, INVITEE_PASSWORD).status_code == 200
+
+
+def test_inviter_losing_users_between_watch_and_exec_kills_the_link(
+        make_gateway, redis_store, owner, manager):
+    """The acceptance's MULTI is held on its way to Redis while the
+    inviter loses "users": the WATCH on the inviter aborts the EXEC, the
+    retry reads the inviter again and answers 410."""
+    import threading
+    from txn_helpers import GateProxy, bulk
+    gate = GateProxy(redis_store.port).start()
+    try:
+        g = gateway(make_gateway, redis=_ProxyAddress(gate.port),
+                    redis_opts="timeout=10s")
+        token = plant_invite(redis_store, manager)
+        users = users_of(redis_store, owner.account)
+        gate.hold(bulk("invited_by"))
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=accept(g, token)),
+                             daemon=True)
+        t.start()
+        wait_until(gate.is_holding, 10, "the acceptance's MULTI to be held")
+        redis_store.call("HSET", user_key(manager.account, manager.user),
+                         "perms", "billing,orders")
+        gate.release()
+        t.join(15)
+        assert result["r"].status_code == 410, result["r"].text
+        assert_untouched(redis_store, owner, token, users)
+        assert gate.seen(bulk("invited_by")) == 1
+    finally:
+        gate.release()
+        gate.stop()
