@@ -22,6 +22,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ngx_http_clientauth_cache.h"
 #include "ngx_http_clientauth_body.h"
 #include "ngx_http_clientauth_page.h"
 #include "ngx_http_clientauth_account.h"
@@ -49,6 +50,7 @@ typedef struct {
 typedef struct {
     ngx_http_clientauth_users_reply_t  *reply;
     ngx_uint_t                          nreplies;
+    ngx_uint_t                          exec;       /* the EXEC's reply */
     ngx_uint_t                          tries;
 
     /* the request */
@@ -143,6 +145,8 @@ static ngx_int_t ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
 static ngx_int_t ngx_http_clientauth_users_idents(ngx_http_request_t *r,
     ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us,
     ngx_str_t *values);
+static void ngx_http_clientauth_users_forget(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us);
 static ngx_int_t ngx_http_clientauth_users_perms_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_users_remove_apply(
@@ -293,6 +297,14 @@ ngx_http_clientauth_users_call(ngx_http_request_t *r,
     us->nreplies = n;
     ctx->next = next;
 
+    /* the EXEC is last but for a WAIT (durable writes), whose reply the
+     * bridge keeps to itself */
+    for (us->exec = n; us->exec > 0; us->exec--) {
+        if (ngx_strcmp(cmds[us->exec - 1].argv[0], "EXEC") == 0) {
+            break;
+        }
+    }
+
     if (txn) {
         return ngx_http_clientauth_txn_call(r, ctx,
                                             ngx_http_clientauth_users_reply,
@@ -372,13 +384,13 @@ ngx_http_clientauth_users_reply(ngx_http_request_t *r,
 }
 
 
-/* The EXEC, the last reply: nil when a watched key moved. */
+/* The EXEC's reply: nil when a watched key moved. */
 
 static ngx_uint_t
 ngx_http_clientauth_users_exec_aborted(ngx_http_clientauth_users_t *us)
 {
-    return us->nreplies == 0
-           || us->reply[us->nreplies - 1].type != REDIS_REPLY_ARRAY;
+    return us->exec == 0
+           || us->reply[us->exec - 1].type != REDIS_REPLY_ARRAY;
 }
 
 
@@ -1902,8 +1914,8 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
 {
     ngx_str_t                      *f, *owner, *s;
-    ngx_uint_t                      i, remove;
-    ngx_http_clientauth_argv_t      cmds[3];
+    ngx_uint_t                      i, n, remove;
+    ngx_http_clientauth_argv_t      cmds[4];
     ngx_http_clientauth_account_t  *acc = ctx->flow;
     ngx_http_clientauth_users_t    *us = acc->data;
 
@@ -1949,8 +1961,11 @@ ngx_http_clientauth_users_member_check(ngx_http_request_t *r,
         ngx_http_clientauth_argv_reset(&cmds[2]);
         ngx_http_clientauth_argv_add_str(&cmds[2], "EXEC");
 
+        /* a failover must not give the permissions back */
+        n = 3 + ngx_http_clientauth_durable(r, &cmds[3]);
+
         return ngx_http_clientauth_users_call(r, ctx,
-                   ngx_http_clientauth_users_perms_done, cmds, 3, 1);
+                   ngx_http_clientauth_users_perms_done, cmds, n, 1);
     }
 
     /* a removal: the sessions to end, and the login indexes */
@@ -2044,6 +2059,21 @@ ngx_http_clientauth_users_idents(ngx_http_request_t *r,
 }
 
 
+/*
+ * Committed on a connection of its own: the invalidation may come after
+ * the answer, so the worker forgets the user's cached sessions now.
+ */
+
+static void
+ngx_http_clientauth_users_forget(ngx_http_request_t *r,
+    ngx_http_clientauth_account_t *acc, ngx_http_clientauth_users_t *us)
+{
+    ngx_http_clientauth_cache_forget_user(
+        ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module),
+        (char *) acc->account.data, us->target);
+}
+
+
 static ngx_int_t
 ngx_http_clientauth_users_perms_done(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx)
@@ -2056,8 +2086,14 @@ ngx_http_clientauth_users_perms_done(ngx_http_request_t *r,
             return ngx_http_clientauth_users_member_watch(r, ctx);
         }
 
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: user %s of account %V kept changing "
+                      "while user %V changed it", us->target, &acc->account,
+                      &acc->user);
         return ngx_http_clientauth_send_unavailable(r);
     }
+
+    ngx_http_clientauth_users_forget(r, acc, us);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: user %V of account %V gave user %s the "
@@ -2094,6 +2130,7 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
 
     ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
 
+    /* MULTI, the revocation, DEL, SREM, DEL of the indexes, EXEC, WAIT */
     max = 6 + ngx_http_clientauth_revoke_size(us->sessions);
 
     cmds = ngx_palloc(r->pool, max * sizeof(ngx_http_clientauth_argv_t));
@@ -2154,6 +2191,9 @@ ngx_http_clientauth_users_remove_apply(ngx_http_request_t *r,
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
 
+    /* a failover must not bring the user or its sessions back */
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
+
     return ngx_http_clientauth_users_call(r, ctx,
                ngx_http_clientauth_users_remove_done, cmds, n, 1);
 }
@@ -2171,6 +2211,10 @@ ngx_http_clientauth_users_remove_done(ngx_http_request_t *r,
             return ngx_http_clientauth_users_member_watch(r, ctx);
         }
 
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "clientauth: user %s of account %V kept changing "
+                      "while user %V changed it", us->target, &acc->account,
+                      &acc->user);
         return ngx_http_clientauth_send_unavailable(r);
     }
 
@@ -2178,6 +2222,8 @@ ngx_http_clientauth_users_remove_done(ngx_http_request_t *r,
      * A session written after the read (a login in flight) names a user
      * that is gone: validation refuses it, and it idles out.
      */
+
+    ngx_http_clientauth_users_forget(r, acc, us);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "clientauth: user %V of account %V removed user %s",

@@ -285,7 +285,9 @@ def test_invitations_are_limited_per_inviter_and_per_account(make_gateway,
     r = invite(mgr, "m10@example.com")
     assert r.status_code == 429
     assert r.json()["error"] == "too_many_invitations"
-    assert 0 < int(r.headers["Retry-After"]) <= 3600
+    # the window slides over two buckets (lib/ca_window): the estimate of
+    # the last hour stays at the limit for up to one more bucket
+    assert 0 < int(r.headers["Retry-After"]) <= 2 * 3600
     assert redis_store.dump() == before
     r = invite(mgr, "m10@example.com", accept=HTML,
                headers={"Accept-Language": "es"})

@@ -140,6 +140,36 @@ def test_self_service_endings_wait_for_the_replica(make_gateway, replicated,
     assert WARNING not in g.nginx.read_log()
 
 
+@pytest.mark.parametrize("change", ["perms", "remove"])
+def test_sub_user_changes_wait_for_the_replica(make_gateway, replicated,
+                                               change):
+    """A sub-user's new permissions or its removal: no failover undoes
+    them (its sessions would get their old rights back)."""
+    g = durable_gateway(make_gateway, replicated)
+    owner = add_user(replicated.primary, "owner@example.com")
+    bill = add_user(replicated.primary, "bill@example.com", "B1ll-secret!pw",
+                    perms=["billing"], parent=owner.email)
+    token = g.login_token(owner.email, owner.password)
+    theirs = g.login_token(bill.email, bill.password)
+    waits = replicated.waits()
+
+    fields = {"user": bill.user}
+    if change == "perms":
+        fields["perm"] = "orders"
+    r = post(g, token, "users/" + change, fields)
+
+    assert r.status_code == 200, r.text
+    assert replicated.waits() == waits + 1
+    ukey = "ca:{magic:%s}:user:%s" % (bill.account, bill.user)
+    if change == "perms":
+        assert replicated.replica.call("HGET", ukey, "perms") == "orders"
+    else:
+        assert replicated.replica.call("EXISTS", ukey) == 0
+        assert replicated.replica.call("EXISTS", session_key(theirs)) == 0
+        assert g.get("/portal", theirs).status_code == 401
+    assert WARNING not in g.nginx.read_log()
+
+
 def test_no_wait_without_replicas(make_gateway, replicated):
     g = durable_gateway(make_gateway, replicated, replicas=0)
     ana = add_user(replicated.primary, "ana@example.com")
