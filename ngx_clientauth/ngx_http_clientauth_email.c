@@ -1592,10 +1592,12 @@ ngx_http_clientauth_email_apply(ngx_http_request_t *r,
     size_t                            len;
     ngx_str_t                        *old, *reset, *new_email;
     ngx_uint_t                        n;
-    ngx_http_clientauth_argv_t        cmds[12];
     ngx_http_clientauth_srv_conf_t   *ascf;
     ngx_http_clientauth_recipient_t   to;
     char                              key[CA_KEY_MAX];
+
+    /* MULTI, SET, DEL, HSET, HDEL, DEL, HSET, DEL, 2 XADD, EXEC, WAIT */
+    ngx_http_clientauth_argv_t        cmds[12];
 
     static ngx_str_t  owner = ngx_string("owner");
 
@@ -1730,6 +1732,9 @@ ngx_http_clientauth_email_apply(ngx_http_request_t *r,
 
     ngx_http_clientauth_argv_reset(&cmds[n]);
     ngx_http_clientauth_argv_add_str(&cmds[n++], "EXEC");
+
+    /* a failover must not bring back the old address or its reset link */
+    n += ngx_http_clientauth_durable(r, &cmds[n]);
 
     es->outcome = NGX_HTTP_CLIENTAUTH_EMAIL_CHANGED;
     es->aborted = 0;

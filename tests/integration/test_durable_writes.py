@@ -170,6 +170,30 @@ def test_sub_user_changes_wait_for_the_replica(make_gateway, replicated,
     assert WARNING not in g.nginx.read_log()
 
 
+def test_e_mail_change_waits_for_the_replica(make_gateway, replicated):
+    """The login index moved and the old address's reset link killed: no
+    failover brings them back."""
+    from test_email_change import NEW, OLD, PASSWORD
+    from test_email_change import Session as AreaSession
+    from test_email_change import asked, index_key
+
+    g = durable_gateway(make_gateway, replicated)
+    ana = add_user(replicated.primary, OLD, PASSWORD)
+    s = AreaSession(g, OLD)
+    code, verify, _ = asked(s)
+    assert s.confirm(code).status_code == 200
+    waits = replicated.waits()
+
+    r = s.open(verify)
+
+    assert r.status_code == 200, r.text
+    assert replicated.waits() == waits + 1
+    ref = "%s:%s" % (ana.account, ana.user)
+    assert replicated.replica.call("GET", index_key(NEW)) == ref
+    assert replicated.replica.call("EXISTS", index_key(OLD)) == 0
+    assert WARNING not in g.nginx.read_log()
+
+
 def test_no_wait_without_replicas(make_gateway, replicated):
     g = durable_gateway(make_gateway, replicated, replicas=0)
     ana = add_user(replicated.primary, "ana@example.com")
