@@ -155,9 +155,10 @@ def live_sessions(redis, identifier, brand=BRAND):
 
 class HoldingProxy:
     """127.0.0.1:port -> Redis.  Once armed with a key, the gateway's
-    `SMEMBERS key` and everything it sends after it are held back until a
-    MULTI comes (then all is forwarded in order), or until hold_max
-    seconds.  released_by tells which: "MULTI" or "timeout"."""
+    `SMEMBERS key` and everything it sends after it, on any connection, are
+    held back until a MULTI comes (then all is forwarded in order, each
+    chunk on the connection it came from), or until hold_max seconds.
+    released_by tells which: "MULTI" or "timeout"."""
 
     TRIGGER = b"$8\r\nSMEMBERS\r\n$%d\r\n%s\r\n"
     MULTI = b"$5\r\nMULTI\r\n"
@@ -167,7 +168,7 @@ class HoldingProxy:
         self.hold_max = hold_max
         self.lock = threading.Lock()
         self.trigger = None
-        self.held = None            # chunks held back, or None
+        self.held = None            # (destination, chunk) held, or None
         self.held_since = 0
         self.released_by = None
         self.listener = socket.socket()
@@ -229,8 +230,8 @@ class HoldingProxy:
                 except OSError:
                     pass
 
-    def _flush(self, dst, why):
-        for chunk in self.held:
+    def _flush(self, why):
+        for dst, chunk in self.held:
             dst.sendall(chunk)
         self.held = None
         self.released_by = why
@@ -245,18 +246,18 @@ class HoldingProxy:
                     with self.lock:
                         if self.held is not None and time.monotonic() \
                                 - self.held_since > self.hold_max:
-                            self._flush(dst, "timeout")
+                            self._flush("timeout")
                     continue
                 if not data:
                     break
                 with self.lock:
                     if self.held is not None:
-                        self.held.append(data)
+                        self.held.append((dst, data))
                         if self.MULTI in data:
-                            self._flush(dst, "MULTI")
+                            self._flush("MULTI")
                     elif self.trigger and self.trigger in data:
                         self.trigger = None
-                        self.held = [data]
+                        self.held = [(dst, data)]
                         self.held_since = time.monotonic()
                     else:
                         dst.sendall(data)
