@@ -204,12 +204,8 @@ static ngx_int_t ngx_http_clientauth_email_keys(ngx_http_request_t *r,
     ngx_http_clientauth_email_t *es, const char *account, const char *user);
 static ngx_int_t ngx_http_clientauth_email_count(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es);
-static ngx_int_t ngx_http_clientauth_email_wait(ngx_http_request_t *r,
-    time_t retry);
 static ngx_int_t ngx_http_clientauth_email_banned(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es);
-static ngx_int_t ngx_http_clientauth_email_escalated(ngx_http_request_t *r,
-    ngx_http_clientauth_email_t *es);
 static void ngx_http_clientauth_email_abandon(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx);
 static ngx_int_t ngx_http_clientauth_email_peeked(ngx_http_request_t *r,
@@ -647,7 +643,7 @@ ngx_http_clientauth_email_next(ngx_http_request_t *r,
         return ngx_http_clientauth_email_banned(r, ctx, es);
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED:
-        return ngx_http_clientauth_email_escalated(r, es);
+        return ngx_http_clientauth_attempt_escalated(r, &es->attempt);
 
     case NGX_HTTP_CLIENTAUTH_EMAIL_HASHED:
         return ngx_http_clientauth_email_hashed(r, ctx, es);
@@ -764,65 +760,26 @@ ngx_http_clientauth_email_count(ngx_http_request_t *r,
 }
 
 
-/* Over a limit, or one failure too many: 429, as a login would get. */
-
-static ngx_int_t
-ngx_http_clientauth_email_wait(ngx_http_request_t *r, time_t retry)
-{
-    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED);
-
-    if (ngx_http_clientauth_retry_after(r, retry) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_clientauth_send_wait(r, "too_many_attempts", retry);
-}
-
-
 static ngx_int_t
 ngx_http_clientauth_email_banned(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_email_t *es)
 {
-    ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[2];
-    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_int_t                    n, rc;
+    ngx_http_clientauth_argv_t   cmds[2];
 
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    if (!es->attempt.banner) {
-        /* another attempt set the ban: only say how long it lasts */
-        return ngx_http_clientauth_email_wait(r,
-                   (time_t) ((ngx_max(es->attempt.lock_ttl, 1000) + 999)
-                             / 1000));
+    n = ngx_http_clientauth_attempt_banned(r, &es->attempt, cmds, &rc);
+    if (n == NGX_DECLINED) {
+        return rc;
     }
 
-    rc = ngx_http_clientauth_escalate_commands(r, ascf, &es->attempt, cmds);
-    if (rc == NGX_ERROR) {
+    if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     es->step = NGX_HTTP_CLIENTAUTH_EMAIL_ESCALATED;
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_email_reply,
-                                    cmds, rc);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_email_escalated(ngx_http_request_t *r,
-    ngx_http_clientauth_email_t *es)
-{
-    time_t                           retry;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    retry = ngx_http_clientauth_ban_apply(r, ascf, &es->attempt);
-    if (retry == NGX_ERROR) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    return ngx_http_clientauth_email_wait(r, retry);
+                                    cmds, n);
 }
 
 
@@ -858,7 +815,7 @@ ngx_http_clientauth_email_verify_password(ngx_http_request_t *r,
     rc = ngx_http_clientauth_limit_verdict(r, ascf, &es->attempt, &retry);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_clientauth_email_wait(r, retry);
+        return ngx_http_clientauth_attempt_wait(r, retry);
     }
 
     if (rc == NGX_AGAIN) {

@@ -16,6 +16,7 @@
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
 #include "ngx_http_clientauth_limit.h"
+#include "ngx_http_clientauth_body.h"
 #include "ca_window.h"
 
 
@@ -231,6 +232,150 @@ ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
     }
 
     return ngx_http_clientauth_limit_commands(r, ascf, a, cmds, 0, 2);
+}
+
+
+/*
+ * The first round trip of a reset or reminder request: the identifier of
+ * the form, its index GET and the address's windows.  With nothing to look
+ * up or count it is a PING: every request costs one round trip, as always.
+ * Returns how many commands, NGX_ERROR, or NGX_DECLINED once a bad form has
+ * been answered (*rc: what the handler returns).
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_ask(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t what, ca_form_t *form,
+    ngx_str_t *identifier, ngx_http_clientauth_argv_t *cmds, ngx_int_t *rc)
+{
+    ngx_int_t  n;
+
+    *rc = ngx_http_clientauth_parse_form(r, form);
+    if (*rc != NGX_OK) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        *rc = ngx_http_clientauth_send_message(r, *rc, "malformed_request",
+                  CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_clientauth_form_value(form, "identifier", identifier);
+
+    if (identifier->len == 0) {
+        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
+        *rc = ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
+                  "missing_field", CA_T_BAD_TITLE,
+                  CA_T_MISSING_IDENTIFIER);
+        return NGX_DECLINED;
+    }
+
+    n = ngx_http_clientauth_attempt_start(r, a, what, identifier, cmds);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (n == 0) {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
+    }
+
+    return n;
+}
+
+
+/*
+ * The second round trip of a reset or reminder request, counted against
+ * the account the identifier names (or the identifier itself); requests the
+ * address already refuses go on all the same, at the same cost.  The
+ * request's user goes to *ref, account and user (as the attempt's).
+ * Returns how many commands (a PING at least), or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_counted(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t *refused, ngx_str_t *ref, char *account, char *user)
+{
+    time_t     retry;
+    ngx_int_t  n;
+
+    n = ngx_http_clientauth_attempt_account(r, a, cmds, refused, &retry);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *ref = a->ref;
+    ngx_memcpy(account, a->account, sizeof(a->account));
+    ngx_memcpy(user, a->user, sizeof(a->user));
+
+    if (n == 0) {
+        ngx_http_clientauth_argv_reset(&cmds[n]);
+        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
+    }
+
+    return n;
+}
+
+
+/*
+ * Over a limit, or one failure too many: 429 with Retry-After, as every
+ * password check counted by the lockout answers.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_wait(ngx_http_request_t *r, time_t retry)
+{
+    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED);
+
+    if (ngx_http_clientauth_retry_after(r, retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_clientauth_send_wait(r, "too_many_attempts", retry);
+}
+
+
+/*
+ * One failure too many: the attempt elected to set the ban escalates it
+ * (returns how many commands, in cmds); another only says how long the ban
+ * lasts (NGX_DECLINED, *rc: the 429 sent).  Or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_clientauth_attempt_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
+    ngx_int_t *rc)
+{
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    if (!a->banner) {
+        *rc = ngx_http_clientauth_attempt_wait(r,
+                  (time_t) ((ngx_max(a->lock_ttl, 1000) + 999) / 1000));
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_clientauth_escalate_commands(r, ascf, a, cmds);
+}
+
+
+/* The escalated ban is in: apply it and say how long it lasts. */
+
+ngx_int_t
+ngx_http_clientauth_attempt_escalated(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a)
+{
+    time_t                           retry;
+    ngx_http_clientauth_srv_conf_t  *ascf;
+
+    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
+
+    retry = ngx_http_clientauth_ban_apply(r, ascf, a);
+    if (retry == NGX_ERROR) {
+        return ngx_http_clientauth_send_unavailable(r);
+    }
+
+    return ngx_http_clientauth_attempt_wait(r, retry);
 }
 
 

@@ -9,6 +9,7 @@
 
 #include "ngx_http_clientauth_module.h"
 #include "ngx_http_clientauth_redis.h"
+#include "ca_form.h"
 
 
 /*
@@ -32,6 +33,19 @@ ngx_int_t ngx_http_clientauth_attempt_start(ngx_http_request_t *r,
 ngx_int_t ngx_http_clientauth_attempt_account(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
     ngx_uint_t *refused, time_t *retry);
+ngx_int_t ngx_http_clientauth_attempt_ask(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_uint_t what, ca_form_t *form,
+    ngx_str_t *identifier, ngx_http_clientauth_argv_t *cmds, ngx_int_t *rc);
+ngx_int_t ngx_http_clientauth_attempt_counted(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
+    ngx_uint_t *refused, ngx_str_t *ref, char *account, char *user);
+ngx_int_t ngx_http_clientauth_attempt_wait(ngx_http_request_t *r,
+    time_t retry);
+ngx_int_t ngx_http_clientauth_attempt_banned(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a, ngx_http_clientauth_argv_t *cmds,
+    ngx_int_t *rc);
+ngx_int_t ngx_http_clientauth_attempt_escalated(ngx_http_request_t *r,
+    ngx_http_clientauth_attempt_t *a);
 ngx_int_t ngx_http_clientauth_attempt_known(ngx_http_request_t *r,
     ngx_http_clientauth_attempt_t *a, ngx_str_t *account, ngx_str_t *user,
     ngx_http_clientauth_argv_t *cmds);

@@ -86,10 +86,6 @@ static ngx_int_t ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_banned(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
-static ngx_int_t ngx_http_clientauth_login_escalated(ngx_http_request_t *r,
-    ngx_http_clientauth_login_t *lg);
-static ngx_int_t ngx_http_clientauth_too_many(ngx_http_request_t *r,
-    time_t retry);
 static ngx_int_t ngx_http_clientauth_login_user(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg);
 static ngx_int_t ngx_http_clientauth_login_verify(ngx_http_request_t *r,
@@ -203,7 +199,7 @@ ngx_http_clientauth_login_next(ngx_http_request_t *r,
         return ngx_http_clientauth_login_banned(r, ctx, lg);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE:
-        return ngx_http_clientauth_login_escalated(r, lg);
+        return ngx_http_clientauth_attempt_escalated(r, &lg->attempt);
 
     case NGX_HTTP_CLIENTAUTH_LOGIN_USER:
         return ngx_http_clientauth_login_verify(r, ctx, lg);
@@ -301,7 +297,7 @@ ngx_http_clientauth_login_account(ngx_http_request_t *r,
     }
 
     if (refused) {
-        return ngx_http_clientauth_too_many(r, retry);
+        return ngx_http_clientauth_attempt_wait(r, retry);
     }
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_THROTTLE;
@@ -329,7 +325,7 @@ ngx_http_clientauth_login_throttled(ngx_http_request_t *r,
     rc = ngx_http_clientauth_limit_verdict(r, ascf, &lg->attempt, &retry);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_clientauth_too_many(r, retry);
+        return ngx_http_clientauth_attempt_wait(r, retry);
     }
 
     if (rc == NGX_OK) {
@@ -354,59 +350,22 @@ static ngx_int_t
 ngx_http_clientauth_login_banned(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_login_t *lg)
 {
-    ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[2];
-    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_int_t                    n, rc;
+    ngx_http_clientauth_argv_t   cmds[2];
 
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    if (!lg->attempt.banner) {
-        /* another attempt set the ban: only say how long it lasts */
-        return ngx_http_clientauth_too_many(r,
-                   (time_t) ((ngx_max(lg->attempt.lock_ttl, 1000) + 999)
-                             / 1000));
+    n = ngx_http_clientauth_attempt_banned(r, &lg->attempt, cmds, &rc);
+    if (n == NGX_DECLINED) {
+        return rc;
     }
 
-    rc = ngx_http_clientauth_escalate_commands(r, ascf, &lg->attempt, cmds);
-    if (rc == NGX_ERROR) {
+    if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     lg->step = NGX_HTTP_CLIENTAUTH_LOGIN_ESCALATE;
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_login_reply,
-                                    cmds, rc);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_login_escalated(ngx_http_request_t *r,
-    ngx_http_clientauth_login_t *lg)
-{
-    time_t                           retry;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    retry = ngx_http_clientauth_ban_apply(r, ascf, &lg->attempt);
-    if (retry == NGX_ERROR) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    return ngx_http_clientauth_too_many(r, retry);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_too_many(ngx_http_request_t *r, time_t retry)
-{
-    ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED);
-
-    if (ngx_http_clientauth_retry_after(r, retry) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_clientauth_send_wait(r, "too_many_attempts", retry);
+                                    cmds, n);
 }
 
 

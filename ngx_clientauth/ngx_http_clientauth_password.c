@@ -86,8 +86,6 @@ static ngx_int_t ngx_http_clientauth_pw_throttled(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
 static ngx_int_t ngx_http_clientauth_pw_banned(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw);
-static ngx_int_t ngx_http_clientauth_pw_escalated(ngx_http_request_t *r,
-    ngx_http_clientauth_pw_t *pw);
 static ngx_int_t ngx_http_clientauth_pw_hash(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_hash_in_t *in,
     ngx_http_clientauth_hash_out_t *out);
@@ -176,7 +174,7 @@ ngx_http_clientauth_pw_next(ngx_http_request_t *r,
         return ngx_http_clientauth_pw_banned(r, ctx, pw);
 
     case NGX_HTTP_CLIENTAUTH_PW_ESCALATE:
-        return ngx_http_clientauth_pw_escalated(r, pw);
+        return ngx_http_clientauth_attempt_escalated(r, &pw->attempt);
 
     case NGX_HTTP_CLIENTAUTH_PW_CURRENT:
         return ngx_http_clientauth_pw_current(r, ctx, pw);
@@ -347,48 +345,22 @@ static ngx_int_t
 ngx_http_clientauth_pw_banned(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_pw_t *pw)
 {
-    ngx_int_t                        rc;
-    ngx_http_clientauth_argv_t       cmds[2];
-    ngx_http_clientauth_srv_conf_t  *ascf;
+    ngx_int_t                    n, rc;
+    ngx_http_clientauth_argv_t   cmds[2];
 
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    if (!pw->attempt.banner) {
-        /* another attempt set the ban: only say how long it lasts */
-        return ngx_http_clientauth_pw_refused(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                   NULL, CA_T_COUNT,
-                   (unsigned) ((ngx_max(pw->attempt.lock_ttl, 1000) + 999)
-                               / 1000));
+    n = ngx_http_clientauth_attempt_banned(r, &pw->attempt, cmds, &rc);
+    if (n == NGX_DECLINED) {
+        return rc;
     }
 
-    rc = ngx_http_clientauth_escalate_commands(r, ascf, &pw->attempt, cmds);
-    if (rc == NGX_ERROR) {
+    if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     pw->step = NGX_HTTP_CLIENTAUTH_PW_ESCALATE;
 
     return ngx_http_clientauth_call(r, ctx, ngx_http_clientauth_pw_reply,
-                                    cmds, rc);
-}
-
-
-static ngx_int_t
-ngx_http_clientauth_pw_escalated(ngx_http_request_t *r,
-    ngx_http_clientauth_pw_t *pw)
-{
-    time_t                           retry;
-    ngx_http_clientauth_srv_conf_t  *ascf;
-
-    ascf = ngx_http_get_module_srv_conf(r, ngx_http_clientauth_module);
-
-    retry = ngx_http_clientauth_ban_apply(r, ascf, &pw->attempt);
-    if (retry == NGX_ERROR) {
-        return ngx_http_clientauth_send_unavailable(r);
-    }
-
-    return ngx_http_clientauth_pw_refused(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                          NULL, CA_T_COUNT, (unsigned) retry);
+                                    cmds, n);
 }
 
 
@@ -785,14 +757,7 @@ ngx_http_clientauth_pw_refused(ngx_http_request_t *r, ngx_uint_t status,
     ngx_http_clientauth_account_t  *acc;
 
     if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
-        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_LOGIN_THROTTLED);
-
-        if (ngx_http_clientauth_retry_after(r, (time_t) broken) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_clientauth_send_wait(r, "too_many_attempts",
-                                             (time_t) broken);
+        return ngx_http_clientauth_attempt_wait(r, (time_t) broken);
     }
 
     if (status == NGX_HTTP_CLIENTAUTH_UNPROCESSABLE) {

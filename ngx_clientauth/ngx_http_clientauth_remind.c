@@ -155,33 +155,15 @@ ngx_http_clientauth_remind_ask(ngx_http_request_t *r,
     ngx_int_t                    rc, n;
     ngx_http_clientauth_argv_t   cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
-    rc = ngx_http_clientauth_parse_form(r, &rm->form);
-    if (rc != NGX_OK) {
-        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
-        return ngx_http_clientauth_send_message(r, rc, "malformed_request",
-                   CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
+    n = ngx_http_clientauth_attempt_ask(r, &rm->attempt,
+                                        NGX_HTTP_CLIENTAUTH_ATTEMPT_REMIND,
+                                        &rm->form, &rm->identifier, cmds, &rc);
+    if (n == NGX_DECLINED) {
+        return rc;
     }
 
-    ngx_http_clientauth_form_value(&rm->form, "identifier", &rm->identifier);
-
-    if (rm->identifier.len == 0) {
-        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
-        return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
-                   "missing_field", CA_T_BAD_TITLE,
-                   CA_T_MISSING_IDENTIFIER);
-    }
-
-    n = ngx_http_clientauth_attempt_start(r, &rm->attempt,
-                                          NGX_HTTP_CLIENTAUTH_ATTEMPT_REMIND,
-                                          &rm->identifier, cmds);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (n == 0) {
-        /* nothing to look up or count: still one round trip, as always */
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
     }
 
     rm->step = NGX_HTTP_CLIENTAUTH_REMIND_PRECHECK;
@@ -197,23 +179,14 @@ static ngx_int_t
 ngx_http_clientauth_remind_account(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_remind_t *rm)
 {
-    time_t                       retry;
     ngx_int_t                    n;
     ngx_http_clientauth_argv_t   cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
-    n = ngx_http_clientauth_attempt_account(r, &rm->attempt, cmds,
-                                            &rm->refused, &retry);
+    n = ngx_http_clientauth_attempt_counted(r, &rm->attempt, cmds,
+                                            &rm->refused, &rm->ref,
+                                            rm->account, rm->user);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rm->ref = rm->attempt.ref;
-    ngx_memcpy(rm->account, rm->attempt.account, sizeof(rm->account));
-    ngx_memcpy(rm->user, rm->attempt.user, sizeof(rm->user));
-
-    if (n == 0) {
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
     }
 
     rm->step = NGX_HTTP_CLIENTAUTH_REMIND_THROTTLE;

@@ -287,33 +287,15 @@ ngx_http_clientauth_reset_ask(ngx_http_request_t *r,
     ngx_int_t                    rc, n;
     ngx_http_clientauth_argv_t   cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
-    rc = ngx_http_clientauth_parse_form(r, &rs->form);
-    if (rc != NGX_OK) {
-        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
-        return ngx_http_clientauth_send_message(r, rc, "malformed_request",
-                   CA_T_BAD_TITLE, CA_T_BAD_REQUEST);
+    n = ngx_http_clientauth_attempt_ask(r, &rs->attempt,
+                                        NGX_HTTP_CLIENTAUTH_ATTEMPT_RESET,
+                                        &rs->form, &rs->identifier, cmds, &rc);
+    if (n == NGX_DECLINED) {
+        return rc;
     }
 
-    ngx_http_clientauth_form_value(&rs->form, "identifier", &rs->identifier);
-
-    if (rs->identifier.len == 0) {
-        ngx_http_clientauth_count(NGX_HTTP_CLIENTAUTH_M_BAD_REQUEST);
-        return ngx_http_clientauth_send_message(r, NGX_HTTP_BAD_REQUEST,
-                   "missing_field", CA_T_BAD_TITLE,
-                   CA_T_MISSING_IDENTIFIER);
-    }
-
-    n = ngx_http_clientauth_attempt_start(r, &rs->attempt,
-                                          NGX_HTTP_CLIENTAUTH_ATTEMPT_RESET,
-                                          &rs->identifier, cmds);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (n == 0) {
-        /* nothing to look up or count: still one round trip, as always */
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
     }
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_PRECHECK;
@@ -333,24 +315,14 @@ static ngx_int_t
 ngx_http_clientauth_reset_account(ngx_http_request_t *r,
     ngx_http_clientauth_ctx_t *ctx, ngx_http_clientauth_reset_t *rs)
 {
-    time_t                       retry;
     ngx_int_t                    n;
     ngx_http_clientauth_argv_t   cmds[NGX_HTTP_CLIENTAUTH_ATTEMPT_CMDS];
 
-    n = ngx_http_clientauth_attempt_account(r, &rs->attempt, cmds,
-                                            &rs->refused, &retry);
+    n = ngx_http_clientauth_attempt_counted(r, &rs->attempt, cmds,
+                                            &rs->refused, &rs->ref,
+                                            rs->account, rs->user);
     if (n == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the request's user, as the confirm step's token names its own */
-    rs->ref = rs->attempt.ref;
-    ngx_memcpy(rs->account, rs->attempt.account, sizeof(rs->account));
-    ngx_memcpy(rs->user, rs->attempt.user, sizeof(rs->user));
-
-    if (n == 0) {
-        ngx_http_clientauth_argv_reset(&cmds[n]);
-        ngx_http_clientauth_argv_add_str(&cmds[n++], "PING");
     }
 
     rs->step = NGX_HTTP_CLIENTAUTH_RESET_THROTTLE;
